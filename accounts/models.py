@@ -1,0 +1,219 @@
+from decimal import Decimal
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from calls.compliance import PROFILE_CHOICES
+
+MONEY = {"max_digits": 16, "decimal_places": 4}
+MAX_CONCURRENT_CALLS = 50
+
+
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    """An IANA time zone name such as America/Santiago (shared by the API and the admin)."""
+    if value not in _time_zones():
+        raise ValidationError(
+            _("Unknown time zone %(value)s: use an IANA name such as America/Santiago."),
+            code="invalid_timezone",
+            params={"value": value},
+        )
+
+
+not_negative = MinValueValidator(Decimal("0"))
+
+
+def default_cost_per_call_setup():
+    return settings.DEFAULT_COST_PER_CALL_SETUP
+
+
+def default_cost_per_minute():
+    return settings.DEFAULT_COST_PER_MINUTE
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Account(TimeStamped):
+    class Plan(models.TextChoices):
+        CREDIT = "credit_based", _("Credit based")
+        MINUTES = "minutes_based", _("Minutes based")
+        UNLIMITED = "unlimited", _("Unlimited")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+
+    account_id = models.SlugField(_("account id"), max_length=64, unique=True)
+    account_name = models.CharField(_("account name"), max_length=200)
+    contact_name = models.CharField(_("contact name"), max_length=200)
+    contact_email = models.EmailField(_("contact email"))
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    plan_type = models.CharField(_("plan"), max_length=20, choices=Plan.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    max_concurrent_calls = models.PositiveSmallIntegerField(
+        _("max concurrent calls"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_CONCURRENT_CALLS)],
+        help_text=_("Calls of this account that may be in progress at once (1 to 50)."),
+    )
+    timezone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="America/Santiago",
+        validators=[validate_timezone],
+        help_text=_("IANA name, such as America/Santiago."),
+    )
+    compliance_profile = models.CharField(
+        _("compliance profile"),
+        max_length=8,
+        choices=PROFILE_CHOICES,
+        default="CL",
+        help_text=_("The legal calling rules applied to every campaign of this account."),
+    )
+    cost_per_call_setup = models.DecimalField(
+        _("cost per call setup"),
+        **MONEY,
+        default=default_cost_per_call_setup,
+        validators=[not_negative],
+        help_text=_("Credits charged for every dialled call, answered or not."),
+    )
+    cost_per_minute = models.DecimalField(
+        _("cost per minute"),
+        **MONEY,
+        default=default_cost_per_minute,
+        validators=[not_negative],
+        help_text=_("Credits charged per minute talked, billed per second."),
+    )
+    retell_agent_id = models.CharField(_("Retell agent id"), max_length=100, blank=True)
+    credits = models.DecimalField(_("credits"), **MONEY, default=Decimal("0"))
+    minutes = models.DecimalField(_("minutes"), **MONEY, default=Decimal("0"))
+    total_spent = models.DecimalField(_("total spent"), **MONEY, default=Decimal("0"))
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        ordering = ["account_name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(credits__gte=0), name="account_credits_gte_0"),
+            models.CheckConstraint(condition=Q(minutes__gte=0), name="account_minutes_gte_0"),
+            models.CheckConstraint(
+                condition=Q(max_concurrent_calls__gte=1, max_concurrent_calls__lte=50),
+                name="account_max_concurrent_1_50",
+            ),
+            models.CheckConstraint(
+                condition=Q(cost_per_call_setup__gte=0, cost_per_minute__gte=0),
+                name="account_prices_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(plan_type__in=["credit_based", "minutes_based", "unlimited"]),
+                name="account_plan_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.account_name} ({self.account_id})"
+
+    @property
+    def is_active(self):
+        return self.status == self.Status.ACTIVE
+
+
+class User(AbstractUser):
+    """Staff users are operators and see everything; a client user belongs to one account."""
+
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+    )
+
+
+class LedgerEntry(models.Model):
+    """One change of an account's balance. The balance always equals the sum of its entries."""
+
+    class Kind(models.TextChoices):
+        TOPUP = "topup", _("Top-up")
+        RESERVATION = "reservation", _("Reservation")
+        SETTLEMENT = "settlement", _("Settlement")
+        REFUND = "refund", _("Refund")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    class Unit(models.TextChoices):
+        CREDITS = "credits", _("Credits")
+        MINUTES = "minutes", _("Minutes")
+
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="ledger", verbose_name=_("account")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    unit = models.CharField(_("unit"), max_length=10, choices=Unit.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    balance_after = models.DecimalField(_("balance after"), **MONEY)
+    reason = models.CharField(_("reason"), max_length=255)
+    reference = models.CharField(_("reference"), max_length=120, blank=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "unit", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_gte_0"),
+            models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.amount} {self.unit}"
+
+
+class DoNotCall(TimeStamped):
+    """A phone or RUT the account must never call (the debtor asked, or an operator added it)."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="do_not_call", verbose_name=_("account")
+    )
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    rut = models.CharField(_("RUT"), max_length=12, blank=True)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("do-not-call entry")
+        verbose_name_plural = _("do-not-call list")
+        constraints = [
+            models.CheckConstraint(condition=~Q(phone="", rut=""), name="dnc_phone_or_rut"),
+            models.UniqueConstraint(
+                fields=["account", "phone"], condition=~Q(phone=""), name="dnc_unique_phone"
+            ),
+            models.UniqueConstraint(
+                fields=["account", "rut"], condition=~Q(rut=""), name="dnc_unique_rut"
+            ),
+        ]
+
+    def __str__(self):
+        return self.phone or self.rut

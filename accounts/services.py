@@ -1,0 +1,293 @@
+"""Writes for accounts: creation, plan changes and every change of balance.
+
+Every balance change runs in a short transaction holding the account's row lock and writes a
+LedgerEntry with the resulting balance, so the balance always equals the sum of its ledger and
+concurrent changes never lose an update. The database refuses a negative balance.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from .models import Account, DoNotCall, LedgerEntry
+
+CREDITS = LedgerEntry.Unit.CREDITS
+MINUTES = LedgerEntry.Unit.MINUTES
+FOUR_PLACES = Decimal("0.0001")
+
+
+class InsufficientBalance(Exception):
+    """The account cannot cover a reservation."""
+
+
+class AccountInactive(Exception):
+    """The account is suspended."""
+
+
+@dataclass(frozen=True)
+class Hold:
+    unit: str  # "credits" | "minutes" | "" (unlimited: nothing held)
+    amount: Decimal
+
+
+NO_HOLD = Hold(unit="", amount=Decimal("0"))
+
+
+def _money(value) -> Decimal:
+    return Decimal(value).quantize(FOUR_PLACES)
+
+
+def _generate_account_id(name: str) -> str:
+    base = slugify(name)[:40] or "account"
+    candidate = base
+    while Account.objects.filter(account_id=candidate).exists():
+        candidate = f"{base}-{get_random_string(6, 'abcdefghijklmnopqrstuvwxyz0123456789')}"
+    return candidate
+
+
+def _apply(
+    account: Account,
+    *,
+    unit: str,
+    amount: Decimal,
+    kind: str,
+    reason: str,
+    reference: str = "",
+    user=None,
+) -> LedgerEntry:
+    """Change a locked account's balance by ``amount`` and record it. Caller holds the lock."""
+    field = "credits" if unit == CREDITS else "minutes"
+    new_balance = getattr(account, field) + amount
+    if new_balance < 0:
+        raise InsufficientBalance(field)
+    setattr(account, field, new_balance)
+    Account.objects.filter(pk=account.pk).update(**{field: F(field) + amount})
+    return LedgerEntry.objects.create(
+        account=account,
+        kind=kind,
+        unit=unit,
+        amount=amount,
+        balance_after=new_balance,
+        reason=reason[:255],
+        reference=reference[:120],
+        created_by=user,
+    )
+
+
+def _locked(account_pk: int) -> Account:
+    return Account.objects.select_for_update().get(pk=account_pk)
+
+
+@transaction.atomic
+def account_create(
+    *,
+    account_id: str | None = None,
+    initial_credits=None,
+    initial_minutes=None,
+    user=None,
+    **fields,
+) -> Account:
+    """Create an account; the initial balance is recorded in the ledger as a top-up."""
+    account = Account(
+        account_id=account_id or _generate_account_id(fields["account_name"]), **fields
+    )
+    account.full_clean()
+    account.save()
+    if initial_credits:
+        _apply(
+            account,
+            unit=CREDITS,
+            amount=_money(initial_credits),
+            kind=LedgerEntry.Kind.TOPUP,
+            reason=_("Initial balance"),
+            reference="initial",
+            user=user,
+        )
+    if initial_minutes:
+        _apply(
+            account,
+            unit=MINUTES,
+            amount=_money(initial_minutes),
+            kind=LedgerEntry.Kind.TOPUP,
+            reason=_("Initial balance"),
+            reference="initial",
+            user=user,
+        )
+    return account
+
+
+def account_update(*, account: Account, **fields) -> Account:
+    """Change plan, limits, pricing or contact details (never the balance)."""
+    for name, value in fields.items():
+        setattr(account, name, value)
+    account.full_clean()
+    account.save(update_fields=[*fields, "updated_at"])
+    return account
+
+
+def account_set_status(*, account: Account, status: str) -> Account:
+    Account.objects.filter(pk=account.pk).update(status=status, updated_at=timezone.now())
+    account.status = status
+    return account
+
+
+def account_topup_validate(*, credits=None, minutes=None) -> None:
+    """The rules of a top-up, shared by the API, the admin and ``account_topup``.
+
+    Each given amount must be a number above zero with at most four decimal places, and at
+    least one must be given. Raises a ValidationError keyed by field.
+    """
+    errors = {}
+    for field, value in (("credits", credits), ("minutes", minutes)):
+        if value is None or value == "":
+            continue
+        try:
+            amount = Decimal(value)
+        except (InvalidOperation, TypeError, ValueError):
+            errors[field] = _("Must be a number.")
+            continue
+        if not amount.is_finite() or amount <= 0:
+            errors[field] = _("Must be greater than zero.")
+        elif amount != amount.quantize(FOUR_PLACES):
+            errors[field] = _("Must have at most 4 decimal places.")
+    if not errors and credits in (None, "") and minutes in (None, ""):
+        message = _("Give credits, minutes or both.")
+        errors = {"credits": message, "minutes": message}
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def account_topup(
+    *, account: Account, credits=None, minutes=None, reference: str = "", user=None
+) -> list[LedgerEntry]:
+    """Add balance. Amounts must be positive; at least one is required."""
+    account_topup_validate(credits=credits, minutes=minutes)
+    locked = _locked(account.pk)
+    entries = []
+    for unit, amount in ((CREDITS, credits), (MINUTES, minutes)):
+        if amount:
+            entries.append(
+                _apply(
+                    locked,
+                    unit=unit,
+                    amount=_money(amount),
+                    kind=LedgerEntry.Kind.TOPUP,
+                    reason=_("Top-up"),
+                    reference=reference,
+                    user=user,
+                )
+            )
+    account.credits, account.minutes = locked.credits, locked.minutes
+    return entries
+
+
+@transaction.atomic
+def account_adjust(*, account: Account, unit: str, amount, reason: str, user=None) -> LedgerEntry:
+    """An operator's correction, positive or negative (never below zero)."""
+    locked = _locked(account.pk)
+    return _apply(
+        locked,
+        unit=unit,
+        amount=_money(amount),
+        kind=LedgerEntry.Kind.ADJUSTMENT,
+        reason=reason,
+        user=user,
+    )
+
+
+def hold_for_call(*, account: Account, max_call_duration: int) -> Hold:
+    """What a call of up to ``max_call_duration`` seconds must reserve on this account."""
+    if account.plan_type == Account.Plan.UNLIMITED:
+        return NO_HOLD
+    minutes = Decimal(max_call_duration) / 60
+    if account.plan_type == Account.Plan.MINUTES:
+        return Hold(unit=MINUTES, amount=_money(minutes))
+    return Hold(
+        unit=CREDITS, amount=_money(account.cost_per_call_setup + account.cost_per_minute * minutes)
+    )
+
+
+def call_cost(*, account: Account, seconds: int, answered: bool) -> Decimal:
+    """Price of a call in credits: setup plus per-minute, per second; unanswered = setup only."""
+    if not answered:
+        return _money(account.cost_per_call_setup)
+    return _money(account.cost_per_call_setup + account.cost_per_minute * Decimal(seconds) / 60)
+
+
+def account_reserve(*, account: Account, hold: Hold, reference: str) -> None:
+    """Take a hold from a LOCKED account (caller holds select_for_update). Raises
+    InsufficientBalance when the balance cannot cover it."""
+    if not hold.unit:
+        return
+    _apply(
+        account,
+        unit=hold.unit,
+        amount=-hold.amount,
+        kind=LedgerEntry.Kind.RESERVATION,
+        reason=_("Hold for a call"),
+        reference=reference,
+    )
+
+
+def account_settle(
+    *, account: Account, hold: Hold, cost: Decimal, seconds: int, reference: str
+) -> None:
+    """Release a call's hold and charge what it used, on a LOCKED account.
+
+    Credit plans pay ``cost`` (capped at the hold, which covered the longest allowed call);
+    minute plans pay the minutes talked (capped likewise); unlimited plans pay nothing. The
+    cost in credits is added to total_spent for every plan.
+    """
+    if hold.unit:
+        _apply(
+            account,
+            unit=hold.unit,
+            amount=hold.amount,
+            kind=LedgerEntry.Kind.REFUND,
+            reason=_("Hold released"),
+            reference=reference,
+        )
+        used = cost if hold.unit == CREDITS else _money(Decimal(seconds) / 60)
+        used = min(used, hold.amount)
+        if used > 0:
+            _apply(
+                account,
+                unit=hold.unit,
+                amount=-used,
+                kind=LedgerEntry.Kind.SETTLEMENT,
+                reason=_("Call charged"),
+                reference=reference,
+            )
+    if cost:
+        Account.objects.filter(pk=account.pk).update(total_spent=F("total_spent") + cost)
+        account.total_spent += cost
+
+
+def account_release(*, account: Account, hold: Hold, reference: str) -> None:
+    """Give a hold back in full (the call never happened). Caller holds the account lock."""
+    if hold.unit:
+        _apply(
+            account,
+            unit=hold.unit,
+            amount=hold.amount,
+            kind=LedgerEntry.Kind.REFUND,
+            reason=_("Hold released"),
+            reference=reference,
+        )
+
+
+def do_not_call_add(*, account: Account, phone: str = "", rut: str = "", reason: str = ""):
+    """Add a phone and/or RUT to the account's do-not-call list (idempotent)."""
+    for field, value in (("phone", phone), ("rut", rut)):
+        if value:
+            DoNotCall.objects.get_or_create(
+                account=account, **{field: value}, defaults={"reason": reason[:255]}
+            )

@@ -1,0 +1,376 @@
+"""Read debtor spreadsheets (.xlsx, .xls, .ods) into normalised contact dicts.
+
+``read_contacts`` is pure (no database) and is the hot path of 100,000-row uploads: the file
+is parsed by python-calamine, rows are converted with precomputed column indexes and memoised
+normalisers. Rules, so that the API and the batch service agree:
+
+* Rows are reported with their real Excel row numbers (1-based). Blank rows are skipped.
+* A row is invalid (an entry per problem in ``errors``, counted once in ``invalid_rows``, no
+  contact) when the RUT is missing or invalid, no phone in the row is valid, the amount is
+  negative or unreadable, a date is impossible or unreadable, or the installments are not a
+  whole number.
+* Non-fatal findings go to ``warnings`` and never make a row invalid: an invalid extra phone
+  in a row that has a valid one (the number is dropped), an invalid email (stored as None),
+  and a duplicate RUT merged into its first row.
+* The same RUT twice: the later row is merged into the first (phones unioned in order, empty
+  fields filled in, first row wins otherwise) and counted in ``duplicates_merged``.
+* Unrecognised columns become ``custom_fields`` {header text: text}; empty cells are left out.
+* A cell holding a formula without a cached value (files written by scripts) is read as its
+  formula text, ``"=..."``, kept verbatim and never evaluated.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gc
+import io
+import os
+from dataclasses import dataclass, field
+from itertools import chain, islice
+
+import python_calamine
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from batches import excel_safety
+from batches.excel_headers import (
+    HEADER_SCAN_ROWS,
+    ColumnPlan,
+    ExcelError,
+    build_plan,
+    no_columns_error,
+)
+from batches.normalize import (
+    FieldError,
+    amount_to_text,
+    normalize_email,
+    normalize_rut,
+    parse_date,
+    parse_installments,
+    phones_from_cell,
+    sanitize_text,
+)
+
+__all__ = ["ExcelError", "ParseResult", "read_contacts"]
+
+MSG_NO_PHONE = _("No phone number")
+MSG_NO_VALID_PHONE = _("Invalid phone number")
+MSG_PHONE_IGNORED = _("Invalid phone number ignored; the row has another valid number")
+MSG_EMAIL_IGNORED = _("Invalid email address ignored")
+MSG_MERGED = _("Duplicate RUT: merged into row {row}")
+EMPTY_FILE = _("The file is empty.")
+NO_DATA_ROWS = _("The file has no data rows below the headers.")
+_MERGE_FIELDS = ("name", "email", "debt_amount", "due_date", "installments", "company_name")
+
+
+@dataclass
+class ParseResult:
+    total_rows: int = 0  # non-blank data rows
+    contacts: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)  # {"row", "column", "value", "message"}
+    invalid_rows: int = 0
+    duplicates_merged: int = 0
+    column_mapping: dict = field(default_factory=dict)
+    custom_columns: list[str] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)  # same shape as errors, non-fatal
+    errors_truncated: bool = False  # errors/warnings beyond max_errors were counted, not kept
+    sheet_name: str = ""
+    header_row: int = 0
+
+
+def _read_source(source, max_bytes: int) -> bytes:
+    too_large = ExcelError(
+        format_lazy(
+            _("The file is larger than the {limit} MB limit."), limit=round(max_bytes / 1048576, 1)
+        )
+    )
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+    elif isinstance(source, str | os.PathLike):
+        if os.path.getsize(source) > max_bytes:
+            raise too_large
+        with open(source, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    else:
+        if hasattr(source, "seek"):
+            source.seek(0)
+        data = source.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise too_large
+    if not data:
+        raise ExcelError(EMPTY_FILE)
+    return data
+
+
+def _open_workbook(data: bytes) -> python_calamine.CalamineWorkbook:
+    try:
+        return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except python_calamine.PasswordError as exc:
+        raise ExcelError(excel_safety.PASSWORD_PROTECTED) from exc
+    except python_calamine.CalamineError as exc:
+        message = excel_safety.NOT_A_SPREADSHEET if "detect" in str(exc) else excel_safety.DAMAGED
+        raise ExcelError(message) from exc
+    except Exception as exc:
+        raise ExcelError(excel_safety.DAMAGED) from exc
+    except BaseException as exc:  # pyo3 PanicException (a Rust panic) derives BaseException
+        if type(exc).__name__ == "PanicException":
+            raise ExcelError(excel_safety.DAMAGED) from exc
+        raise
+
+
+def _load_rows(workbook, name: str):
+    """(rows from the first non-empty one, its 0-based index, the first column's index).
+
+    calamine's iter_rows() pads the rows above the data with empty lists (so Excel row
+    numbers are positions) but starts the columns at the first used one."""
+    try:
+        sheet = workbook.get_sheet_by_name(name)
+        if sheet.start is None:  # an empty sheet (iter_rows() would panic)
+            return iter(()), 0, 0
+        first_row, first_col = sheet.start
+        return islice(sheet.iter_rows(), first_row, None), first_row, first_col
+    except Exception as exc:
+        raise ExcelError(excel_safety.DAMAGED) from exc
+    except BaseException as exc:
+        if type(exc).__name__ == "PanicException":
+            raise ExcelError(excel_safety.DAMAGED) from exc
+        raise
+
+
+def _with_formulas(rows, formulas: dict, first_row: int, col_offset: int):
+    for row_index, row in enumerate(rows, start=first_row):
+        for col, text in formulas.get(row_index, ()):
+            i = col - col_offset
+            if 0 <= i < len(row) and row[i] == "":
+                row[i] = text
+        yield row
+
+
+def _sheet_order(workbook) -> list[str]:
+    sheets = [
+        m for m in workbook.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet
+    ]
+    visible = [m.name for m in sheets if m.visible == python_calamine.SheetVisibleEnum.Visible]
+    return visible + [m.name for m in sheets if m.name not in visible]
+
+
+def read_contacts(
+    source,
+    *,
+    column_mapping: dict | None = None,
+    max_rows: int = 200_000,
+    max_bytes: int = 50 * 1024 * 1024,
+    max_errors: int = 1_000,
+) -> ParseResult:
+    """Parse a debtor spreadsheet (bytes, a path or a binary file object).
+
+    Uses the first worksheet (visible ones first) with a recognisable header row among its
+    first 30 rows, or the row holding the headers named in ``column_mapping`` ({field:
+    header text, "phone": [texts]}; a None/empty value switches a field off). Raises
+    ``ExcelError`` for whole-file problems. At most ``max_errors`` errors and warnings are
+    kept (``errors_truncated`` says when more were counted).
+    """
+    data = _read_source(source, max_bytes)
+    container = excel_safety.inspect_container(data)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # ~100k new dicts/lists and no cycles: collections would cost ~30% here
+    try:
+        workbook = _open_workbook(data)
+        first_error = None
+        first_head = None
+        for name in _sheet_order(workbook):
+            formulas = (
+                excel_safety.scan_xlsx_sheet(container, name) if container.kind == "xlsx" else {}
+            )
+            rows, first_row, col_offset = _load_rows(workbook, name)
+            if formulas:
+                rows = _with_formulas(rows, formulas, first_row, col_offset)
+            head = list(enumerate(islice(rows, HEADER_SCAN_ROWS), start=first_row + 1))
+            if not any(any(row) for _n, row in head):
+                continue
+            first_head = first_head or head
+            try:
+                plan = build_plan(head, column_mapping)
+            except ExcelError as exc:
+                first_error = first_error or exc
+                continue
+            if plan is None:
+                continue
+            body = chain((row for n, row in head if n > plan.header_row), rows)
+            result = _parse_rows(body, plan, max_rows=max_rows, max_errors=max_errors)
+            result.sheet_name = name
+            return result
+    finally:
+        container.close()
+        if gc_was_enabled:
+            gc.enable()
+    if first_error is not None:
+        raise first_error
+    if first_head is None:
+        raise ExcelError(EMPTY_FILE)
+    raise no_columns_error(first_head)
+
+
+def _is_blank(row) -> bool:
+    return all(c == "" or (c.__class__ is str and not c.strip()) for c in row)
+
+
+def _problem(problems: list | None, index: int, value, exc: FieldError) -> list | None:
+    """Record a field error, unless the cell only held spaces (then the field is empty)."""
+    if value.__class__ is str and not value.strip():
+        return problems
+    return [*(problems or ()), (index, value, exc.message)]
+
+
+def _parse_rows(rows, plan: ColumnPlan, *, max_rows: int, max_errors: int) -> ParseResult:
+    """Convert data rows (the header row excluded) using the plan's column indexes."""
+    result = ParseResult(
+        column_mapping=plan.mapping(),
+        custom_columns=[key for _i, key in plan.custom],
+        header_row=plan.header_row,
+    )
+    headers = plan.headers
+    contacts = result.contacts
+    by_rut: dict[str, dict] = {}
+    name_i, rut_i = plan.first("name"), plan.first("rut")
+    email_i, company_i = plan.first("email"), plan.first("company_name")
+    amount_i, date_i = plan.first("debt_amount"), plan.first("due_date")
+    installments_i = plan.first("installments")
+    phone_is = tuple(plan.columns.get("phone", ()))
+    custom = tuple(plan.custom)
+    text_of, cell_phones, rut_of = sanitize_text, phones_from_cell, normalize_rut
+    amount_of, date_of, date_type = amount_to_text, parse_date, datetime.date
+    total = invalid = dropped = 0
+
+    def report(target: list, rownum: int, index: int, value, message) -> None:
+        nonlocal dropped
+        if len(target) >= max_errors:
+            dropped += 1
+            return
+        target.append(
+            {
+                "row": rownum,
+                "column": headers[index],
+                "value": text_of(value),
+                "message": str(message),
+            }
+        )
+
+    for rownum, row in enumerate(rows, start=plan.header_row + 1):
+        if not any(row):
+            continue
+        problems = None
+        rut_raw = row[rut_i]
+        try:
+            rut = rut_of(rut_raw)
+        except FieldError as exc:
+            rut = None
+            problems = [(rut_i, rut_raw, exc.message)]
+        phones = []
+        bad_phones = None
+        for i in phone_is:
+            value = row[i]
+            if value == "":
+                continue
+            valid, bad = cell_phones(value)
+            for phone in valid:
+                if phone not in phones:
+                    phones.append(phone)
+            if bad:
+                bad_phones = (bad_phones or []) + [(i, raw) for raw in bad]
+        if rut is None and not phones and not bad_phones and _is_blank(row):
+            continue
+        total += 1
+        if total > max_rows:
+            raise ExcelError(
+                format_lazy(
+                    _("The file has more than {max_rows} data rows. Split it into smaller files."),
+                    max_rows=max_rows,
+                )
+            )
+        if not phones:
+            problems = problems or []
+            if bad_phones:
+                problems.extend((i, raw, MSG_NO_VALID_PHONE) for i, raw in bad_phones)
+            else:
+                problems.append((phone_is[0], "", MSG_NO_PHONE))
+        contact = {
+            "row": rownum,
+            "name": text_of(row[name_i]) if name_i is not None else "",
+            "rut": rut,
+            "phones": phones,
+            "email": None,
+            "debt_amount": None,
+            "due_date": None,
+            "installments": None,
+            "company_name": None,
+            "custom_fields": {},
+        }
+        if amount_i is not None and (value := row[amount_i]) != "":
+            try:
+                contact["debt_amount"] = amount_of(value)
+            except FieldError as exc:
+                problems = _problem(problems, amount_i, value, exc)
+        if date_i is not None and (value := row[date_i]) != "":
+            try:
+                contact["due_date"] = (
+                    value if value.__class__ is date_type else date_of(value)
+                ).isoformat()
+            except FieldError as exc:
+                problems = _problem(problems, date_i, value, exc)
+        if installments_i is not None and (value := row[installments_i]) != "":
+            if value.__class__ is float and value.is_integer() and value >= 0:
+                contact["installments"] = int(value)
+            else:
+                try:
+                    contact["installments"] = parse_installments(value)
+                except FieldError as exc:
+                    problems = _problem(problems, installments_i, value, exc)
+        if problems:
+            invalid += 1
+            for index, value, message in problems:
+                report(result.errors, rownum, index, value, message)
+            continue
+        if bad_phones:
+            for i, raw in bad_phones:
+                report(result.warnings, rownum, i, raw, MSG_PHONE_IGNORED)
+        if email_i is not None and (value := row[email_i]) != "":
+            try:
+                contact["email"] = normalize_email(value)
+            except FieldError:
+                report(result.warnings, rownum, email_i, value, MSG_EMAIL_IGNORED)
+        if company_i is not None:
+            contact["company_name"] = text_of(row[company_i]) or None
+        if custom:
+            extra = contact["custom_fields"]
+            for index, key in custom:
+                value = row[index]
+                if value != "" and (text := text_of(value)):
+                    extra[key] = text
+        first = by_rut.get(rut)
+        if first is None:
+            by_rut[rut] = contact
+            contacts.append(contact)
+        else:
+            _merge(first, contact)
+            result.duplicates_merged += 1
+            report(
+                result.warnings, rownum, rut_i, rut_raw, format_lazy(MSG_MERGED, row=first["row"])
+            )
+    if total == 0:
+        raise ExcelError(NO_DATA_ROWS)
+    result.total_rows = total
+    result.invalid_rows = invalid
+    result.errors_truncated = dropped > 0
+    return result
+
+
+def _merge(first: dict, later: dict) -> None:
+    for phone in later["phones"]:
+        if phone not in first["phones"]:
+            first["phones"].append(phone)
+    for key in _MERGE_FIELDS:
+        if first[key] in (None, "") and later[key] not in (None, ""):
+            first[key] = later[key]
+    for key, value in later["custom_fields"].items():
+        first["custom_fields"].setdefault(key, value)

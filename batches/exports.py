@@ -1,0 +1,295 @@
+"""Spreadsheet exports of a batch: the results (one row per debtor) and the audit trail.
+
+Both are written with openpyxl's write-only mode into a temporary file, from querysets read
+with ``.iterator(chunk_size=2000)`` (a server-side cursor on PostgreSQL): a 100,000-job batch
+never exists as a list of model instances, and memory stays flat. The per-job attempt
+aggregates come from the same query (``annotate``), never one query per job.
+
+No formula injection: every text cell is written as a string cell (``data_type="s"``) with
+Excel's quote prefix, so a debtor named ``=HYPERLINK(...)`` or ``+56 9 ...`` stays text even
+when the cell is edited in Excel. Times are written in the batch's time zone, without offset
+(Excel has none); the header says which zone.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Max, Q, Sum
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+from batches.models import Batch, BatchEvent, Job, JobEvent
+from calls.models import CallAttempt
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CHUNK = 2_000
+# Spooled in memory up to this size, then on disk.
+SPOOL_BYTES = 8 * 1024 * 1024
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+TRANSCRIPT_CHARS = 32_000  # Excel's limit per cell is 32,767 characters
+BOLD = Font(bold=True)
+
+
+@dataclass
+class Export:
+    """A finished workbook: an open binary file positioned at 0, and its download name."""
+
+    file: object
+    filename: str
+    rows: int
+
+
+def _zone(batch: Batch) -> ZoneInfo:
+    name = (batch.call_settings or {}).get("timezone") or batch.account.timezone
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):  # pragma: no cover - validated on the way in
+        return ZoneInfo("UTC")
+
+
+class _Sheet:
+    """A write-only worksheet whose text cells can never become formulas."""
+
+    def __init__(self, workbook: Workbook, title: str, headers: list[str], zone: ZoneInfo):
+        self.ws = workbook.create_sheet(title=title[:31])
+        self.zone = zone
+        self.rows = 0
+        header = []
+        for text in headers:
+            cell = WriteOnlyCell(self.ws, value=str(text))
+            cell.data_type = "s"
+            cell.font = BOLD
+            header.append(cell)
+        self.ws.append(header)
+        self.ws.freeze_panes = "A2"
+
+    def _text(self, value: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self.ws, value=value)
+        # openpyxl turns any string starting with "=" into a formula: force a string cell,
+        # and set Excel's quote prefix so that editing the cell keeps it text.
+        cell.data_type = "s"
+        cell.quotePrefix = True
+        return cell
+
+    def _cell(self, value):
+        """Plain values go as they are (the fast path of write-only mode); only a text that
+        could be read as a formula needs a cell object of its own."""
+        cls = value.__class__
+        if cls is str:
+            if not value:
+                return None
+            return self._text(value) if value.startswith(FORMULA_TRIGGERS) else value
+        if value is None or cls is bool or cls is int or cls is float or cls is Decimal:
+            return value
+        if isinstance(value, datetime):
+            # A naive datetime in the batch's zone: openpyxl gives it a date-time format.
+            return value.astimezone(self.zone).replace(tzinfo=None)
+        return self._cell(str(value))
+
+    def append(self, values: Iterable) -> None:
+        cell = self._cell
+        self.ws.append([cell(v) for v in values])
+        self.rows += 1
+
+
+def _finish(workbook: Workbook, filename: str, rows: int) -> Export:
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, suffix=".xlsx")
+    workbook.save(out)
+    out.seek(0)
+    return Export(file=out, filename=filename, rows=rows)
+
+
+def _filename(batch: Batch, suffix: str) -> str:
+    base = slugify(batch.batch_id) or "campaign"
+    return f"{base}{suffix}.xlsx"
+
+
+def _tz_label(zone: ZoneInfo) -> str:
+    return _("times in %(zone)s") % {"zone": zone.key}
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+def results_queryset(*, batch: Batch):
+    """The batch's jobs in id order with their attempt aggregates, in one query. ``calls``
+    counts the attempts made (a provider error waiting to be re-sent is not one yet); the
+    job's own ``attempts`` counter may have been reset by "retry failed now"."""
+    ended = Q(call_attempts__status=CallAttempt.Status.ENDED)
+    return (
+        Job.objects.filter(batch=batch)
+        .order_by("id")
+        .values("id", "rut", "contact", "status", "attempts", "last_outcome", "last_error")
+        .annotate(
+            calls=Count(
+                "call_attempts",
+                filter=~Q(call_attempts__status=CallAttempt.Status.PROVIDER_ERROR),
+            ),
+            last_call_at=Max("call_attempts__started_at"),
+            total_seconds=Sum("call_attempts__duration_seconds", filter=ended),
+            total_cost=Sum("call_attempts__cost"),
+        )
+    )
+
+
+def export_results(*, batch: Batch) -> Export:
+    """One row per debtor: RUT, name, phones, final status, attempts, last outcome, last call
+    time, total talk time and cost (credits)."""
+    zone = _zone(batch)
+    workbook = Workbook(write_only=True)
+    status_labels = {key: str(label) for key, label in Job.Status.choices}
+    sheet = _Sheet(
+        workbook,
+        _("Results"),
+        [
+            _("RUT"),
+            _("Name"),
+            _("Phones"),
+            _("Final status"),
+            _("Attempts"),
+            _("Last outcome"),
+            _("Detail"),
+            _("Last call (%(zone)s)") % {"zone": zone.key},
+            _("Total duration (s)"),
+            _("Cost (credits)"),
+        ],
+        zone,
+    )
+    for row in results_queryset(batch=batch).iterator(chunk_size=CHUNK):
+        contact = row["contact"] or {}
+        phones = contact.get("phones") or []
+        sheet.append(
+            [
+                row["rut"],
+                contact.get("name") or "",
+                ", ".join(str(p) for p in phones),
+                status_labels.get(row["status"], row["status"]),
+                row["calls"],
+                row["last_outcome"],
+                row["last_error"],
+                row["last_call_at"],
+                row["total_seconds"] or 0,
+                row["total_cost"] if row["total_cost"] is not None else Decimal("0"),
+            ]
+        )
+    return _finish(workbook, _filename(batch, ""), sheet.rows)
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+def export_audit(*, batch: Batch) -> Export:
+    """The audit trail of a batch, three sheets: the batch log (who paused, resumed, changed
+    settings...), every call attempt, and every job event (deferrals, claims, outcomes)."""
+    zone = _zone(batch)
+    workbook = Workbook(write_only=True)
+    kinds = {key: str(label) for key, label in BatchEvent.Kind.choices}
+    log = _Sheet(
+        workbook,
+        _("Campaign log"),
+        [_("Time"), _("Event"), _("Kind"), _("Message"), _("User"), _("Data"), _tz_label(zone)],
+        zone,
+    )
+    events = (
+        BatchEvent.objects.filter(batch=batch)
+        .order_by("created_at", "id")
+        .values_list("created_at", "kind", "message", "user__username", "data")
+    )
+    system = _("system")
+    for created_at, kind, message, username, data in events.iterator(chunk_size=CHUNK):
+        log.append(
+            [
+                created_at,
+                kinds.get(kind, kind),
+                kind,
+                message,
+                username or system,
+                _json(data),
+            ]
+        )
+
+    outcome_labels = {key: str(label) for key, label in CallAttempt.Outcome.choices}
+    status_labels = {key: str(label) for key, label in CallAttempt.Status.choices}
+    attempts = _Sheet(
+        workbook,
+        _("Call attempts"),
+        [
+            _("Created"),
+            _("RUT"),
+            _("Name"),
+            _("Attempt"),
+            _("Phone"),
+            _("Status"),
+            _("Outcome"),
+            _("Disconnection reason"),
+            _("Started"),
+            _("Ended"),
+            _("Duration (s)"),
+            _("Cost (credits)"),
+            _("Call id"),
+            _("Error"),
+            _("Recording"),
+            _("Transcript"),
+            _tz_label(zone),
+        ],
+        zone,
+    )
+    rows = (
+        CallAttempt.objects.filter(batch=batch)
+        .order_by("job_id", "attempt_number", "id")
+        .values_list(
+            "created_at",
+            "rut",
+            "job__contact__name",
+            "attempt_number",
+            "phone",
+            "status",
+            "outcome",
+            "disconnection_reason",
+            "started_at",
+            "ended_at",
+            "duration_seconds",
+            "cost",
+            "call_id",
+            "error",
+            "recording_url",
+            "transcript",
+        )
+    )
+    for values in rows.iterator(chunk_size=CHUNK):
+        values = list(values)
+        values[5] = status_labels.get(values[5], values[5])
+        values[6] = outcome_labels.get(values[6], values[6] or "")
+        values[15] = (values[15] or "")[:TRANSCRIPT_CHARS]
+        attempts.append(values)
+
+    history = _Sheet(
+        workbook,
+        _("Job history"),
+        [_("Time"), _("RUT"), _("Kind"), _("Message"), _tz_label(zone)],
+        zone,
+    )
+    job_events = (
+        JobEvent.objects.filter(job__batch=batch)
+        .order_by("job_id", "created_at", "id")
+        .values_list("created_at", "job__rut", "kind", "message")
+    )
+    for values in job_events.iterator(chunk_size=CHUNK):
+        history.append(values)
+    return _finish(workbook, _filename(batch, "-audit"), log.rows + attempts.rows + history.rows)
+
+
+def _json(data) -> str:
+    if not data:
+        return ""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)

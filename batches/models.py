@@ -1,0 +1,217 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import MONEY, Account, TimeStamped
+
+
+class Batch(TimeStamped):
+    """A campaign of one account. Each debtor in it is one Job."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        PAUSED = "paused", _("Paused")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class ScheduleType(models.TextChoices):
+        IMMEDIATE = "immediate", _("Immediate")
+        SCHEDULED = "scheduled", _("Scheduled")
+        RECURRING = "recurring", _("Recurring")
+
+    class Priority(models.TextChoices):
+        LOW = "low", _("Low")
+        NORMAL = "normal", _("Normal")
+        HIGH = "high", _("High")
+
+    PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2}
+
+    batch_id = models.CharField(_("batch id"), max_length=64, unique=True)
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="batches", verbose_name=_("account")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    script_content = models.TextField(_("script"), blank=True)
+    voice_settings = models.JSONField(_("voice settings"), default=dict, blank=True)
+    call_settings = models.JSONField(_("call settings"), default=dict)
+    schedule_type = models.CharField(
+        _("schedule type"), max_length=20, choices=ScheduleType.choices,
+        default=ScheduleType.IMMEDIATE,
+    )
+    scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
+    recurring_config = models.JSONField(_("recurring config"), null=True, blank=True)
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    # Denormalised from priority for ordering the dispatcher's queries by an integer.
+    priority_rank = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    estimated_cost = models.DecimalField(_("estimated cost"), **MONEY, default=0)
+    total_rows = models.PositiveIntegerField(_("rows in file"), default=0)
+    invalid_rows = models.PositiveIntegerField(_("invalid rows"), default=0)
+    duplicates_merged = models.PositiveIntegerField(_("duplicates merged"), default=0)
+    skipped_existing = models.PositiveIntegerField(_("skipped (already in a campaign)"), default=0)
+    # Jobs created with the batch (they are never added later): lists show it without a count.
+    total_jobs = models.PositiveIntegerField(_("jobs"), default=0)
+    import_errors = models.JSONField(_("import errors"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        verbose_name=_("created by"),
+    )
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["account", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(schedule_type="scheduled") | Q(scheduled_at__isnull=False),
+                name="batch_scheduled_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.batch_id})"
+
+    @property
+    def is_dialable(self):
+        return self.is_active and self.status == self.Status.RUNNING
+
+
+class Job(TimeStamped):
+    """One debtor of a batch, with several phones. Its status is the source of truth."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    OPEN_STATUSES = (Status.PENDING, Status.IN_PROGRESS)
+
+    # Indexes are few on purpose: each one costs on every 100,000-row COPY. The batch is
+    # covered by job_batch_status_idx; the deduplication key by a plain unique constraint.
+    batch = models.ForeignKey(
+        Batch, on_delete=models.CASCADE, related_name="jobs", verbose_name=_("campaign"),
+        db_index=False,
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="jobs", verbose_name=_("account")
+    )
+    deduplication_key = models.CharField(_("deduplication key"), max_length=200)
+    rut = models.CharField(_("RUT"), max_length=12, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_try_at = models.DateTimeField(_("next try at"), null=True, blank=True)
+    # Lease of the worker that holds the job (status in_progress); expired leases are recovered.
+    reserved_until = models.DateTimeField(_("reserved until"), null=True, blank=True)
+    lease_token = models.UUIDField(null=True, blank=True, editable=False)
+    # Until when a published process_job message is considered in flight (dispatcher de-dup).
+    enqueued_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+    last_outcome = models.CharField(_("last outcome"), max_length=64, blank=True)
+    contact = models.JSONField(_("contact"), default=dict)
+    payload = models.JSONField(_("payload"), default=dict)
+
+    class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["batch", "status"], name="job_batch_status_idx"),
+            # The dispatcher walks each running batch's due jobs in next_try_at order.
+            models.Index(
+                fields=["batch", "next_try_at", "id"],
+                condition=Q(status="pending"),
+                name="job_due_idx",
+            ),
+            # Jobs with a process_job message in flight, per account (dispatch budget).
+            models.Index(
+                fields=["account", "enqueued_until"],
+                condition=Q(status="pending", enqueued_until__isnull=False),
+                name="job_enqueued_idx",
+            ),
+            models.Index(
+                fields=["account"], condition=Q(status="in_progress"), name="job_busy_idx"
+            ),
+            models.Index(
+                fields=["reserved_until"],
+                condition=Q(status="in_progress"),
+                name="job_lease_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["deduplication_key"], name="job_dedup_key_unique"),
+            models.CheckConstraint(
+                condition=Q(attempts__gte=0, attempts__lte=20), name="job_attempts_0_20"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="in_progress") | Q(reserved_until__isnull=False),
+                name="job_in_progress_has_lease",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.contact.get('name', '')} ({self.rut})"
+
+
+class JobEvent(models.Model):
+    """The history of one job: deferrals, claims, calls, outcomes."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=40)
+    message = models.CharField(_("message"), max_length=500)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("job event")
+        verbose_name_plural = _("job events")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["job", "created_at"])]
+
+    def __str__(self):
+        return f"{self.kind}: {self.message}"
+
+
+class BatchEvent(models.Model):
+    """The audit log of a batch: created, paused, resumed, settings changed, cancelled..."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        STARTED = "started", _("Started")
+        PAUSED = "paused", _("Paused")
+        RESUMED = "resumed", _("Resumed")
+        SETTINGS_CHANGED = "settings_changed", _("Settings changed")
+        CANCELLED = "cancelled", _("Cancelled")
+        COMPLETED = "completed", _("Completed")
+        RETRIED = "retried", _("Failed jobs retried")
+        PROVIDER_ERROR = "provider_error", _("Provider error")
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
+    message = models.CharField(_("message"), max_length=500)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("campaign event")
+        verbose_name_plural = _("campaign events")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["batch", "created_at"])]
+
+    def __str__(self):
+        return f"{self.kind}: {self.message}"

@@ -1,0 +1,86 @@
+"""Operator actions on a batch's jobs that the public API does not offer (yet).
+
+Like ``batches.services``, these are the only place that changes state for the admin; the
+engine still decides when (and whether) each job is dialled: windows, attempts, weekly
+compliance limits, the do-not-call list, balance and concurrency are applied at claim time.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from batches.models import Batch, BatchEvent, Job, JobEvent
+from batches.services import BatchError
+from calls import outcomes
+from calls.dispatch import dispatch_account_on_commit
+
+EVENT_CHUNK = 2_000
+
+
+def retryable_failed_jobs(*, batch: Batch):
+    """Failed jobs of the batch that may be tried again: every failure except the do-not-call
+    list (a debtor who asked not to be called, or whose every phone is suppressed) and jobs
+    with no valid phone left (they would fail again at once)."""
+    return Job.objects.filter(batch=batch, status=Job.Status.FAILED).exclude(
+        last_error__in=(outcomes.FAIL_DO_NOT_CALL, outcomes.FAIL_NO_PHONE)
+    )
+
+
+@transaction.atomic
+def job_retry_failed(*, batch: Batch, user) -> int:
+    """Move the batch's retryable failed jobs back to pending, due now, with their attempt
+    counter reset (``attempt_number`` keeps counting from the attempts already stored, so the
+    history and the idempotency keys stay unique). Returns how many jobs were moved.
+
+    A completed batch is reopened (running, or paused if it was paused); a cancelled one
+    cannot be retried (BatchError). Logged as a "retried" BatchEvent with the user, and one
+    JobEvent per job; the account is dispatched after commit, when the batch can dial.
+    """
+    locked = Batch.objects.select_for_update(no_key=True).get(pk=batch.pk)
+    if locked.status == Batch.Status.CANCELLED:
+        raise BatchError({"status": [_("A cancelled campaign cannot be retried.")]})
+    now = timezone.now()
+    ids = list(retryable_failed_jobs(batch=locked).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    moved = 0
+    for start in range(0, len(ids), EVENT_CHUNK):
+        chunk = ids[start : start + EVENT_CHUNK]
+        moved += Job.objects.filter(pk__in=chunk, status=Job.Status.FAILED).update(
+            status=Job.Status.PENDING,
+            attempts=0,
+            next_try_at=now,
+            enqueued_until=None,
+            last_error="",
+            updated_at=now,
+        )
+        JobEvent.objects.bulk_create(
+            [
+                JobEvent(job_id=pk, kind="retried", message=_("Retried by an operator."))
+                for pk in chunk
+            ]
+        )
+    fields = ["updated_at"]
+    reopened = locked.status == Batch.Status.COMPLETED
+    if reopened:
+        locked.status = Batch.Status.RUNNING if locked.is_active else Batch.Status.PAUSED
+        locked.completed_at = None
+        fields += ["status", "completed_at"]
+    locked.updated_at = now
+    locked.save(update_fields=fields)
+    BatchEvent.objects.create(
+        batch=locked,
+        kind=BatchEvent.Kind.RETRIED,
+        message=(
+            _("%(count)s failed jobs moved back to pending (attempts reset).") % {"count": moved}
+        )[:500],
+        user=user,
+        data={"jobs_retried": moved, "reopened": reopened},
+    )
+    if locked.is_dialable:
+        dispatch_account_on_commit(locked.account_id)
+    for f in Batch._meta.concrete_fields:
+        setattr(batch, f.attname, getattr(locked, f.attname))
+    return moved

@@ -1,0 +1,124 @@
+"""Reads for batches, always scoped to what the user may see.
+
+Operators (staff) see every account's batches; a client user only their account's. Another
+tenant's batch is simply not found (the API answers 404).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+
+from batches.models import Batch, BatchEvent, Job
+from calls.models import CallAttempt
+
+DONE_STATUSES = (Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED)
+ATTEMPT_FIELDS = (
+    "id",
+    "job_id",
+    "attempt_number",
+    "phone",
+    "call_id",
+    "status",
+    "outcome",
+    "disconnection_reason",
+    "duration_seconds",
+    "cost",
+    "started_at",
+    "ended_at",
+    "created_at",
+)
+
+
+def batches_visible_to(user) -> QuerySet[Batch]:
+    queryset = Batch.objects.select_related("account", "created_by")
+    if user.is_staff:
+        return queryset
+    if user.account_id is None:
+        return queryset.none()
+    return queryset.filter(account_id=user.account_id)
+
+
+def batch_list(
+    *, user, account=None, status: str | None = None, is_active: bool | None = None
+) -> QuerySet[Batch]:
+    """The user's batches, newest first, optionally filtered."""
+    queryset = batches_visible_to(user)
+    if account is not None:
+        queryset = queryset.filter(account=account)
+    if status:
+        queryset = queryset.filter(status=status)
+    if is_active is not None:
+        queryset = queryset.filter(is_active=is_active)
+    return queryset.order_by("-created_at", "-id")
+
+
+def batch_get(*, user, batch_id: str) -> Batch | None:
+    """The batch with this public id if the user may see it, else None."""
+    return batches_visible_to(user).filter(batch_id=batch_id).first()
+
+
+def batch_status(*, batch: Batch) -> dict:
+    """Progress of a batch in three indexed queries, whatever its size.
+
+    Job counts come from one ``GROUP BY status`` on the (batch, status) index; the attempts
+    aggregate uses the (batch, status) index of CallAttempt; the next attempt is the minimum
+    ``next_try_at`` of the partial index on pending jobs.
+    """
+    counts = {status: 0 for status in Job.Status.values}
+    # COUNT(*), not COUNT(id): the (batch, status) index alone answers it (index-only scan).
+    for row in Job.objects.filter(batch=batch).order_by().values("status").annotate(n=Count("*")):
+        counts[row["status"]] = row["n"]
+    total = sum(counts.values())
+    finished = sum(counts[s] for s in DONE_STATUSES)
+    attempts = CallAttempt.objects.filter(batch=batch).aggregate(
+        made=Count("id"),
+        in_flight=Count("id", filter=Q(status__in=CallAttempt.LIVE_STATUSES)),
+        contacted=Count("id", filter=Q(outcome=CallAttempt.Outcome.CONTACT)),
+        cost=Sum("cost"),
+    )
+    next_attempt = None
+    if batch.is_active and counts[Job.Status.PENDING]:
+        next_attempt = Job.objects.filter(batch=batch, status=Job.Status.PENDING).aggregate(
+            first=Min("next_try_at")
+        )["first"]
+        if batch.scheduled_at and (next_attempt is None or next_attempt < batch.scheduled_at):
+            next_attempt = batch.scheduled_at
+        # Due jobs waiting for a free call slot: the next attempt is now, not in the past.
+        now = timezone.now()
+        if next_attempt is None or next_attempt < now:
+            next_attempt = now
+    return {
+        "batch_id": batch.batch_id,
+        "status": batch.status,
+        "is_active": batch.is_active,
+        "total_jobs": total,
+        "counts": counts,
+        "progress_percent": round(100 * finished / total, 2) if total else 0.0,
+        "calls_in_flight": attempts["in_flight"],
+        "attempts_made": attempts["made"],
+        "contacted": attempts["contacted"],
+        "cost_so_far": attempts["cost"] or Decimal("0"),
+        "next_attempt_at": next_attempt,
+    }
+
+
+def job_list(*, batch: Batch, status: str | None = None) -> QuerySet[Job]:
+    """The batch's jobs in id order, each with its call attempts prefetched (one query per
+    page, not per job)."""
+    queryset = Job.objects.filter(batch=batch)
+    if status:
+        queryset = queryset.filter(status=status)
+    attempts = CallAttempt.objects.only(*ATTEMPT_FIELDS).order_by("attempt_number", "id")
+    return queryset.order_by("id").prefetch_related(Prefetch("call_attempts", queryset=attempts))
+
+
+def batch_events(*, batch: Batch, limit: int = 100) -> list[BatchEvent]:
+    """The batch's log, newest first."""
+    return list(
+        BatchEvent.objects.filter(batch=batch)
+        .select_related("user")
+        .order_by("-created_at", "-id")[:limit]
+    )

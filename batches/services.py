@@ -1,0 +1,755 @@
+"""Writes for batches: creation (JSON or Excel), pause/resume, edits and cancellation.
+
+Creating a batch commits the batch, all its jobs (``batches.ingest``: one PostgreSQL COPY)
+and its "created" event in one transaction; after commit, ``calls.dispatch.dispatch_account``
+publishes the process_job messages of the jobs that can start now (free call slots plus a
+small lookahead), never one per job. Every state change takes the batch's row lock, writes a
+BatchEvent naming the user, and is read by the engine at its next claim: the engine re-reads
+the batch row (under lock) after claiming each job, so a pause, a cancel or a settings edit
+applies to every job not yet dialled as soon as it commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Account
+from accounts.services import call_cost
+from batches import ingest
+from batches.excel import ExcelError, read_contacts
+from batches.models import Batch, BatchEvent, Job
+from calls.compliance import CallSettingsError, validate_call_settings
+from calls.dispatch import dispatch_account_on_commit
+
+# Expected length of one call, for estimated_cost (capped by the batch's max_call_duration).
+EXPECTED_CALL_SECONDS = getattr(settings, "BATCH_EXPECTED_CALL_SECONDS", 120)
+MAX_DAYS_OFFSET = 3650
+FINISHED_STATUSES = (Batch.Status.COMPLETED, Batch.Status.CANCELLED)
+# Settings whose change can make a job deferred by the calling window due earlier.
+WINDOW_FIELDS = ("allowed_hours", "days_of_week", "timezone")
+SCHEDULE_SKEW = timedelta(minutes=5)
+# pg_advisory_xact_lock key space of "creating a batch for account N" (serialises the
+# allow_duplicates check with concurrent imports of the same account).
+_CREATE_LOCK_NAMESPACE = 0x0BA7C4 << 32
+VOICE_LIMITS = {"speed": (0.5, 2.0), "pitch": (-10, 10), "volume": (0.5, 2.0)}
+VOICE_DEFAULTS = {"voice_id": "", "speed": 1.0, "pitch": 0, "volume": 1.0, "language": "es-CL"}
+VOICE_TEXT_FIELDS = ("voice_id", "language", "agent_id")
+MAX_ISSUES_STORED = 1_000
+
+
+class BatchError(ValueError):
+    """The request cannot be applied. ``errors`` maps field names ("call_settings.max_attempts",
+    "scheduled_at", "file") to lists of messages; ``rows`` lists row problems
+    ({row, column, value, message}) when the data itself was refused."""
+
+    def __init__(self, errors: dict[str, list], *, rows: list[dict] | None = None) -> None:
+        super().__init__(", ".join(sorted(errors)))
+        self.errors = {key: [str(m) for m in messages] for key, messages in errors.items()}
+        self.rows = rows or []
+
+
+@dataclass
+class BatchOptions:
+    """Everything of a new batch except its debtors, validated."""
+
+    name: str
+    call_settings: dict
+    description: str = ""
+    script_content: str = ""
+    voice_settings: dict = field(default_factory=dict)
+    schedule_type: str = Batch.ScheduleType.IMMEDIATE
+    scheduled_at: datetime | None = None
+    recurring_config: dict | None = None
+    priority: str = Batch.Priority.NORMAL
+    allow_duplicates: bool = False
+    dias_fecha_limite: int | None = None
+    dias_fecha_maxima: int | None = None
+
+
+@dataclass
+class BatchCreateResult:
+    batch: Batch
+    total_jobs: int
+    total_rows: int
+    invalid_rows: int
+    duplicates_merged: int
+    skipped_existing: int
+    errors: list[dict] = field(default_factory=list)  # invalid rows: {row, column, value, message}
+    warnings: list[dict] = field(default_factory=list)  # merged, skipped, ignored values
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def call_settings_clean(
+    *, account: Account, call_settings: dict | None, prefix: str = "call_settings"
+) -> dict:
+    """Complete, validated call settings for ``account`` (its time zone and compliance
+    profile); BatchError with dotted names ("call_settings.max_attempts") otherwise."""
+    try:
+        return validate_call_settings(
+            call_settings, default_timezone=account.timezone, profile=account.compliance_profile
+        )
+    except CallSettingsError as exc:
+        raise BatchError(
+            {
+                prefix if key == "non_field_errors" else f"{prefix}.{key}": messages
+                for key, messages in exc.errors.items()
+            }
+        )
+
+
+def voice_settings_clean(voice_settings: dict | None) -> dict:
+    """voice_id, speed 0.5-2.0, pitch -10-10, volume 0.5-2.0, language (es-CL), agent_id."""
+    if voice_settings is None:
+        voice_settings = {}
+    if not isinstance(voice_settings, dict):
+        raise BatchError({"voice_settings": [_("Must be an object.")]})
+    errors: dict[str, list] = {}
+    cleaned = dict(VOICE_DEFAULTS)
+    for key, value in voice_settings.items():
+        name = f"voice_settings.{key}"
+        if key in VOICE_LIMITS:
+            low, high = VOICE_LIMITS[key]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                errors[name] = [_("Must be a number.")]
+            elif not low <= value <= high:
+                errors[name] = [
+                    _("Must be between %(min)s and %(max)s.") % {"min": low, "max": high}
+                ]
+            else:
+                cleaned[key] = value
+        elif key in VOICE_TEXT_FIELDS:
+            if not isinstance(value, str) or len(value) > 100:
+                errors[name] = [_("Must be a text of at most 100 characters.")]
+            else:
+                cleaned[key] = value.strip()
+        else:
+            errors[name] = [_("Unknown field.")]
+    if errors:
+        raise BatchError(errors)
+    return cleaned
+
+
+def batch_options_clean(
+    *,
+    account: Account,
+    name: str,
+    call_settings: dict | None = None,
+    description: str = "",
+    script_content: str = "",
+    voice_settings: dict | None = None,
+    schedule_type: str = Batch.ScheduleType.IMMEDIATE,
+    scheduled_at: datetime | None = None,
+    recurring_config: dict | None = None,
+    priority: str | None = None,
+    allow_duplicates: bool = False,
+    dias_fecha_limite: int | None = None,
+    dias_fecha_maxima: int | None = None,
+    now: datetime | None = None,
+) -> BatchOptions:
+    """Validate a new batch's options, collecting every error before raising BatchError."""
+    now = now or timezone.now()
+    errors: dict[str, list] = {}
+    if account.status != Account.Status.ACTIVE:
+        errors["account_id"] = [_("The account is suspended.")]
+    cleaned_settings = cleaned_voice = {}
+    try:
+        cleaned_settings = call_settings_clean(account=account, call_settings=call_settings)
+    except BatchError as exc:
+        errors.update(exc.errors)
+    try:
+        cleaned_voice = voice_settings_clean(voice_settings)
+    except BatchError as exc:
+        errors.update(exc.errors)
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = [_("This field is required.")]
+    if priority is not None and priority not in Batch.Priority.values:
+        errors["priority"] = [
+            _("Must be one of: %(choices)s.") % {"choices": ", ".join(Batch.Priority.values)}
+        ]
+    if schedule_type not in Batch.ScheduleType.values:
+        errors["schedule_type"] = [
+            _("Must be one of: %(choices)s.") % {"choices": ", ".join(Batch.ScheduleType.values)}
+        ]
+    elif schedule_type == Batch.ScheduleType.IMMEDIATE:
+        if scheduled_at is not None:
+            errors["scheduled_at"] = [
+                _(
+                    "Only scheduled or recurring campaigns take a start "
+                    'time; use schedule_type "scheduled".'
+                )
+            ]
+    elif scheduled_at is None:
+        errors["scheduled_at"] = [
+            _('Required when schedule_type is "%(type)s".') % {"type": schedule_type}
+        ]
+    elif scheduled_at < now - SCHEDULE_SKEW:
+        errors["scheduled_at"] = [_("Must be in the future.")]
+    if recurring_config is not None and not isinstance(recurring_config, dict):
+        errors["recurring_config"] = [_("Must be an object.")]
+    for key, value in (
+        ("dias_fecha_limite", dias_fecha_limite),
+        ("dias_fecha_maxima", dias_fecha_maxima),
+    ):
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 <= value <= MAX_DAYS_OFFSET
+        ):
+            errors[key] = [
+                _("Must be a whole number of days from 0 to %(max)s.") % {"max": MAX_DAYS_OFFSET}
+            ]
+    if errors:
+        raise BatchError(errors)
+    if priority is None:
+        priority = cleaned_settings["priority"]
+    cleaned_settings["priority"] = priority
+    return BatchOptions(
+        name=name[:200],
+        call_settings=cleaned_settings,
+        description=description or "",
+        script_content=script_content or "",
+        voice_settings=cleaned_voice,
+        schedule_type=schedule_type,
+        scheduled_at=scheduled_at,
+        recurring_config=recurring_config,
+        priority=priority,
+        allow_duplicates=bool(allow_duplicates),
+        dias_fecha_limite=dias_fecha_limite,
+        dias_fecha_maxima=dias_fecha_maxima,
+    )
+
+
+# --- creation ------------------------------------------------------------------------------
+
+
+def batch_create(
+    *,
+    account: Account,
+    user,
+    name: str,
+    contacts: Iterable[dict],
+    call_settings: dict | None = None,
+    contacts_field: str = "contacts",
+    total_rows: int | None = None,
+    invalid_rows: int = 0,
+    duplicates_merged: int = 0,
+    import_errors: Iterable[dict] = (),
+    import_warnings: Iterable[dict] = (),
+    now: datetime | None = None,
+    **options,
+) -> BatchCreateResult:
+    """Create a batch with one job per debtor (the JSON form and, through
+    ``batch_create_from_excel``, the Excel upload).
+
+    ``contacts`` are normalised dicts as ``batches.excel.read_contacts`` returns them: {row?,
+    name, rut, phones[E.164], email, debt_amount, due_date, installments, company_name,
+    custom_fields, timezone?}. The same RUT twice is merged (phones unioned); with
+    ``allow_duplicates`` false, debtors with an open job in another open batch of the account
+    are skipped and reported. ``options`` are those of ``batch_options_clean``. Raises
+    BatchError (nothing stored) for invalid options or when no debtor is left.
+    """
+    now = now or timezone.now()
+    cleaned = batch_options_clean(
+        account=account, name=name, call_settings=call_settings, now=now, **options
+    )
+    return _batch_create(
+        account=account,
+        user=user,
+        options=cleaned,
+        contacts=contacts,
+        contacts_field=contacts_field,
+        total_rows=total_rows,
+        invalid_rows=invalid_rows,
+        duplicates_merged=duplicates_merged,
+        import_errors=list(import_errors),
+        import_warnings=list(import_warnings),
+        now=now,
+    )
+
+
+def batch_create_from_excel(
+    *,
+    account: Account,
+    user,
+    name: str,
+    source,
+    column_mapping: dict | None = None,
+    call_settings: dict | None = None,
+    max_rows: int | None = None,
+    max_bytes: int | None = None,
+    now: datetime | None = None,
+    **options,
+) -> BatchCreateResult:
+    """Read a debtor spreadsheet (a path, bytes or a binary file) and create its batch.
+
+    The options are validated before the file is read. A whole-file problem, or a file with
+    no valid row, raises BatchError naming "file" (with the row errors); nothing is stored.
+    """
+    now = now or timezone.now()
+    cleaned = batch_options_clean(
+        account=account, name=name, call_settings=call_settings, now=now, **options
+    )
+    try:
+        parsed = read_contacts(
+            source,
+            column_mapping=column_mapping,
+            max_rows=max_rows or settings.EXCEL_MAX_ROWS,
+            max_bytes=max_bytes or settings.EXCEL_MAX_BYTES,
+        )
+    except ExcelError as exc:
+        raise BatchError({"file": [exc.message]})
+    if not parsed.contacts:
+        raise BatchError(
+            {
+                "file": [
+                    _("No valid rows: all %(count)s rows have errors; nothing was imported.")
+                    % {"count": parsed.total_rows}
+                ]
+            },
+            rows=parsed.errors,
+        )
+    contacts, parsed.contacts = parsed.contacts, []  # let the parse result go early
+    return _batch_create(
+        account=account,
+        user=user,
+        options=cleaned,
+        contacts=contacts,
+        contacts_field="file",
+        total_rows=parsed.total_rows,
+        invalid_rows=parsed.invalid_rows,
+        duplicates_merged=parsed.duplicates_merged,
+        import_errors=parsed.errors,
+        import_warnings=parsed.warnings,
+        now=now,
+    )
+
+
+def _lock_account_imports(account: Account) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s)",
+                [_CREATE_LOCK_NAMESPACE | (account.pk & 0xFFFFFFFF)],
+            )
+
+
+def _new_batch_id(now: datetime) -> str:
+    return now.astimezone(ZoneInfo("UTC")).strftime("batch-%Y-%m-%d-%H%M%S-%f")
+
+
+def estimate_cost(*, account: Account, jobs: int, max_call_duration: int) -> Decimal:
+    """jobs × (setup + per-minute × expected minutes), in credits at the account's prices.
+
+    Expected minutes = min(EXPECTED_CALL_SECONDS, max_call_duration) / 60: one answered call of
+    typical length per debtor. Retries and unanswered calls (setup only) are not counted; the
+    actual charge is settled per call.
+    """
+    seconds = min(EXPECTED_CALL_SECONDS, max_call_duration)
+    return call_cost(account=account, seconds=seconds, answered=True) * jobs
+
+
+def _offset_date(today: date, days: int | None) -> str | None:
+    return None if days is None else (today + timedelta(days=days)).isoformat()
+
+
+def _skip_open(account: Account, contacts: list[dict], warnings: list[dict]):
+    """Drop (and report in ``warnings``) debtors with an open job in an open batch of the
+    account. Returns (kept, skipped count)."""
+    existing = ingest.open_ruts(account=account, ruts=[c["rut"] for c in contacts])
+    if not existing:
+        return contacts, 0
+    kept = []
+    for contact in contacts:
+        other = existing.get(contact["rut"])
+        if other is None:
+            kept.append(contact)
+            continue
+        if len(warnings) >= MAX_ISSUES_STORED:
+            continue
+        message = _("Skipped: already has an open job in campaign %(batch_id)s")
+        warnings.append(
+            {
+                "row": contact.get("row"),
+                "column": "rut",
+                "value": contact["rut"],
+                "message": message % {"batch_id": other},
+            }
+        )
+    return kept, len(contacts) - len(kept)
+
+
+def _batch_create(
+    *,
+    account: Account,
+    user,
+    options: BatchOptions,
+    contacts: Iterable[dict],
+    contacts_field: str,
+    total_rows: int | None,
+    invalid_rows: int,
+    duplicates_merged: int,
+    import_errors: list[dict],
+    import_warnings: list[dict],
+    now: datetime,
+) -> BatchCreateResult:
+    unique, merged, merge_warnings = ingest.contacts_merge(contacts)
+    duplicates_merged += merged
+    warnings = [*import_warnings, *merge_warnings][:MAX_ISSUES_STORED]
+    if total_rows is None:
+        total_rows = len(unique) + merged + invalid_rows
+    if not unique:
+        raise BatchError({contacts_field: [_("No debtors to import.")]}, rows=import_errors)
+    tz = options.call_settings["timezone"]
+    today = now.astimezone(ZoneInfo(tz)).date()
+    fecha_limite = _offset_date(today, options.dias_fecha_limite)
+    fecha_maxima = _offset_date(today, options.dias_fecha_maxima)
+    immediate = options.schedule_type == Batch.ScheduleType.IMMEDIATE
+    status = Batch.Status.RUNNING if immediate else Batch.Status.PENDING
+
+    with transaction.atomic():
+        skipped = 0
+        if not options.allow_duplicates:
+            _lock_account_imports(account)
+            unique, skipped = _skip_open(account, unique, warnings)
+            if not unique:
+                message = _(
+                    "Every debtor already has an open job in another active campaign of this "
+                    "account (allow_duplicates is false); nothing was imported."
+                )
+                raise BatchError({contacts_field: [message]}, rows=import_errors + warnings)
+        issues = (
+            [{**e, "level": "error"} for e in import_errors]
+            + [{**w, "level": "warning"} for w in warnings]
+        )[:MAX_ISSUES_STORED]
+        batch = Batch(
+            account=account,
+            name=options.name,
+            description=options.description,
+            script_content=options.script_content,
+            voice_settings=options.voice_settings,
+            call_settings=options.call_settings,
+            schedule_type=options.schedule_type,
+            scheduled_at=options.scheduled_at,
+            recurring_config=options.recurring_config,
+            priority=options.priority,
+            priority_rank=Batch.PRIORITY_RANK[options.priority],
+            status=status,
+            is_active=True,
+            estimated_cost=estimate_cost(
+                account=account,
+                jobs=len(unique),
+                max_call_duration=options.call_settings["max_call_duration"],
+            ),
+            total_rows=total_rows,
+            invalid_rows=invalid_rows,
+            duplicates_merged=duplicates_merged,
+            skipped_existing=skipped,
+            total_jobs=len(unique),
+            import_errors=issues,
+            created_by=user,
+        )
+        _save_with_unique_id(batch, now)
+        count = ingest.jobs_insert(
+            batch=batch,
+            contacts=unique,
+            now=now,
+            next_try_at=now if immediate else options.scheduled_at,
+            fecha_limite=fecha_limite,
+            fecha_maxima=fecha_maxima,
+        )
+        _event(
+            batch,
+            BatchEvent.Kind.CREATED,
+            user,
+            _(
+                "Campaign created with %(jobs)s jobs from %(rows)s rows (%(invalid)s invalid, "
+                "%(merged)s duplicates merged, %(skipped)s already in another campaign)."
+            )
+            % {
+                "jobs": count,
+                "rows": total_rows,
+                "invalid": invalid_rows,
+                "merged": duplicates_merged,
+                "skipped": skipped,
+            },
+            data={
+                "total_jobs": count,
+                "total_rows": total_rows,
+                "invalid_rows": invalid_rows,
+                "duplicates_merged": duplicates_merged,
+                "skipped_existing": skipped,
+            },
+        )
+        if status == Batch.Status.RUNNING:
+            dispatch_account_on_commit(account.pk)
+    return BatchCreateResult(
+        batch=batch,
+        total_jobs=count,
+        total_rows=total_rows,
+        invalid_rows=invalid_rows,
+        duplicates_merged=duplicates_merged,
+        skipped_existing=skipped,
+        errors=import_errors,
+        warnings=warnings,
+    )
+
+
+def _save_with_unique_id(batch: Batch, now: datetime) -> None:
+    """Save with a readable, unique batch_id; a same-microsecond clash takes the next one."""
+    stamp = now
+    for _attempt in range(5):
+        batch.batch_id = _new_batch_id(stamp)
+        try:
+            with transaction.atomic():
+                batch.save(force_insert=True)
+            return
+        except IntegrityError:
+            if not Batch.objects.filter(batch_id=batch.batch_id).exists():
+                raise
+            stamp += timedelta(microseconds=1)
+            batch.pk = None
+    raise IntegrityError("Could not allocate a unique batch_id.")
+
+
+def _event(batch: Batch, kind: str, user, message: str, data: dict | None = None) -> BatchEvent:
+    return BatchEvent.objects.create(
+        batch=batch, kind=kind, message=message[:500], user=user, data=data or {}
+    )
+
+
+# --- control -------------------------------------------------------------------------------
+
+
+def _locked(batch: Batch) -> Batch:
+    """The batch re-read under its row lock (the engine takes the same lock before dialling).
+    ``of=("self",)`` keeps the account row, which the engine locks for money, unlocked."""
+    return (
+        Batch.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("account")
+        .get(pk=batch.pk)
+    )
+
+
+def _refresh(target: Batch, source: Batch) -> Batch:
+    for f in Batch._meta.concrete_fields:
+        setattr(target, f.attname, getattr(source, f.attname))
+    return target
+
+
+@transaction.atomic
+def batch_set_active(*, batch: Batch, is_active: bool, user) -> Batch:
+    """Pause (is_active false) or resume a batch.
+
+    A pause stops every call not yet placed as soon as it commits (in-flight calls finish).
+    Resuming sets the batch running again (or pending if its start time is still ahead) and
+    publishes its first jobs after commit. Finished batches cannot change (BatchError).
+    """
+    locked = _locked(batch)
+    if locked.status in FINISHED_STATUSES:
+        raise BatchError(
+            {
+                "is_active": [
+                    _("A %(status)s campaign cannot be paused or resumed.")
+                    % {"status": locked.get_status_display().lower()}
+                ]
+            }
+        )
+    if locked.is_active == is_active:
+        return _refresh(batch, locked)
+    now = timezone.now()
+    if is_active:
+        waiting = locked.scheduled_at is not None and locked.scheduled_at > now
+        locked.status = Batch.Status.PENDING if waiting else Batch.Status.RUNNING
+        kind, message = BatchEvent.Kind.RESUMED, _("Campaign resumed.")
+    else:
+        locked.status = Batch.Status.PAUSED
+        kind, message = BatchEvent.Kind.PAUSED, _("Campaign paused.")
+        # Messages already published are refused at claim; forget them so a resume
+        # publishes afresh instead of waiting for their TTL.
+        Job.objects.filter(
+            account_id=locked.account_id,
+            batch=locked,
+            status=Job.Status.PENDING,
+            enqueued_until__isnull=False,
+        ).update(enqueued_until=None)
+    locked.is_active = is_active
+    locked.updated_at = now
+    locked.save(update_fields=["status", "is_active", "updated_at"])
+    _event(locked, kind, user, message, data={"status": locked.status})
+    if locked.status == Batch.Status.RUNNING:
+        dispatch_account_on_commit(locked.account_id)
+    return _refresh(batch, locked)
+
+
+def _describe(value) -> str:
+    return "null" if value is None else str(value)
+
+
+@transaction.atomic
+def batch_update_settings(*, batch: Batch, call_settings: dict, user) -> Batch:
+    """Merge a partial call-settings dict onto the batch's, validate and apply it.
+
+    Takes effect for every job not yet dialled at its next claim. When the calling window
+    changes, jobs never dialled that were deferred to a later window are made due now so the
+    engine re-evaluates them against the new window (jobs waiting for a retry keep their
+    retry time). Logged as settings_changed with the diff. No change, no event.
+    """
+    if not isinstance(call_settings, dict):
+        raise BatchError({"call_settings": [_("Must be an object.")]})
+    locked = _locked(batch)
+    if locked.status in FINISHED_STATUSES:
+        raise BatchError(
+            {
+                "call_settings": [
+                    _("A %(status)s campaign cannot be changed.")
+                    % {"status": locked.get_status_display().lower()}
+                ]
+            }
+        )
+    old = dict(locked.call_settings or {})
+    cleaned = call_settings_clean(account=locked.account, call_settings={**old, **call_settings})
+    changes = {
+        key: {"from": old.get(key), "to": value}
+        for key, value in cleaned.items()
+        if old.get(key) != value
+    }
+    if not changes:
+        return _refresh(batch, locked)
+    now = timezone.now()
+    locked.call_settings = cleaned
+    fields = ["call_settings", "updated_at"]
+    if cleaned["priority"] != locked.priority:
+        locked.priority = cleaned["priority"]
+        locked.priority_rank = Batch.PRIORITY_RANK[locked.priority]
+        fields += ["priority", "priority_rank"]
+    locked.updated_at = now
+    locked.save(update_fields=fields)
+    made_due = 0
+    if any(key in changes for key in WINDOW_FIELDS):
+        made_due = Job.objects.filter(
+            batch=locked, status=Job.Status.PENDING, attempts=0, next_try_at__gt=now
+        ).update(next_try_at=now, updated_at=now)
+    summary = ", ".join(
+        f"{key}: {_describe(c['from'])} → {_describe(c['to'])}" for key, c in changes.items()
+    )
+    _event(
+        locked,
+        BatchEvent.Kind.SETTINGS_CHANGED,
+        user,
+        _("Call settings changed: %(changes)s") % {"changes": summary},
+        data={"changes": changes, "jobs_made_due": made_due},
+    )
+    if locked.is_dialable and made_due:
+        dispatch_account_on_commit(locked.account_id)
+    return _refresh(batch, locked)
+
+
+@transaction.atomic
+def batch_update_details(*, batch: Batch, user, **fields) -> Batch:
+    """Change name, description and/or priority; logged as settings_changed with the diff."""
+    unknown = set(fields) - {"name", "description", "priority"}
+    if unknown:
+        raise TypeError(f"batch_update_details() got unexpected fields {sorted(unknown)}")
+    errors: dict[str, list] = {}
+    if "name" in fields:
+        fields["name"] = (fields["name"] or "").strip()[:200]
+        if not fields["name"]:
+            errors["name"] = [_("This field may not be blank.")]
+    if "description" in fields:
+        fields["description"] = fields["description"] or ""
+    if "priority" in fields and fields["priority"] not in Batch.Priority.values:
+        errors["priority"] = [
+            _("Must be one of: %(choices)s.") % {"choices": ", ".join(Batch.Priority.values)}
+        ]
+    if errors:
+        raise BatchError(errors)
+    locked = _locked(batch)
+    changes = {
+        key: {"from": getattr(locked, key), "to": value}
+        for key, value in fields.items()
+        if getattr(locked, key) != value
+    }
+    if not changes:
+        return _refresh(batch, locked)
+    update = ["updated_at", *changes]
+    for key, change in changes.items():
+        setattr(locked, key, change["to"])
+    if "priority" in changes:
+        locked.priority_rank = Batch.PRIORITY_RANK[locked.priority]
+        locked.call_settings = {**locked.call_settings, "priority": locked.priority}
+        update += ["priority_rank", "call_settings"]
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=update)
+    summary = ", ".join(
+        f"{key}: {_describe(c['from'])} → {_describe(c['to'])}" if key != "description" else key
+        for key, c in changes.items()
+    )
+    _event(
+        locked,
+        BatchEvent.Kind.SETTINGS_CHANGED,
+        user,
+        _("Campaign changed: %(changes)s") % {"changes": summary},
+        data={"changes": changes},
+    )
+    return _refresh(batch, locked)
+
+
+@transaction.atomic
+def batch_cancel(*, batch: Batch, user) -> tuple[Batch, int]:
+    """Cancel a batch: its pending jobs become cancelled with one UPDATE; calls in flight
+    finish. Returns (batch, jobs cancelled). Cancelling a cancelled batch changes nothing;
+    a completed batch cannot be cancelled (BatchError)."""
+    locked = _locked(batch)
+    if locked.status == Batch.Status.CANCELLED:
+        return _refresh(batch, locked), 0
+    if locked.status == Batch.Status.COMPLETED:
+        raise BatchError({"status": [_("A completed campaign cannot be cancelled.")]})
+    now = timezone.now()
+    cancelled = Job.objects.filter(batch=locked, status=Job.Status.PENDING).update(
+        status=Job.Status.CANCELLED, enqueued_until=None, updated_at=now
+    )
+    locked.status = Batch.Status.CANCELLED
+    locked.is_active = False
+    locked.updated_at = now
+    locked.save(update_fields=["status", "is_active", "updated_at"])
+    _event(
+        locked,
+        BatchEvent.Kind.CANCELLED,
+        user,
+        _("Campaign cancelled: %(count)s pending jobs cancelled.") % {"count": cancelled},
+        data={"jobs_cancelled": cancelled},
+    )
+    return _refresh(batch, locked), cancelled
+
+
+@transaction.atomic
+def batch_update(
+    *,
+    batch: Batch,
+    user,
+    is_active: bool | None = None,
+    call_settings: dict | None = None,
+    **details,
+) -> Batch:
+    """An edit of several things at once (the API's PATCH), in one transaction: details
+    (name, description, priority), then call settings, then pause/resume, so a resume
+    dispatches with the new settings. Each part logs its own event."""
+    if details:
+        batch_update_details(batch=batch, user=user, **details)
+    if call_settings is not None:
+        batch_update_settings(batch=batch, call_settings=call_settings, user=user)
+    if is_active is not None:
+        batch_set_active(batch=batch, is_active=is_active, user=user)
+    return batch

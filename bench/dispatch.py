@@ -1,0 +1,216 @@
+"""Call-engine throughput, printed (not a timed test).
+
+    python bench/dispatch.py [--jobs 10000] [--workers 2]
+
+Runs real Celery worker processes on Redis, PostgreSQL (database ``cc_bench_dispatch``),
+gunicorn for the webhooks and the Retell simulator, and measures in one run:
+
+1. the ceiling: a no-op task doing one PostgreSQL UPDATE, published through one producer;
+2. calls placed per second for ``--jobs`` jobs with zero ring/talk time (one account, 50 slots);
+3. slot utilisation with 5 slots and 2-second calls (busy slot-time / available slot-time);
+4. the time from a calling window opening to the first 1,000 due jobs dialled, with beat.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callcenter.settings.test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cc_bench_dispatch")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
+os.environ.setdefault("CALLS_SWEEP_SECONDS", "5")
+WEB_PORT = 18731
+
+
+def setup_django():
+    import psycopg
+
+    name = os.environ["DATABASE_URL"].rsplit("/", 1)[1]
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres",
+                         autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def reset_data():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE calls_callattempt, batches_jobevent, batches_job, batches_batchevent, "
+            "batches_batch, accounts_ledgerentry, accounts_donotcall, accounts_user, "
+            "accounts_account RESTART IDENTITY CASCADE")
+
+
+def make_account(name, slots):
+    from accounts.models import Account
+    from accounts.services import account_create
+
+    return account_create(account_id=name, account_name=name, contact_name="Bench",
+                          contact_email="bench@example.cl", plan_type=Account.Plan.UNLIMITED,
+                          max_concurrent_calls=slots, compliance_profile="none")
+
+
+def make_batch(account, jobs, *, start=0, next_try_at=None):
+    from batches.services import batch_create
+    from tests.factories import rut_with_dv
+
+    contacts = [{"name": f"Deudor {n}", "rut": rut_with_dv(20_000_000 + n),
+                 "phones": [f"+5699{n % 10_000_000:07d}"[:12]], "email": None,
+                 "debt_amount": "1000.00", "due_date": "2025-01-01", "installments": 1,
+                 "company_name": "Bench", "custom_fields": {}}
+                for n in range(start, start + jobs)]
+    result = batch_create(account=account, user=None, name=f"bench {account.account_id}",
+                          contacts=contacts, call_settings={"max_attempts": 1})
+    if next_try_at is not None:
+        from batches.models import Job
+        from tests.queue_support import flush_broker
+
+        # As the engine leaves jobs deferred to a window: no message in flight.
+        Job.objects.filter(batch__batch_id=result.batch.batch_id).update(
+            next_try_at=next_try_at, enqueued_until=None)
+        flush_broker()
+    return result
+
+
+def wait(predicate, timeout, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def measure_ceiling(count):
+    from calls.tasks import probe_database
+    from tests.queue_support import flush_broker
+
+    flush_broker()
+    ids = [0] * count  # an UPDATE matching no row still makes the round trip
+    started = time.perf_counter()
+    with probe_database.app.producer_or_acquire() as producer:
+        for job_id in ids:
+            probe_database.apply_async((job_id,), producer=producer)
+    published = time.perf_counter() - started
+    import redis
+
+    client = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
+    wait(lambda: client.llen("celery") == 0 and not client.hlen("unacked"), 600, 0.02)
+    elapsed = time.perf_counter() - started
+    return count / elapsed, count / published
+
+
+def main():
+    # pkill/timeout send SIGTERM: unwind through `finally` so no worker outlives the bench.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    setup_django()
+    from django.conf import settings
+    from django.utils import timezone
+
+    from batches.models import Job
+    from calls.dispatch import dispatch_account
+    from calls.models import CallAttempt
+    from calls.simulator import RetellSimulator
+    from tests.queue_support import CeleryProcesses, flush_broker
+
+    reset_data()
+    webhook = f"http://127.0.0.1:{WEB_PORT}/api/v1/calls/retell/webhook"
+    sim = RetellSimulator(api_key=settings.RETELL_API_KEY, ring_ms=0, talk_ms=0,
+                          analyzed_delay_ms=0, webhook_url=webhook, webhook_workers=16)
+    sim.configure(webhook_url=webhook)
+    sim.start()
+    settings.RETELL_BASE_URL = sim.base_url
+    env = {**os.environ, "RETELL_BASE_URL": sim.base_url}
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "callcenter.wsgi:application", "--bind",
+         f"127.0.0.1:{WEB_PORT}", "--workers", "2", "--threads", "8", "--log-level", "warning"],
+        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "callcenter.settings.test"})
+    flush_broker()
+    workers = CeleryProcesses(workers=args.workers, pool="solo",
+                              env={"RETELL_BASE_URL": sim.base_url})
+    try:
+        workers.start()
+        ceiling, publish_rate = measure_ceiling(5_000)
+        account = make_account("bench-a", 50)
+        flush_broker()
+        started = time.perf_counter()
+        make_batch(account, args.jobs)
+        print(f"created {args.jobs:,} jobs (and published the first ones) in "
+              f"{time.perf_counter() - started:.2f} s")
+        print(f"ceiling (no-op task + 1 UPDATE, {args.workers} workers): {ceiling:,.0f} tasks/s "
+              f"(publish {publish_rate:,.0f}/s through one producer)")
+        dispatch_account(account_id=account.pk)
+        open_statuses = Job.OPEN_STATUSES
+        wait(lambda: not Job.objects.filter(status__in=open_statuses).exists(), 900, 0.2)
+        elapsed = time.perf_counter() - started
+        placed = sim.stats()["calls_created"]
+        rate = placed / elapsed
+        print(f"calls placed: {placed:,} in {elapsed:.1f} s = {rate:,.0f} calls/s "
+              f"= {rate / ceiling:.0%} of the ceiling (target >= 50%)")
+        max_live = sim.stats()["max_live_by_account"].get("bench-a")
+        print(f"max live calls at the simulator: {max_live} (limit 50)")
+
+        # Slot utilisation: 5 slots, 2-second calls.
+        sim.reset()
+        sim.configure(talk_ms=2000)
+        small = make_account("bench-slots", 5)
+        make_batch(small, 60, start=100_000)
+        started_at = timezone.now()
+        dispatch_account(account_id=small.pk)
+        wait(lambda: not Job.objects.filter(account=small, status__in=open_statuses).exists(),
+             300, 0.1)
+        calls = [c for c in sim.calls() if c["metadata"]["account_id"] == "bench-slots"]
+        busy = sum((c["end_timestamp"] - c["start_timestamp"]) / 1000 for c in calls
+                   if c.get("end_timestamp") and c.get("start_timestamp"))
+        first = min(c["start_timestamp"] for c in calls) / 1000
+        last = max(c["end_timestamp"] for c in calls) / 1000
+        utilisation = busy / (5 * (last - first))
+        print(f"slot utilisation, 5 slots x 2 s calls, {len(calls)} calls: {utilisation:.1%} "
+              f"(target >= 90%; window {last - first:.1f} s, dispatch began "
+              f"{first - started_at.timestamp():.2f} s after the request)")
+
+        # Window opening: 1,000 deferred jobs over 4 accounts x 50 slots, beat sweeping.
+        sim.reset()
+        sim.configure(talk_ms=0)
+        workers.stop()
+        flush_broker()
+        opens_at = timezone.now() + timedelta(seconds=8)
+        for n in range(4):
+            make_batch(make_account(f"bench-w{n}", 50), 250, start=200_000 + n * 1000,
+                       next_try_at=opens_at)
+        workers = CeleryProcesses(workers=args.workers, beat=True,
+                                  env={"RETELL_BASE_URL": sim.base_url})
+        workers.start()
+        target = CallAttempt.objects.filter(account__account_id__startswith="bench-w")
+        wait(lambda: target.count() >= 1000, 300, 0.1)
+        reached = timezone.now()
+        print(f"window opening -> 1,000 due jobs dialled: "
+              f"{(reached - opens_at).total_seconds():.1f} s (sweep period "
+              f"{settings.CALLS_SWEEP_SECONDS} s; target <= sweep + 5 s)")
+    finally:
+        workers.stop()
+        web.terminate()
+        web.wait(timeout=10)
+        sim.stop()
+
+
+if __name__ == "__main__":
+    main()

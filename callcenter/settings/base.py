@@ -1,0 +1,205 @@
+"""Settings shared by every environment. Every knob is an environment variable (see README)."""
+
+from decimal import Decimal
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from callcenter.env import (
+    env_bool,
+    env_database,
+    env_decimal,
+    env_int,
+    env_list,
+    env_str,
+    env_timezone,
+    env_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-local-development-key-change-me")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_celery_beat",
+    "accounts",
+    "batches",
+    "calls",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "callcenter.urls"
+WSGI_APPLICATION = "callcenter.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default: serialise writers at BEGIN so concurrent processes (web, worker,
+    # beat) wait for each other instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = env_str("LANGUAGE_CODE", "es-cl")
+LANGUAGES = [("es", _("Spanish")), ("es-cl", _("Chilean Spanish")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_timezone("TIME_ZONE", "America/Santiago")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# Uploads: spreadsheets up to 50 MB are read from a temporary file, never held twice in memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+EXCEL_MAX_BYTES = env_int("EXCEL_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+EXCEL_MAX_ROWS = env_int("EXCEL_MAX_ROWS", 200_000, minimum=1)
+# Where the admin keeps an uploaded spreadsheet between preview and confirmation; with several
+# web servers it must be a shared folder. Empty: a folder under the system temp dir.
+ADMIN_UPLOAD_DIR = env_str("ADMIN_UPLOAD_DIR", "")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "callcenter.api.exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "callcenter API",
+    "DESCRIPTION": "Outbound AI voice-call campaigns for debt-collection reminders.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {"BatchStatusEnum": "batches.models.Batch.Status"},
+}
+
+# Celery: JSON only, late acks (a claim in the database makes redelivery harmless), bounded
+# task time, and persistent DB connections in workers (Celery closes them around every task
+# unless CELERY_DB_REUSE_MAX is set: 147 tasks/s against ~500 measured here).
+CELERY_BROKER_URL = env_url(
+    "CELERY_BROKER_URL",
+    "filesystem://",
+    schemes={"redis", "rediss", "amqp", "filesystem", "memory", "sqla+sqlite"},
+)
+CELERY_BROKER_DIR = Path(env_str("CELERY_BROKER_DIR", str(BASE_DIR / "var" / "broker")))
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for sub in ("in", "processed"):
+        (CELERY_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_DIR / "in"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "in"),
+        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 4, minimum=1)
+CELERY_TASK_SOFT_TIME_LIMIT = 60
+CELERY_TASK_TIME_LIMIT = 90
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000, minimum=0)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Retell
+RETELL_API_KEY = env_str("RETELL_API_KEY", "sim-key")
+RETELL_BASE_URL = env_url("RETELL_BASE_URL", "http://127.0.0.1:8055", schemes={"http", "https"})
+RETELL_AGENT_ID = env_str("RETELL_AGENT_ID", "agent_cobranza_demo")
+RETELL_FROM_NUMBER = env_str("RETELL_FROM_NUMBER", "+56229999999")
+RETELL_TIMEOUT_SECONDS = env_int("RETELL_TIMEOUT_SECONDS", 10, minimum=1, maximum=120)
+RETELL_WEBHOOK_URL = env_str(
+    "RETELL_WEBHOOK_URL", "http://127.0.0.1:8000/api/v1/calls/retell/webhook"
+)
+
+# The call engine
+CALLS_SWEEP_SECONDS = env_int("CALLS_SWEEP_SECONDS", 15, minimum=1, maximum=3600)
+CALLS_DISPATCH_LOOKAHEAD = env_int("CALLS_DISPATCH_LOOKAHEAD", 2, minimum=0, maximum=100)
+CALLS_LEASE_SECONDS = env_int("CALLS_LEASE_SECONDS", 120, minimum=10)
+CALLS_STALE_MARGIN_SECONDS = env_int("CALLS_STALE_MARGIN_SECONDS", 300, minimum=10)
+
+# Default pricing of a new account, in credits (overridable per account).
+DEFAULT_COST_PER_CALL_SETUP = env_decimal("DEFAULT_COST_PER_CALL_SETUP", Decimal("5"), minimum=0)
+DEFAULT_COST_PER_MINUTE = env_decimal("DEFAULT_COST_PER_MINUTE", Decimal("50"), minimum=0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("accounts.urls")),
+    path("api/v1/", include("batches.urls")),
+    path("api/v1/", include("batches.export_urls")),
+    path("api/v1/", include("calls.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+]

@@ -1,0 +1,88 @@
+"""The Retell client: the official SDK pointed at RETELL_BASE_URL, and error classification."""
+
+from functools import lru_cache
+
+from django.conf import settings
+
+# The SDK (pydantic models) takes seconds to import: it is imported where first used, so that
+# the web process and the test suite do not pay for it on every start.
+
+
+@lru_cache(maxsize=4)
+def _client(api_key: str, base_url: str, timeout: int):
+    import retell
+
+    # Retries are ours (with the same idempotency key), never the SDK's hidden ones.
+    return retell.Retell(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
+
+
+def get_client():
+    return _client(settings.RETELL_API_KEY, settings.RETELL_BASE_URL,
+                   settings.RETELL_TIMEOUT_SECONDS)
+
+
+class ProviderError(Exception):
+    """A failed request to Retell, classified.
+
+    kind: "transient" (429, 5xx, timeout, connection: retry the same attempt later),
+    "invalid" (400/422: permanent for this phone), "account" (401/402/403: the account's
+    campaigns must pause), "not_found" (404).
+    """
+
+    def __init__(self, kind: str, status: int | None, message: str):
+        super().__init__(kind, status, message)
+        self.kind, self.status, self.message = kind, status, message
+
+    def __str__(self):
+        return f"{self.kind} ({self.status}): {self.message}"
+
+
+def classify(exc: Exception) -> ProviderError:
+    import retell
+
+    if isinstance(exc, retell.APITimeoutError | retell.APIConnectionError):
+        return ProviderError("transient", None, str(exc)[:300])
+    if isinstance(exc, retell.APIStatusError):
+        status = exc.status_code
+        if status == 429 or status >= 500:
+            kind = "transient"
+        elif status in (401, 402, 403):
+            kind = "account"
+        elif status == 404:
+            kind = "not_found"
+        else:
+            kind = "invalid"
+        return ProviderError(kind, status, str(exc)[:300])
+    return ProviderError("transient", None, repr(exc)[:300])
+
+
+def create_phone_call(**params) -> dict:
+    """POST /v2/create-phone-call. Returns the call object as a dict; raises ProviderError."""
+    import retell
+
+    try:
+        return get_client().call.create_phone_call(**params).model_dump()
+    except retell.RetellError as exc:
+        raise classify(exc) from exc
+
+
+def get_call(call_id: str) -> dict:
+    """GET /v2/get-call/{call_id}. Raises ProviderError (kind "not_found" when unknown)."""
+    import retell
+
+    try:
+        return get_client().call.retrieve(call_id).model_dump()
+    except retell.RetellError as exc:
+        raise classify(exc) from exc
+
+
+def verify_signature(body: str, signature: str) -> bool:
+    """Retell's webhook signature check (HMAC-SHA256 with the API key, 5-minute tolerance)."""
+    from retell.lib.webhook_auth import verify
+
+    if not signature:
+        return False
+    try:
+        return bool(verify(body, settings.RETELL_API_KEY, signature))
+    except Exception:  # malformed header values must read as "not verified", never a 500
+        return False

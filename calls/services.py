@@ -1,0 +1,468 @@
+"""Turning a pending job into a phone call, within every rule.
+
+``job_process`` is what the ``process_job`` task runs. It claims the job with a conditional
+UPDATE (a lease), checks, in order: the batch is running, the calling window, max attempts,
+the weekly compliance limits, the do-not-call list, the balance and the account's free call
+slots, and the phone to use. The attempt row is saved (status dialling, hold reserved) before
+Retell is called, with the idempotency key ``job-<id>-attempt-<n>``: a crash or a duplicated
+message re-sends the same key, so Retell never places a second call for one attempt.
+"""
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts import services as account_services
+from accounts.models import Account
+from accounts.selectors import suppressed_for
+from batches.models import Batch, BatchEvent, Job, JobEvent
+from calls import outcomes, retell
+from calls.compliance import PROFILES
+from calls.dispatch import dispatch_account_on_commit
+from calls.models import CallAttempt
+from calls.windows import WindowError, build_window, is_allowed, next_allowed
+
+logger = logging.getLogger(__name__)
+
+WEEK = timedelta(days=7)
+
+
+@dataclass
+class Claim:
+    job: Job
+    token: uuid.UUID
+    now: object
+
+
+def job_claim(*, job_id: int, now=None) -> Claim | None:
+    """Take the job if it is pending and due. Returns None when someone else has it."""
+    now = now or timezone.now()
+    token = uuid.uuid4()
+    claimed = (
+        Job.objects.filter(pk=job_id, status=Job.Status.PENDING)
+        .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
+        .update(
+            status=Job.Status.IN_PROGRESS,
+            reserved_until=now + timedelta(seconds=settings.CALLS_LEASE_SECONDS),
+            lease_token=token,
+            enqueued_until=None,
+            updated_at=now,
+        )
+    )
+    if not claimed:
+        return None
+    job = Job.objects.select_related("batch", "account").get(pk=job_id)
+    return Claim(job=job, token=token, now=now)
+
+
+def _event(job: Job, kind: str, message: str) -> None:
+    JobEvent.objects.create(job=job, kind=kind, message=message[:500])
+
+
+def job_release(claim: Claim, *, reason: str, next_try_at=None, keep_next_try=False,
+                event: bool = True, free_slot: bool = False) -> bool:
+    """Give the job back (pending) with a reason; no attempt is consumed.
+
+    ``free_slot``: the job was deferred to a later time, so the slot it was dispatched for is
+    offered to the next due job at once. (Not for waits on a slot, balance or a pause, which
+    would only re-dispatch jobs that must wait too.)"""
+    job = claim.job
+    fields = {
+        "status": Job.Status.PENDING, "reserved_until": None, "lease_token": None,
+        "last_error": reason[:255], "updated_at": timezone.now(),
+    }
+    if not keep_next_try:
+        fields["next_try_at"] = next_try_at or claim.now
+    released = Job.objects.filter(pk=job.pk, lease_token=claim.token).update(**fields)
+    if released and event and job.last_error != reason:
+        _event(job, "waiting", reason)
+    if released and free_slot:
+        dispatch_account_on_commit(job.account_id)
+    return bool(released)
+
+
+def job_finish(claim: Claim, *, status: str, reason: str) -> bool:
+    """End the job for good (failed, cancelled or done) from a claim."""
+    finished = Job.objects.filter(pk=claim.job.pk, lease_token=claim.token).update(
+        status=status, reserved_until=None, lease_token=None, last_error=reason[:255],
+        updated_at=timezone.now(),
+    )
+    if finished:
+        _event(claim.job, status, reason)
+        dispatch_account_on_commit(claim.job.account_id)
+    return bool(finished)
+
+
+def job_window(job: Job):
+    """The calling window of a job: its batch's settings narrowed by the account's profile."""
+    return build_window(
+        call_settings=job.batch.call_settings,
+        profile=job.account.compliance_profile,
+        timezone=job.contact.get("timezone") or None,
+    )
+
+
+def _weekly_limit_until(job: Job, now):
+    """When the compliance profile's rolling 7-day limits free this debtor (None: free now)."""
+    policy = PROFILES.get(job.account.compliance_profile)
+    if policy is None:
+        return None, ""
+    recent = CallAttempt.objects.filter(
+        account_id=job.account_id, rut=job.rut, ended_at__gte=now - WEEK
+    )
+    if policy.max_answered_contacts_per_7d:
+        contacts = list(
+            recent.filter(outcome=CallAttempt.Outcome.CONTACT)
+            .order_by("ended_at").values_list("ended_at", flat=True)
+        )
+        if len(contacts) >= policy.max_answered_contacts_per_7d:
+            oldest = contacts[len(contacts) - policy.max_answered_contacts_per_7d]
+            return oldest + WEEK, outcomes.WAIT_WEEKLY_CONTACT
+    if policy.max_attempts_per_7d:
+        placed = list(
+            recent.exclude(outcome=CallAttempt.Outcome.PROVIDER_ERROR)
+            .order_by("ended_at").values_list("ended_at", flat=True)
+        )
+        if len(placed) >= policy.max_attempts_per_7d:
+            oldest = placed[len(placed) - policy.max_attempts_per_7d]
+            return oldest + WEEK, outcomes.WAIT_WEEKLY_ATTEMPTS
+    return None, ""
+
+
+def usable_phones(job: Job) -> list[str]:
+    invalid = set(job.contact.get("invalid_phones") or ())
+    return [p for p in job.contact.get("phones") or () if p not in invalid]
+
+
+def _pick_phone(job: Job, suppressed: set[str]) -> tuple[str | None, bool]:
+    """The next phone in rotation that is neither invalid nor on the do-not-call list.
+
+    Returns (phone, all_blocked_by_dnc)."""
+    phones = usable_phones(job)
+    if not phones:
+        return None, False
+    start = int(job.contact.get("next_phone_index") or 0)
+    for offset in range(len(phones)):
+        phone = phones[(start + offset) % len(phones)]
+        if phone not in suppressed:
+            return phone, False
+    return None, True
+
+
+def _attempts_so_far(job: Job) -> tuple[CallAttempt | None, int, bool]:
+    """(an attempt saved but not placed — a crash or a provider error — to re-send with the
+    same idempotency key instead of opening a new one; the number of attempt rows; whether a
+    call of this job is in progress)."""
+    rows = list(CallAttempt.objects.filter(job=job).only(
+        "pk", "attempt_number", "status", "call_id", "phone").order_by("attempt_number"))
+    open_attempt = next(
+        (a for a in reversed(rows) if a.call_id is None and a.status in (
+            CallAttempt.Status.DIALLING, CallAttempt.Status.PROVIDER_ERROR)), None)
+    live = any(a.status in (CallAttempt.Status.REGISTERED, CallAttempt.Status.ONGOING)
+               for a in rows)
+    return open_attempt, len(rows), live
+
+
+def job_process(*, job_id: int, now=None) -> str:
+    """Process one job message. Returns a short word saying what happened (for logs/tests)."""
+    claim = job_claim(job_id=job_id, now=now)
+    if claim is None:
+        return "not_claimed"
+    try:
+        return _process_claimed(claim)
+    except DatabaseError:
+        # A deadlock victim or a dropped connection: hand the job back so the task's retry
+        # claims it again at once, instead of waiting for the lease to expire. If the attempt
+        # was already sent, the re-send carries the same idempotency key (never a 2nd call).
+        try:
+            job_release(claim, reason="error de base de datos, reintento", keep_next_try=True)
+        except DatabaseError:
+            logger.warning("job %s stays leased until the sweep recovers it", job_id)
+        raise
+
+
+def _process_claimed(claim: Claim) -> str:
+    job, now = claim.job, claim.now
+    batch, account = job.batch, job.account
+
+    # 1. The batch is running and due, the account active.
+    if batch.status == Batch.Status.CANCELLED:
+        job_finish(claim, status=Job.Status.CANCELLED, reason="campaña cancelada")
+        return "cancelled"
+    if batch.scheduled_at and batch.scheduled_at > now:
+        job_release(claim, reason=outcomes.WAIT_SCHEDULED, next_try_at=batch.scheduled_at,
+                    free_slot=True)
+        return "scheduled"
+    if not batch.is_dialable:
+        job_release(claim, reason=outcomes.WAIT_PAUSED, keep_next_try=True)
+        return "paused"
+    if account.status != Account.Status.ACTIVE:
+        job_release(claim, reason=outcomes.WAIT_ACCOUNT, keep_next_try=True)
+        return "account_inactive"
+
+    # 2. The calling window, in the debtor's time zone, within the compliance profile.
+    try:
+        window = job_window(job)
+    except WindowError as exc:
+        job_release(claim, reason=f"{outcomes.FAIL_SETTINGS}: {exc}",
+                    next_try_at=now + timedelta(hours=1))
+        return "bad_window"
+    if not is_allowed(window, now):
+        job_release(claim, reason=outcomes.WAIT_WINDOW, next_try_at=next_allowed(window, now),
+                    free_slot=True)
+        return "outside_window"
+
+    # 3. Attempts.
+    max_attempts = int(batch.call_settings.get("max_attempts", 3))
+    if job.attempts >= max_attempts:
+        job_finish(claim, status=Job.Status.FAILED, reason=outcomes.FAIL_MAX_ATTEMPTS)
+        return "max_attempts"
+
+    # Weekly limits of the compliance profile (CL: 1 answered contact; US: 7 attempts).
+    until, why = _weekly_limit_until(job, now)
+    if until is not None:
+        job_release(claim, reason=why, next_try_at=next_allowed(window, until), free_slot=True)
+        return "weekly_limit"
+
+    # 4. Suppression, and 7. the phone (both before touching money).
+    rut_blocked, suppressed = suppressed_for(account_id=job.account_id, rut=job.rut,
+                                             phones=usable_phones(job))
+    if rut_blocked:
+        job_finish(claim, status=Job.Status.FAILED, reason=outcomes.FAIL_DO_NOT_CALL)
+        return "do_not_call"
+    open_attempt, attempt_rows, call_live = _attempts_so_far(job)
+    if call_live:
+        # Its call is in progress (placed by a try that was cut short, bound by a webhook):
+        # never a second call. The job stays claimed; the call's end moves it on.
+        return "call_live"
+    if open_attempt is not None:
+        phone = open_attempt.phone
+    else:
+        phone, blocked = _pick_phone(job, suppressed)
+        if phone is None:
+            reason = outcomes.FAIL_DO_NOT_CALL if blocked else outcomes.FAIL_NO_PHONE
+            job_finish(claim, status=Job.Status.FAILED, reason=reason)
+            return "no_phone"
+
+    # 5. Balance and 6. concurrency, under the account's row lock; the attempt row is saved
+    # (with its hold) in the same transaction, before Retell is called.
+    attempt, refusal = _reserve_and_record(claim, phone=phone, open_attempt=open_attempt,
+                                           number=attempt_rows + 1)
+    if attempt is None:
+        return refusal
+    return _place_call(claim, attempt)
+
+
+def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt | None,
+                        number: int):
+    job, batch = claim.job, claim.job.batch
+    cs = batch.call_settings
+    max_duration = int(cs.get("max_call_duration", 600))
+    with transaction.atomic():
+        if open_attempt is not None:
+            # Locked before the account, the order attempt_finish (a webhook) takes them in.
+            open_attempt = (
+                CallAttempt.objects.select_for_update()
+                .filter(pk=open_attempt.pk, call_id__isnull=True,
+                        status__in=(CallAttempt.Status.DIALLING,
+                                    CallAttempt.Status.PROVIDER_ERROR))
+                .first()
+            )
+            if open_attempt is None:
+                return None, "already_placed"  # a webhook bound its call; it moves the job on
+        account = Account.objects.select_for_update().get(pk=job.account_id)
+        if open_attempt is not None and open_attempt.hold_amount:
+            # The try before was cut short (a worker killed mid-create, a dropped connection)
+            # with its hold still taken: give it back; the re-send takes a fresh one below.
+            _release_hold(account, open_attempt)
+            CallAttempt.objects.filter(pk=open_attempt.pk).update(hold_amount=0, hold_unit="")
+        # A pause committed before this point stops the call; one after it waits for us.
+        still_running = (
+            Batch.objects.select_for_update(no_key=True)
+            .filter(pk=batch.pk, is_active=True, status=Batch.Status.RUNNING)
+            .values_list("pk", flat=True).first()
+        )
+        if still_running is None:
+            job_release(claim, reason=outcomes.WAIT_PAUSED, keep_next_try=True)
+            return None, "paused"
+        live = (
+            CallAttempt.objects.filter(account_id=account.pk,
+                                       status__in=CallAttempt.LIVE_STATUSES)
+            .exclude(job_id=job.pk).count()
+        )
+        hold = account_services.hold_for_call(account=account, max_call_duration=max_duration)
+        balance = account.credits if hold.unit == "credits" else account.minutes
+        if hold.unit and balance < hold.amount:
+            job_release(claim, reason=outcomes.WAIT_BALANCE, keep_next_try=True)
+            return None, "no_balance"
+        if live >= account.max_concurrent_calls:
+            job_release(claim, reason=outcomes.WAIT_SLOT, keep_next_try=True, event=False)
+            return None, "no_slot"
+        if open_attempt is not None:
+            number = open_attempt.attempt_number
+        account_services.account_reserve(
+            account=account, hold=hold, reference=f"job-{job.pk}-attempt-{number}"
+        )
+        fields = {
+            "phone": phone, "status": CallAttempt.Status.DIALLING, "hold_amount": hold.amount,
+            "hold_unit": hold.unit, "max_call_duration": max_duration,
+            "ring_timeout": int(cs.get("ring_timeout", 60)), "error": "",
+        }
+        if open_attempt is not None:
+            CallAttempt.objects.filter(pk=open_attempt.pk).update(**fields)
+            open_attempt.refresh_from_db()
+            attempt = open_attempt
+        else:
+            attempt = CallAttempt.objects.create(
+                job=job, batch=batch, account=account, rut=job.rut, attempt_number=number,
+                idempotency_key=f"job-{job.pk}-attempt-{number}", **fields,
+            )
+        attempt.account = account
+    return attempt, ""
+
+
+def dynamic_variables(job: Job) -> dict[str, str]:
+    """What the agent may say: every value a string (Retell requires it)."""
+    payload, contact = job.payload or {}, job.contact or {}
+    values = {
+        "nombre": contact.get("name") or "",
+        "empresa": payload.get("company_name") or "",
+        "RUT": job.rut,
+        "monto_total": payload.get("debt_amount") or "",
+        "fecha_vencimiento": payload.get("due_date") or "",
+        "fecha_limite": payload.get("fecha_limite") or "",
+        "fecha_maxima": payload.get("fecha_maxima") or "",
+        "cuotas_adeudadas": payload.get("installments") or "",
+    }
+    for key, value in (payload.get("additional_info") or {}).items():
+        values.setdefault(str(key), value)
+    return {key: "" if value is None else str(value) for key, value in values.items()}
+
+
+def call_request(job: Job, attempt: CallAttempt) -> dict:
+    batch, account = job.batch, attempt.account
+    agent_id = (batch.voice_settings or {}).get("agent_id") or account.retell_agent_id \
+        or settings.RETELL_AGENT_ID
+    return {
+        "from_number": settings.RETELL_FROM_NUMBER,
+        "to_number": attempt.phone,
+        "override_agent_id": agent_id,
+        "retell_llm_dynamic_variables": dynamic_variables(job),
+        "metadata": {
+            "job_id": job.pk, "batch_id": batch.batch_id, "account_id": account.account_id,
+            "attempt": attempt.attempt_number,
+        },
+        "agent_override": {"agent": {
+            "ring_duration_ms": attempt.ring_timeout * 1000,
+            "max_call_duration_ms": attempt.max_call_duration * 1000,
+        }},
+        "idempotency_key": attempt.idempotency_key,
+    }
+
+
+def _place_call(claim: Claim, attempt: CallAttempt) -> str:
+    job = claim.job
+    try:
+        call = retell.create_phone_call(**call_request(job, attempt))
+    except retell.ProviderError as exc:
+        logger.warning("retell create failed job=%s attempt=%s: %s", job.pk, attempt.pk, exc)
+        attempt_provider_failure(claim, attempt, exc)
+        return f"provider_{exc.kind}"
+    attempt_placed(attempt_id=attempt.pk, call=call)
+    return "dialled"
+
+
+def attempt_placed(*, attempt_id: int, call: dict) -> bool:
+    """Retell accepted the call: bind its id, count the attempt against the debtor and extend
+    the job's lease to cover the whole call. Idempotent: the create response and the first
+    webhook may race; only the first one counts."""
+    now = timezone.now()
+    with transaction.atomic():
+        # The conditional UPDATE is the lock: only the first caller moves it out of dialling.
+        placed = CallAttempt.objects.filter(
+            pk=attempt_id, status=CallAttempt.Status.DIALLING
+        ).update(call_id=call.get("call_id"), status=CallAttempt.Status.REGISTERED,
+                 started_at=now, updated_at=now)
+        if not placed:
+            return False
+        attempt = CallAttempt.objects.only(
+            "job_id", "ring_timeout", "max_call_duration").get(pk=attempt_id)
+        lease = timedelta(seconds=attempt.ring_timeout + attempt.max_call_duration
+                          + settings.CALLS_STALE_MARGIN_SECONDS)
+        # Pending too: a job handed back (a DB error after the create, or an expired lease)
+        # whose call turns out to be placed is in progress again, and the call counts. Its
+        # end moves it on; a worker that claimed it meanwhile finds the live call and stops.
+        Job.objects.filter(pk=attempt.job_id, status__in=Job.OPEN_STATUSES).update(
+            status=Job.Status.IN_PROGRESS, attempts=F("attempts") + 1,
+            reserved_until=now + lease, enqueued_until=None, last_error="", updated_at=now,
+        )
+    return True
+
+
+def provider_backoff(failures: int) -> timedelta:
+    """Exponential backoff with full jitter: 15 s, 30 s, 60 s ... capped at 15 minutes."""
+    ceiling = min(15 * 2 ** max(failures - 1, 0), 900)
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def attempt_provider_failure(claim: Claim, attempt: CallAttempt, exc: retell.ProviderError):
+    """Retell refused or could not be reached. Release the hold; the debtor is not charged an
+    attempt. Transient: same attempt retried later. Invalid: that phone is marked invalid.
+    Account-level (401/402): the account's campaigns pause, with an event saying why."""
+    job = claim.job
+    with transaction.atomic():
+        # Lock order everywhere: attempt, then job, then account.
+        locked = CallAttempt.objects.select_for_update().get(pk=attempt.pk)
+        account = Account.objects.select_for_update().get(pk=attempt.account_id)
+        if locked.status != CallAttempt.Status.DIALLING:
+            return  # a webhook proved the call was placed after all
+        _release_hold(account, locked)
+        locked.error = str(exc)[:500]
+        locked.provider_failures += 1
+        if exc.kind == "invalid":
+            locked.status = CallAttempt.Status.FAILED
+            locked.outcome = CallAttempt.Outcome.INVALID_NUMBER
+            locked.ended_at = timezone.now()
+        else:
+            locked.status = CallAttempt.Status.PROVIDER_ERROR
+        locked.save()
+        if exc.kind == "invalid":
+            contact = dict(job.contact)
+            contact["invalid_phones"] = sorted({*contact.get("invalid_phones", []), locked.phone})
+            Job.objects.filter(pk=job.pk, lease_token=claim.token).update(contact=contact)
+            job.contact = contact
+            job_release(claim, reason=f"número inválido {locked.phone}")
+        elif exc.kind == "account":
+            job_release(claim, reason=outcomes.WAIT_PROVIDER, next_try_at=claim.now
+                        + timedelta(minutes=5))
+            batches_pause_for_provider(account=account, message=str(exc))
+        else:
+            job_release(claim, reason=f"{outcomes.WAIT_PROVIDER}: {exc.status or exc.kind}",
+                        next_try_at=claim.now + provider_backoff(locked.provider_failures))
+
+
+def _release_hold(account: Account, attempt: CallAttempt) -> None:
+    hold = account_services.Hold(unit=attempt.hold_unit, amount=attempt.hold_amount)
+    account_services.account_release(account=account, hold=hold,
+                                     reference=attempt.idempotency_key)
+    attempt.hold_amount = 0
+    attempt.hold_unit = ""
+
+
+def batches_pause_for_provider(*, account: Account, message: str) -> None:
+    running = list(Batch.objects.filter(account=account, status=Batch.Status.RUNNING,
+                                        is_active=True))
+    Batch.objects.filter(pk__in=[b.pk for b in running]).update(
+        is_active=False, status=Batch.Status.PAUSED, updated_at=timezone.now())
+    BatchEvent.objects.bulk_create([
+        BatchEvent(batch=b, kind=BatchEvent.Kind.PROVIDER_ERROR,
+                   message=f"Pausada: Retell rechazó la cuenta ({message})"[:500])
+        for b in running
+    ])

@@ -1,0 +1,200 @@
+"""The end of a call: webhooks and polling both land here.
+
+``call_update`` applies a Retell call object (from a webhook or from get-call). It is
+idempotent and order-insensitive: a duplicated, late or reordered event never moves an attempt
+backwards, never settles twice and never changes a job that moved on.
+"""
+
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import services as account_services
+from accounts.models import Account
+from batches.models import Batch, Job, JobEvent
+from calls import outcomes
+from calls.dispatch import dispatch_account_on_commit
+from calls.models import CallAttempt
+from calls.services import attempt_placed, job_window, provider_backoff, usable_phones
+from calls.windows import WindowError, next_allowed, next_retry_at
+
+logger = logging.getLogger(__name__)
+
+Outcome = CallAttempt.Outcome
+FINAL = (CallAttempt.Status.ENDED, CallAttempt.Status.FAILED)
+ENDED_CALL_STATUSES = {"ended", "not_connected", "error"}
+
+
+def _ms(value) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def find_attempt(call: dict) -> CallAttempt | None:
+    """By call_id, else by the metadata we sent (the webhook can beat the create response)."""
+    call_id = call.get("call_id")
+    if call_id:
+        found = CallAttempt.objects.filter(call_id=call_id).first()
+        if found:
+            return found
+    meta = call.get("metadata") or {}
+    try:
+        job_id, number = int(meta.get("job_id")), int(meta.get("attempt"))
+    except (TypeError, ValueError):
+        return None
+    # No call_id filter here: the create response may bind it between the two queries.
+    found = CallAttempt.objects.filter(job_id=job_id, attempt_number=number).first()
+    if found is None or (found.call_id and call_id and found.call_id != call_id):
+        return None
+    return found
+
+
+def call_update(*, call: dict, event: str = "") -> str:
+    """Apply a call object. Returns "unknown", "ignored", "updated" or "finished"."""
+    attempt = find_attempt(call)
+    if attempt is None:
+        logger.warning("retell event %s for unknown call %s", event, call.get("call_id"))
+        return "unknown"
+    if attempt.status == CallAttempt.Status.DIALLING:
+        attempt_placed(attempt_id=attempt.pk, call=call)
+    status = call.get("call_status")
+    if event == "call_analyzed" or call.get("call_analysis"):
+        _store_analysis(attempt.pk, call)
+    if status in ENDED_CALL_STATUSES or event == "call_ended":
+        return "finished" if attempt_finish(attempt_id=attempt.pk, call=call) else "ignored"
+    if status == "ongoing" or event == "call_started":
+        started = CallAttempt.objects.filter(
+            pk=attempt.pk, status=CallAttempt.Status.REGISTERED
+        ).update(status=CallAttempt.Status.ONGOING,
+                 started_at=_ms(call.get("start_timestamp")) or timezone.now())
+        return "updated" if started else "ignored"
+    return "ignored"
+
+
+def _store_analysis(attempt_id: int, call: dict) -> None:
+    fields = {}
+    if call.get("call_analysis"):
+        fields["analysis"] = call["call_analysis"]
+    if call.get("transcript"):
+        fields["transcript"] = call["transcript"]
+    if call.get("recording_url"):
+        fields["recording_url"] = str(call["recording_url"])[:500]
+    if fields:
+        CallAttempt.objects.filter(pk=attempt_id).update(**fields)
+
+
+def attempt_finish(*, attempt_id: int, call: dict, reason: str | None = None) -> bool:
+    """Close a live attempt once: settle its hold, record the outcome, move the job on."""
+    with transaction.atomic():
+        attempt = CallAttempt.objects.select_for_update().get(pk=attempt_id)
+        if attempt.status in FINAL or attempt.status == CallAttempt.Status.PROVIDER_ERROR:
+            return False
+        # of=self: lock the job row only, never the joined batch and account rows.
+        job = Job.objects.select_for_update(of=("self",)).select_related("batch", "account").get(
+            pk=attempt.job_id)
+        reason = reason or call.get("disconnection_reason") or "unknown"
+        outcome = outcomes.classify_reason(reason) if reason != "unknown" else Outcome.UNKNOWN
+        seconds = max(0, int((call.get("duration_ms") or 0) / 1000))
+        answered = outcomes.is_answered(outcome)
+        billed_seconds = min(seconds, attempt.max_call_duration)
+        no_charge = outcome in (Outcome.PROVIDER_ERROR, Outcome.UNKNOWN)
+        cost = Decimal("0") if no_charge else account_services.call_cost(
+            account=job.account, seconds=billed_seconds, answered=answered)
+        now = timezone.now()
+        attempt.status = CallAttempt.Status.ENDED if outcome != Outcome.UNKNOWN \
+            else CallAttempt.Status.FAILED
+        attempt.outcome = outcome
+        attempt.disconnection_reason = reason[:64]
+        attempt.ended_at = _ms(call.get("end_timestamp")) or now
+        attempt.started_at = _ms(call.get("start_timestamp")) or attempt.started_at
+        attempt.duration_seconds = seconds
+        attempt.cost = cost
+        attempt.settled_at = now
+        attempt.transcript = call.get("transcript") or attempt.transcript
+        attempt.recording_url = str(call.get("recording_url") or attempt.recording_url)[:500]
+        if call.get("call_analysis"):
+            attempt.analysis = call["call_analysis"]
+        attempt.raw = {k: v for k, v in call.items() if k not in ("transcript_object",
+                                                                   "transcript")}
+        attempt.save()
+        _move_job_on(job, attempt, outcome)
+        # Money last: every dial and settle of the account queues on this row lock, so it is
+        # held only for the ledger writes and the commit.
+        account = Account.objects.select_for_update().get(pk=attempt.account_id)
+        hold = account_services.Hold(unit=attempt.hold_unit, amount=attempt.hold_amount)
+        account_services.account_settle(account=account, hold=hold, cost=cost,
+                                        seconds=billed_seconds if answered else 0,
+                                        reference=attempt.idempotency_key)
+        dispatch_account_on_commit(account.pk)
+    return True
+
+
+def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:
+    """The job's next state after its current call ended."""
+    if job.status != Job.Status.IN_PROGRESS:
+        return  # already moved on
+    now = timezone.now()
+    if job.batch.status == Batch.Status.CANCELLED:
+        # The campaign was cancelled while this call was in flight: nothing more to do.
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.CANCELLED, reserved_until=None, lease_token=None,
+            last_outcome=attempt.disconnection_reason, last_error="campaña cancelada",
+            updated_at=now)
+        return
+    contact = dict(job.contact)
+    fields = {"status": Job.Status.PENDING, "reserved_until": None, "lease_token": None,
+              "last_outcome": attempt.disconnection_reason, "last_error": "", "updated_at": now}
+    max_attempts = int(job.batch.call_settings.get("max_attempts", 3))
+    if outcome == Outcome.CONTACT:
+        fields["status"] = Job.Status.DONE
+    elif outcome == Outcome.DO_NOT_CALL:
+        account_services.do_not_call_add(account=job.account, phone=attempt.phone, rut=job.rut,
+                                         reason=attempt.disconnection_reason)
+        fields["status"] = Job.Status.DONE
+    elif outcome in (Outcome.PROVIDER_ERROR, Outcome.UNKNOWN):
+        # Not the debtor's fault: give the attempt back and retry soon.
+        fields["attempts"] = max(job.attempts - 1, 0)
+        fields["next_try_at"] = now + provider_backoff(1)
+        fields["last_error"] = outcomes.WAIT_PROVIDER
+    else:
+        if outcome == Outcome.INVALID_NUMBER:
+            contact["invalid_phones"] = sorted({*contact.get("invalid_phones", []),
+                                                attempt.phone})
+            due = now
+        else:
+            contact["next_phone_index"] = int(contact.get("next_phone_index") or 0) + 1
+            due = None
+        fields["contact"] = contact
+        job.contact = contact
+        if job.attempts >= max_attempts:
+            fields["status"] = Job.Status.FAILED
+            fields["last_error"] = outcomes.FAIL_MAX_ATTEMPTS
+        elif not usable_phones(job):
+            fields["status"] = Job.Status.FAILED
+            fields["last_error"] = outcomes.FAIL_NO_PHONE
+        else:
+            fields["next_try_at"] = _retry_time(job, attempt, due)
+    Job.objects.filter(pk=job.pk).update(**fields)
+    JobEvent.objects.create(
+        job=job, kind=fields["status"],
+        message=f"#{attempt.attempt_number} {attempt.phone}: {attempt.disconnection_reason}"
+                f"{' — ' + fields['last_error'] if fields['last_error'] else ''}"[:500],
+    )
+
+
+def _retry_time(job: Job, attempt: CallAttempt, due):
+    try:
+        window = job_window(job)
+    except WindowError:
+        return due or timezone.now()
+    if due is not None:
+        return next_allowed(window, due)
+    delay = job.batch.call_settings.get("retry_delay_hours", "30")
+    return next_retry_at(window, ended_at=attempt.ended_at, delay_hours=delay)

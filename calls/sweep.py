@@ -1,0 +1,148 @@
+"""Periodic work (celery beat): the database is the source of truth, messages are nudges.
+
+Every CALLS_SWEEP_SECONDS the sweep activates scheduled batches, recovers jobs whose lease
+expired (a worker died), polls calls that outlived any possible webhook, completes batches with
+no open job, and dispatches due jobs of every account with running campaigns. Flushing Redis
+or losing any message therefore loses nothing: the next sweep finds the work again.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from batches.models import Batch, BatchEvent, Job, JobEvent
+from calls import retell
+from calls.dispatch import dispatch_account
+from calls.models import CallAttempt
+from calls.settlement import attempt_finish, call_update
+
+logger = logging.getLogger(__name__)
+
+RECOVER_LIMIT = 500
+POLL_LIMIT = 200
+
+
+def batches_activate_scheduled(*, now=None) -> int:
+    now = now or timezone.now()
+    due = list(Batch.objects.filter(status=Batch.Status.PENDING, is_active=True,
+                                    scheduled_at__lte=now).values_list("pk", flat=True))
+    activated = 0
+    for pk in due:
+        with transaction.atomic():
+            if Batch.objects.filter(pk=pk, status=Batch.Status.PENDING).update(
+                    status=Batch.Status.RUNNING, updated_at=now):
+                BatchEvent.objects.create(batch_id=pk, kind=BatchEvent.Kind.STARTED,
+                                          message="Campaña iniciada según programación")
+                activated += 1
+    return activated
+
+
+def batches_complete_finished(*, now=None) -> int:
+    """Running or paused batches with no open job become completed."""
+    now = now or timezone.now()
+    open_jobs = Job.objects.filter(batch=OuterRef("pk"), status__in=Job.OPEN_STATUSES)
+    finished = list(
+        Batch.objects.filter(status__in=(Batch.Status.RUNNING, Batch.Status.PAUSED))
+        .filter(~Exists(open_jobs)).values_list("pk", flat=True)
+    )
+    completed = 0
+    for pk in finished:
+        with transaction.atomic():
+            if Job.objects.filter(batch_id=pk, status__in=Job.OPEN_STATUSES).exists():
+                continue
+            if Batch.objects.filter(pk=pk, status__in=(Batch.Status.RUNNING,
+                                                       Batch.Status.PAUSED)).update(
+                    status=Batch.Status.COMPLETED, completed_at=now, updated_at=now):
+                BatchEvent.objects.create(batch_id=pk, kind=BatchEvent.Kind.COMPLETED,
+                                          message="Campaña completada")
+                completed += 1
+    return completed
+
+
+def jobs_recover_expired(*, now=None) -> int:
+    """Jobs whose worker died holding them. A job with a placed call is left to the poll; one
+    whose attempt was saved but maybe not sent goes back to pending and is re-sent with the
+    same idempotency key (Retell answers with the call it already has, never a second one)."""
+    now = now or timezone.now()
+    recovered = 0
+    with transaction.atomic():
+        expired = list(
+            Job.objects.filter(status=Job.Status.IN_PROGRESS, reserved_until__lt=now)
+            .select_for_update(skip_locked=True).order_by("reserved_until")
+            .values_list("pk", flat=True)[:RECOVER_LIMIT]
+        )
+        placed = set(
+            CallAttempt.objects.filter(
+                job_id__in=expired,
+                status__in=(CallAttempt.Status.REGISTERED, CallAttempt.Status.ONGOING),
+            ).values_list("job_id", flat=True)
+        )
+        for pk in expired:
+            if pk in placed:
+                continue
+            recovered += Job.objects.filter(pk=pk, status=Job.Status.IN_PROGRESS).update(
+                status=Job.Status.PENDING, reserved_until=None, lease_token=None,
+                next_try_at=now, last_error="recuperado: el trabajador no respondió",
+                updated_at=now,
+            )
+        JobEvent.objects.bulk_create([
+            JobEvent(job_id=pk, kind="recovered", message="lease expired")
+            for pk in expired if pk not in placed
+        ])
+    return recovered
+
+
+def calls_poll_stale(*, now=None) -> int:
+    """Calls with no final event long after they must have ended are fetched from Retell.
+    One Retell does not know is closed as failed-unknown and its hold released."""
+    now = now or timezone.now()
+    margin = settings.CALLS_STALE_MARGIN_SECONDS
+    candidates = CallAttempt.objects.filter(
+        status__in=(CallAttempt.Status.REGISTERED, CallAttempt.Status.ONGOING),
+    ).order_by("started_at")[:POLL_LIMIT * 5]
+    closed = 0
+    for attempt in candidates:
+        deadline = attempt.started_at or attempt.created_at
+        limit = timedelta(seconds=attempt.ring_timeout + attempt.max_call_duration + margin)
+        if deadline + limit > now:
+            continue
+        try:
+            call = retell.get_call(attempt.call_id)
+        except retell.ProviderError as exc:
+            if exc.kind == "not_found" or exc.status == 422:
+                attempt_finish(attempt_id=attempt.pk, call={}, reason="unknown")
+                closed += 1
+            else:
+                logger.warning("poll of call %s failed: %s", attempt.call_id, exc)
+            continue
+        if call_update(call=call, event="poll") == "finished":
+            closed += 1
+        else:
+            # Still live at Retell: keep the job's lease so nobody recovers it.
+            Job.objects.filter(pk=attempt.job_id, status=Job.Status.IN_PROGRESS).update(
+                reserved_until=now + timedelta(seconds=margin))
+    return closed
+
+
+def accounts_with_due_work():
+    return (
+        Batch.objects.filter(status=Batch.Status.RUNNING, is_active=True)
+        .values_list("account_id", flat=True).distinct()
+    )
+
+
+def sweep(*, now=None) -> dict:
+    now = now or timezone.now()
+    result = {
+        "activated": batches_activate_scheduled(now=now),
+        "recovered": jobs_recover_expired(now=now),
+        "polled": calls_poll_stale(now=now),
+        "completed": batches_complete_finished(now=now),
+    }
+    result["dispatched"] = sum(len(dispatch_account(account_id=pk))
+                               for pk in list(accounts_with_due_work()))
+    return result

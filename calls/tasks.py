@@ -1,0 +1,57 @@
+"""Celery tasks: thin wrappers that take ids and call services."""
+
+import logging
+
+from celery import shared_task
+from celery.signals import task_postrun, task_prerun
+from django.db import InterfaceError, OperationalError, close_old_connections
+
+from calls import services
+from calls import sweep as sweep_services
+
+logger = logging.getLogger(__name__)
+
+# A dropped database connection fails the task cleanly; it is retried, and whatever it had
+# claimed is recovered by the sweep when its lease expires.
+DB_ERRORS = (OperationalError, InterfaceError)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_broken_connections(sender=None, **kwargs):
+    """Around every task, as Django does around every request: close a database connection
+    that failed or outlived CONN_MAX_AGE (with CONN_HEALTH_CHECKS, one dropped while the
+    worker was idle is found at its first query). Workers keep their connection between
+    tasks (CELERY_DB_REUSE_MAX), so without this a connection dropped by PostgreSQL (a
+    restart, a failover, pg_terminate_backend) stays broken and every later task of that
+    worker fails with "the connection is closed". Eager tasks run inside the caller's
+    transaction and are left alone."""
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    close_old_connections()
+
+
+@shared_task(acks_late=True, autoretry_for=DB_ERRORS, retry_backoff=2, retry_jitter=True,
+             max_retries=5)
+def process_job(job_id: int) -> str:
+    result = services.job_process(job_id=job_id)
+    logger.info("process_job job=%s -> %s", job_id, result)
+    return result
+
+
+@shared_task(acks_late=True, autoretry_for=DB_ERRORS, retry_backoff=2, max_retries=3)
+def sweep() -> dict:
+    result = sweep_services.sweep()
+    logger.info("sweep %s", result)
+    return result
+
+
+@shared_task(acks_late=True)
+def probe_database(job_id: int) -> None:
+    """A no-op task doing one PostgreSQL update: the worker throughput ceiling that
+    bench/dispatch.py compares the engine with."""
+    from django.db.models import F
+
+    from batches.models import Job
+
+    Job.objects.filter(pk=job_id).update(attempts=F("attempts"))

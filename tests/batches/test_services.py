@@ -1,0 +1,310 @@
+"""batches.services: creation rules, control of a running batch, and what each change logs."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from batches import ingest, services
+from batches.models import Batch, BatchEvent, Job
+from tests.factories import BatchFactory, JobFactory, rut_with_dv
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+
+
+@pytest.fixture(autouse=True)
+def published(monkeypatch):
+    ids: list[int] = []
+    monkeypatch.setattr("calls.dispatch.publish_jobs", ids.extend)
+    return ids
+
+
+def debtor(n: int, **extra) -> dict:
+    rut = rut_with_dv(30_000_000 + n)
+    return {
+        "row": n + 2,
+        "name": f"Deudor {n}",
+        "rut": rut,
+        "phones": [f"+5698765{n:04d}"],
+        "email": None,
+        "debt_amount": "1000.00",
+        "due_date": "2025-05-01",
+        "installments": None,
+        "company_name": "Retail",
+        "custom_fields": {},
+        **extra,
+    }
+
+
+def make(account, user=None, contacts=None, name="Campaña", **options):
+    return services.batch_create(
+        account=account,
+        user=user,
+        name=name,
+        contacts=contacts if contacts is not None else [debtor(1), debtor(2)],
+        **options,
+    )
+
+
+def test_create_commits_batch_jobs_and_event_together(account_a, client_a):
+    result = make(account_a, client_a, contacts=[debtor(n) for n in range(10)])
+
+    batch = result.batch
+    assert re.fullmatch(r"batch-\d{4}-\d{2}-\d{2}-\d{6}-\d{6}", batch.batch_id)
+    assert (result.total_jobs, batch.total_jobs, batch.jobs.count()) == (10, 10, 10)
+    assert (batch.status, batch.is_active, batch.schedule_type) == ("running", True, "immediate")
+    event = BatchEvent.objects.get(batch=batch)
+    assert (event.kind, event.user, event.data["total_jobs"]) == ("created", client_a, 10)
+
+
+def test_a_failed_insert_leaves_nothing(account_a, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("COPY failed")
+
+    monkeypatch.setattr("batches.ingest.jobs_insert", broken)
+    with pytest.raises(RuntimeError):
+        make(account_a)
+    assert not Batch.objects.exists() and not BatchEvent.objects.exists()
+
+
+def test_batch_ids_stay_unique_within_one_microsecond(account_a):
+    now = timezone.now()
+    first = make(account_a, now=now, allow_duplicates=True).batch
+    second = make(account_a, now=now, allow_duplicates=True).batch
+    assert first.batch_id != second.batch_id
+
+
+def test_estimated_cost_formula(account_a, settings):
+    account_a.cost_per_call_setup = Decimal("10")
+    account_a.cost_per_minute = Decimal("30")
+    # 3 jobs × (10 + 30 × min(120 s, 600 s) / 60) = 3 × 70
+    assert make(account_a, contacts=[debtor(n) for n in range(3)]).batch.estimated_cost == 210
+    # a max_call_duration below the expected length caps it: 2 × (10 + 30 × 1)
+    short = make(account_a, call_settings={"max_call_duration": 60}, allow_duplicates=True)
+    assert short.batch.estimated_cost == 80
+
+
+def test_merge_unions_phones_and_fills_blanks(account_a):
+    twin = debtor(
+        1,
+        row=9,
+        phones=["+56987650001", "+56961777631"],
+        email="a@b.cl",
+        installments=4,
+        custom_fields={"tramo": "B"},
+    )
+    first = debtor(1, custom_fields={"tramo": "A", "sucursal": "Centro"})
+    result = make(account_a, contacts=[first, debtor(2), twin])
+
+    assert (result.total_jobs, result.duplicates_merged, result.total_rows) == (2, 1, 3)
+    assert result.warnings[0]["row"] == 9 and "row 3" in result.warnings[0]["message"]
+    job = Job.objects.get(rut=first["rut"])
+    assert job.contact["phones"] == ["+56987650001", "+56961777631"]
+    assert (job.contact["email"], job.payload["installments"]) == ("a@b.cl", 4)
+    assert job.payload["additional_info"] == {"tramo": "A", "sucursal": "Centro"}
+
+
+def test_open_ruts_is_one_query(account_a, django_assert_num_queries):
+    batch = BatchFactory(account=account_a)
+    open_job = JobFactory(batch=batch)
+    JobFactory(batch=batch, status="in_progress", reserved_until=timezone.now())
+    JobFactory(batch=batch, status="failed")
+    ruts = [open_job.rut, *[rut_with_dv(40_000_000 + n) for n in range(2_000)]]
+
+    with django_assert_num_queries(1):
+        found = ingest.open_ruts(account=account_a, ruts=ruts)
+
+    assert found == {open_job.rut: batch.batch_id}
+
+
+def test_all_skipped_raises_and_stores_nothing(account_a):
+    make(account_a, contacts=[debtor(1)])
+    with pytest.raises(services.BatchError) as caught:
+        make(account_a, contacts=[debtor(1)])
+    assert list(caught.value.errors) == ["contacts"]
+    assert caught.value.rows[0]["message"].startswith("Skipped")
+    assert Batch.objects.count() == 1
+
+
+def test_options_errors_are_collected(account_a):
+    with pytest.raises(services.BatchError) as caught:
+        make(
+            account_a,
+            name=" ",
+            call_settings={"max_attempts": 0},
+            voice_settings={"volume": 9},
+            schedule_type="scheduled",
+            dias_fecha_maxima=-2,
+        )
+    assert set(caught.value.errors) == {
+        "name",
+        "call_settings.max_attempts",
+        "voice_settings.volume",
+        "scheduled_at",
+        "dias_fecha_maxima",
+    }
+
+
+def test_suspended_account_cannot_create(account_a):
+    account_a.status = "suspended"
+    with pytest.raises(services.BatchError) as caught:
+        make(account_a)
+    assert list(caught.value.errors) == ["account_id"]
+
+
+def test_reports_are_capped_counts_are_not(account_a):
+    twins = [debtor(1, row=n) for n in range(1_500)]
+    result = make(account_a, contacts=twins)
+    assert (result.total_jobs, result.duplicates_merged) == (1, 1_499)
+    assert len(result.warnings) == len(result.batch.import_errors) == 1_000
+
+
+def test_priority_follows_call_settings_unless_given(account_a):
+    assert make(account_a, call_settings={"priority": "low"}).batch.priority == "low"
+    given = make(
+        account_a, call_settings={"priority": "low"}, priority="high", allow_duplicates=True
+    ).batch
+    assert (given.priority, given.priority_rank, given.call_settings["priority"]) == (
+        "high",
+        2,
+        "high",
+    )
+
+
+@time_machine.travel(datetime(2025, 6, 30, 23, 30, tzinfo=UTC), tick=False)
+def test_fecha_offsets_use_the_batch_time_zone(account_a):
+    # 23:30 UTC on 30 June is 19:30 in Santiago (same day) and 09:30 on 1 July in Sydney.
+    santiago = make(account_a, dias_fecha_limite=1, dias_fecha_maxima=31).batch
+    sydney = make(
+        account_a,
+        dias_fecha_limite=1,
+        allow_duplicates=True,
+        call_settings={"timezone": "Australia/Sydney"},
+    ).batch
+    job = santiago.jobs.first()
+    assert (job.payload["fecha_limite"], job.payload["fecha_maxima"]) == (
+        "2025-07-01",
+        "2025-07-31",
+    )
+    assert sydney.jobs.first().payload["fecha_limite"] == "2025-07-02"
+
+
+def test_contact_time_zone_is_kept(account_a):
+    make(account_a, contacts=[debtor(1, timezone="America/Punta_Arenas")])
+    assert Job.objects.get().contact["timezone"] == "America/Punta_Arenas"
+
+
+def test_excel_sample_through_the_service(account_a, client_a):
+    result = services.batch_create_from_excel(
+        account=account_a,
+        user=client_a,
+        name="Sucio",
+        source=str(SAMPLES / "deudores_sucio.xlsx"),
+        dias_fecha_limite=3,
+    )
+    assert (result.total_jobs, result.invalid_rows, result.duplicates_merged) == (42, 3, 1)
+    assert {e["row"] for e in result.errors} == {43, 44, 47}
+    assert result.batch.jobs.filter(payload__fecha_limite__isnull=False).count() == 42
+
+
+def test_excel_error_names_the_file(account_a):
+    with pytest.raises(services.BatchError) as caught:
+        services.batch_create_from_excel(
+            account=account_a, user=None, name="x", source=b"not a spreadsheet"
+        )
+    assert list(caught.value.errors) == ["file"]
+
+
+def test_excel_options_are_checked_before_the_file_is_read(account_a, monkeypatch):
+    monkeypatch.setattr("batches.services.read_contacts", pytest.fail)
+    with pytest.raises(services.BatchError):
+        services.batch_create_from_excel(
+            account=account_a, user=None, name="x", source=b"", call_settings={"ring_timeout": 1}
+        )
+
+
+# --- control ---------------------------------------------------------------------------------
+
+
+def test_pause_is_visible_to_the_engine_at_once(account_a, client_a):
+    batch = BatchFactory(account=account_a)
+    services.batch_set_active(batch=batch, is_active=False, user=client_a)
+    fresh = Batch.objects.get(pk=batch.pk)
+    assert not fresh.is_dialable and fresh.status == "paused"
+    assert (batch.status, batch.is_active) == ("paused", False)  # caller's instance refreshed
+
+
+def test_set_active_without_change_logs_nothing(account_a):
+    batch = BatchFactory(account=account_a)
+    services.batch_set_active(batch=batch, is_active=True, user=None)
+    assert not batch.events.exists()
+
+
+def test_resume_dispatches_after_commit(account_a, published, django_capture_on_commit_callbacks):
+    batch = BatchFactory(account=account_a, status="paused", is_active=False)
+    job = JobFactory(batch=batch)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.batch_set_active(batch=batch, is_active=True, user=None)
+    assert published == [job.pk]
+    assert batch.events.get().kind == "resumed" and batch.events.get().user is None
+
+
+@pytest.mark.parametrize("status", ["cancelled", "completed"])
+def test_finished_batches_cannot_resume_or_change_settings(account_a, status):
+    batch = BatchFactory(account=account_a, status=status, is_active=False)
+    with pytest.raises(services.BatchError):
+        services.batch_set_active(batch=batch, is_active=True, user=None)
+    with pytest.raises(services.BatchError):
+        services.batch_update_settings(batch=batch, call_settings={"max_attempts": 4}, user=None)
+
+
+def test_settings_change_diff_and_window_reset(account_a, client_a):
+    batch = BatchFactory(account=account_a)
+    later = timezone.now() + timedelta(days=1)
+    waiting = JobFactory(batch=batch, next_try_at=later)
+    other = BatchFactory(account=account_a)
+    untouched = JobFactory(batch=other, next_try_at=later)
+
+    services.batch_update_settings(
+        batch=batch, call_settings={"days_of_week": [1, 2, 3]}, user=client_a
+    )
+
+    event = batch.events.get(kind="settings_changed")
+    assert event.data["changes"] == {"days_of_week": {"from": None, "to": [1, 2, 3]}}
+    assert event.data["jobs_made_due"] == 1 and event.user == client_a
+    assert "days_of_week" in event.message
+    waiting.refresh_from_db()
+    untouched.refresh_from_db()
+    assert waiting.next_try_at <= timezone.now() and untouched.next_try_at == later
+
+
+def test_non_window_change_keeps_deferred_jobs(account_a):
+    batch = BatchFactory(account=account_a)
+    later = timezone.now() + timedelta(days=1)
+    job = JobFactory(batch=batch, next_try_at=later)
+    services.batch_update_settings(batch=batch, call_settings={"ring_timeout": 30}, user=None)
+    job.refresh_from_db()
+    assert job.next_try_at == later
+
+
+def test_settings_priority_moves_the_batch_priority(account_a):
+    batch = BatchFactory(account=account_a)
+    services.batch_update_settings(batch=batch, call_settings={"priority": "low"}, user=None)
+    batch.refresh_from_db()
+    assert (batch.priority, batch.priority_rank) == ("low", 0)
+
+
+def test_cancel_is_one_update_and_idempotent(account_a, django_assert_max_num_queries):
+    batch = BatchFactory(account=account_a)
+    for _ in range(20):
+        JobFactory(batch=batch)
+    with django_assert_max_num_queries(6):
+        _batch, cancelled = services.batch_cancel(batch=batch, user=None)
+    assert cancelled == 20
+    assert (batch.status, batch.is_active) == ("cancelled", False)
+    assert services.batch_cancel(batch=batch, user=None)[1] == 0
+    assert batch.events.filter(kind="cancelled").count() == 1

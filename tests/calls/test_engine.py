@@ -1,0 +1,323 @@
+"""The call engine's rules, driven through services against the Retell simulator."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db.models import Sum
+from django.utils import timezone
+
+from accounts import services as account_services
+from accounts.models import Account, DoNotCall, LedgerEntry
+from batches.models import Batch, BatchEvent, Job
+from calls import outcomes
+from calls.models import CallAttempt
+from calls.services import job_process
+from calls.settlement import call_update
+from calls.sweep import jobs_recover_expired, sweep
+from tests.factories import AccountFactory, BatchFactory, JobFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def ledger_sum(account, unit="credits"):
+    return LedgerEntry.objects.filter(account=account, unit=unit).aggregate(s=Sum("amount"))["s"]
+
+
+@pytest.fixture
+def account():
+    acct = AccountFactory(max_concurrent_calls=5, cost_per_call_setup=Decimal("5"),
+                          cost_per_minute=Decimal("60"))
+    account_services.account_topup(account=acct, credits=Decimal("10000"), reference="t")
+    acct.refresh_from_db()
+    return acct
+
+
+@pytest.fixture
+def job(account):
+    batch = BatchFactory(account=account)
+    return JobFactory(batch=batch, contact={
+        "name": "Juan Soto", "phones": ["+56912345671", "+56912345672"],
+        "next_phone_index": 0, "invalid_phones": [],
+    }, payload={"debt_amount": "150000.00", "due_date": "2025-03-01",
+                "company_name": "Retail SpA", "installments": 3,
+                "additional_info": {"Sucursal": "Maipú", "Cuotas": 3}})
+
+
+def end(sim, attempt, reason):
+    """End the simulated call with a reason and apply the call object (as a webhook would)."""
+    sim.end_call(attempt.call_id, reason)
+    return call_update(call=sim.get_call(attempt.call_id), event="call_ended")
+
+
+def test_dials_with_the_full_retell_request(sim, job, account):
+    assert job_process(job_id=job.pk) == "dialled"
+    attempt = CallAttempt.objects.get(job=job)
+    assert attempt.status == CallAttempt.Status.REGISTERED
+    assert attempt.idempotency_key == f"job-{job.pk}-attempt-1"
+    job.refresh_from_db()
+    assert job.status == Job.Status.IN_PROGRESS and job.attempts == 1
+    call = sim.get_call(attempt.call_id)
+    assert call["to_number"] == "+56912345671"
+    assert call["metadata"] == {"job_id": job.pk, "batch_id": job.batch.batch_id,
+                                "account_id": account.account_id, "attempt": 1}
+    variables = call["retell_llm_dynamic_variables"]
+    assert variables["nombre"] == "Juan Soto" and variables["monto_total"] == "150000.00"
+    assert variables["Sucursal"] == "Maipú" and variables["cuotas_adeudadas"] == "3"
+    assert all(isinstance(v, str) for v in variables.values())
+    # The hold covers the longest allowed call: setup 5 + 60/min * 10 min.
+    hold = LedgerEntry.objects.get(account=account, kind=LedgerEntry.Kind.RESERVATION)
+    assert hold.amount == Decimal("-605")
+
+
+def test_a_duplicated_message_never_places_a_second_call(sim, job):
+    assert job_process(job_id=job.pk) == "dialled"
+    assert job_process(job_id=job.pk) == "not_claimed"
+    assert sim.stats()["calls_created"] == 1
+
+
+def test_answered_call_settles_and_completes_the_job(sim, job, account):
+    job_process(job_id=job.pk)
+    attempt = CallAttempt.objects.get(job=job)
+    sim.configure(talk_ms=0)
+    assert end(sim, attempt, "user_hangup") == "finished"
+    attempt.refresh_from_db()
+    job.refresh_from_db()
+    account.refresh_from_db()
+    assert job.status == Job.Status.DONE and attempt.outcome == CallAttempt.Outcome.CONTACT
+    assert attempt.cost == account_services.call_cost(
+        account=account, seconds=attempt.duration_seconds, answered=True)
+    assert account.credits == Decimal("10000") - attempt.cost
+    assert account.credits == ledger_sum(account)
+    assert account.total_spent == attempt.cost
+    # A duplicated call_ended changes nothing.
+    assert call_update(call=sim.get_call(attempt.call_id), event="call_ended") == "ignored"
+    account.refresh_from_db()
+    assert account.credits == ledger_sum(account) == Decimal("10000") - attempt.cost
+
+
+def test_no_answer_retries_next_phone_after_delay_then_fails_at_max(sim, job, account):
+    for n in range(1, 4):
+        assert job_process(job_id=job.pk) == "dialled"
+        attempt = CallAttempt.objects.get(job=job, attempt_number=n)
+        assert attempt.phone == ("+56912345671" if n % 2 else "+56912345672")
+        end(sim, attempt, "dial_no_answer")
+        job.refresh_from_db()
+        attempt.refresh_from_db()
+        if n < 3:
+            assert job.status == Job.Status.PENDING
+            assert job.next_try_at >= attempt.ended_at + timedelta(hours=30)
+            Job.objects.filter(pk=job.pk).update(next_try_at=timezone.now())
+    assert job.status == Job.Status.FAILED and job.last_error == outcomes.FAIL_MAX_ATTEMPTS
+    assert job.attempts == 3
+    account.refresh_from_db()
+    # Unanswered calls pay only the setup fee.
+    assert account.credits == Decimal("10000") - 3 * account.cost_per_call_setup
+    assert account.credits == ledger_sum(account)
+
+
+def test_invalid_number_is_skipped_and_the_job_fails_without_phones(sim, job):
+    job_process(job_id=job.pk)
+    end(sim, CallAttempt.objects.get(job=job, attempt_number=1), "invalid_destination")
+    job.refresh_from_db()
+    assert job.contact["invalid_phones"] == ["+56912345671"]
+    assert job.status == Job.Status.PENDING
+    job_process(job_id=job.pk)
+    second = CallAttempt.objects.get(job=job, attempt_number=2)
+    assert second.phone == "+56912345672"
+    end(sim, second, "dial_failed")
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.last_error == outcomes.FAIL_NO_PHONE
+
+
+def test_do_not_call_request_suppresses_phone_and_rut(sim, job, account):
+    job_process(job_id=job.pk)
+    end(sim, CallAttempt.objects.get(job=job), "user_requested_dnc")
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE
+    assert DoNotCall.objects.filter(account=account, rut=job.rut).exists()
+    assert DoNotCall.objects.filter(account=account, phone="+56912345671").exists()
+    other = JobFactory(batch=job.batch, rut=job.rut, deduplication_key="other")
+    assert job_process(job_id=other.pk) == "do_not_call"
+    assert sim.stats()["calls_created"] == 1
+
+
+def test_provider_outcome_gives_the_attempt_back(sim, job):
+    job_process(job_id=job.pk)
+    end(sim, CallAttempt.objects.get(job=job), "error_llm_websocket_open")
+    job.refresh_from_db()
+    assert job.status == Job.Status.PENDING and job.attempts == 0
+    assert job.last_error == outcomes.WAIT_PROVIDER
+
+
+def test_paused_batch_releases_untouched(sim, job):
+    Batch.objects.filter(pk=job.batch_id).update(is_active=False, status=Batch.Status.PAUSED)
+    before = job.next_try_at
+    assert job_process(job_id=job.pk) == "paused"
+    job.refresh_from_db()
+    assert job.status == Job.Status.PENDING and job.next_try_at == before
+    assert job.attempts == 0 and sim.stats()["calls_created"] == 0
+
+
+def test_cancelled_batch_cancels_the_job(sim, job):
+    Batch.objects.filter(pk=job.batch_id).update(status=Batch.Status.CANCELLED)
+    assert job_process(job_id=job.pk) == "cancelled"
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELLED
+
+
+def test_scheduled_batch_waits_for_its_time(sim, job):
+    later = timezone.now() + timedelta(hours=2)
+    Batch.objects.filter(pk=job.batch_id).update(scheduled_at=later)
+    assert job_process(job_id=job.pk) == "scheduled"
+    job.refresh_from_db()
+    assert job.next_try_at == later
+
+
+def test_outside_window_defers_to_the_next_opening_without_an_attempt(sim, job, account):
+    Account.objects.filter(pk=account.pk).update(compliance_profile="CL")
+    # Sunday 2025-06-08 10:00 in Santiago (UTC-4): CL allows Monday-Saturday 08:00-20:00.
+    with time_machine.travel(datetime(2025, 6, 8, 14, 0, tzinfo=UTC), tick=False):
+        Job.objects.filter(pk=job.pk).update(next_try_at=timezone.now())
+        assert job_process(job_id=job.pk) == "outside_window"
+    job.refresh_from_db()
+    assert job.status == Job.Status.PENDING and job.attempts == 0
+    assert job.next_try_at == datetime(2025, 6, 9, 12, 0, tzinfo=UTC)  # Monday 08:00 local
+    assert job.last_error == outcomes.WAIT_WINDOW
+    assert sim.stats()["calls_created"] == 0
+
+
+def test_contact_timezone_overrides_the_batch(sim, job, account):
+    Account.objects.filter(pk=account.pk).update(compliance_profile="US")
+    job.contact["timezone"] = "America/New_York"
+    job.save()
+    # 07:30 in New York (allowed in Santiago at 08:30 if it were Santiago time).
+    with time_machine.travel(datetime(2025, 6, 10, 11, 30, tzinfo=UTC), tick=False):
+        Job.objects.filter(pk=job.pk).update(next_try_at=timezone.now())
+        assert job_process(job_id=job.pk) == "outside_window"
+    job.refresh_from_db()
+    assert job.next_try_at == datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
+
+
+def test_max_attempts_fails_without_calling(sim, job):
+    Job.objects.filter(pk=job.pk).update(attempts=3)
+    assert job_process(job_id=job.pk) == "max_attempts"
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and sim.stats()["calls_created"] == 0
+
+
+def test_insufficient_balance_waits_and_resumes_after_topup(sim, job, account):
+    Account.objects.filter(pk=account.pk).update(credits=0)
+    LedgerEntry.objects.filter(account=account).delete()
+    assert job_process(job_id=job.pk) == "no_balance"
+    job.refresh_from_db()
+    assert job.status == Job.Status.PENDING and job.last_error == outcomes.WAIT_BALANCE
+    account_services.account_topup(account=account, credits=Decimal("605"), reference="t2")
+    assert job_process(job_id=job.pk) == "dialled"
+    account.refresh_from_db()
+    assert account.credits == Decimal("0") == ledger_sum(account)
+
+
+def test_minutes_plan_reserves_minutes(sim, job, account):
+    Account.objects.filter(pk=account.pk).update(plan_type=Account.Plan.MINUTES)
+    account_services.account_topup(account=account, minutes=Decimal("30"), reference="m")
+    job_process(job_id=job.pk)
+    account.refresh_from_db()
+    assert account.minutes == Decimal("20")  # 10 minutes held
+    attempt = CallAttempt.objects.get(job=job)
+    end(sim, attempt, "user_hangup")
+    account.refresh_from_db()
+    attempt.refresh_from_db()
+    used = Decimal(attempt.duration_seconds) / 60
+    assert account.minutes == (Decimal("30") - used).quantize(Decimal("0.0001"))
+    assert account.minutes == ledger_sum(account, "minutes")
+
+
+def test_concurrency_limit_holds_the_job_back(sim, account):
+    Account.objects.filter(pk=account.pk).update(max_concurrent_calls=1)
+    batch = BatchFactory(account=account)
+    first, second = JobFactory(batch=batch), JobFactory(batch=batch)
+    sim.configure(never_end=True)
+    assert job_process(job_id=first.pk) == "dialled"
+    assert job_process(job_id=second.pk) == "no_slot"
+    second.refresh_from_db()
+    assert second.status == Job.Status.PENDING and second.last_error == outcomes.WAIT_SLOT
+
+
+def test_transient_provider_error_reuses_the_attempt_and_key(sim, job, account):
+    sim.configure(fail_next=[{"status": 429, "count": 1}])
+    assert job_process(job_id=job.pk) == "provider_transient"
+    attempt = CallAttempt.objects.get(job=job)
+    job.refresh_from_db()
+    account.refresh_from_db()
+    assert attempt.status == CallAttempt.Status.PROVIDER_ERROR and job.attempts == 0
+    assert job.next_try_at > timezone.now()
+    assert account.credits == Decimal("10000") == ledger_sum(account)
+    Job.objects.filter(pk=job.pk).update(next_try_at=timezone.now())
+    assert job_process(job_id=job.pk) == "dialled"
+    assert CallAttempt.objects.filter(job=job).count() == 1
+    assert CallAttempt.objects.get(job=job).idempotency_key == f"job-{job.pk}-attempt-1"
+
+
+def test_invalid_request_marks_the_phone_invalid(sim, job):
+    sim.configure(fail_next=[{"status": 400, "count": 1}])
+    assert job_process(job_id=job.pk) == "provider_invalid"
+    job.refresh_from_db()
+    assert job.contact["invalid_phones"] == ["+56912345671"] and job.attempts == 0
+
+
+def test_account_rejected_by_retell_pauses_its_campaigns(sim, job):
+    sim.configure(fail_next=[{"status": 402, "count": 1}])
+    assert job_process(job_id=job.pk) == "provider_account"
+    batch = Batch.objects.get(pk=job.batch_id)
+    assert batch.is_active is False and batch.status == Batch.Status.PAUSED
+    assert BatchEvent.objects.filter(batch=batch, kind=BatchEvent.Kind.PROVIDER_ERROR).exists()
+
+
+def test_crash_after_saving_the_attempt_is_recovered_with_the_same_key(sim, job):
+    """A worker that died after Retell accepted the call but before recording it: the sweep
+    recovers the job, and re-sending the same idempotency key returns the same call."""
+    sim.configure(never_end=True)
+    assert job_process(job_id=job.pk) == "dialled"
+    # Simulate the crash: the create response was never recorded.
+    CallAttempt.objects.filter(job=job).update(status=CallAttempt.Status.DIALLING, call_id=None)
+    Job.objects.filter(pk=job.pk).update(attempts=0,
+                                         reserved_until=timezone.now() - timedelta(seconds=1))
+    assert jobs_recover_expired() == 1
+    assert job_process(job_id=job.pk) == "dialled"
+    assert sim.stats()["calls_created"] == 1
+    job.refresh_from_db()
+    assert job.attempts == 1
+
+
+def test_sweep_closes_calls_that_retell_forgot(sim, job, account, settings):
+    settings.CALLS_STALE_MARGIN_SECONDS = 10
+    sim.configure(never_end=True)
+    job_process(job_id=job.pk)
+    attempt = CallAttempt.objects.get(job=job)
+    CallAttempt.objects.filter(pk=attempt.pk).update(
+        call_id="unknown-call", started_at=timezone.now() - timedelta(hours=1))
+    sweep()
+    attempt.refresh_from_db()
+    account.refresh_from_db()
+    assert attempt.status == CallAttempt.Status.FAILED
+    assert attempt.outcome == CallAttempt.Outcome.UNKNOWN
+    assert account.credits == Decimal("10000") == ledger_sum(account)
+
+
+def test_cl_profile_allows_one_answered_contact_per_week(sim, account):
+    Account.objects.filter(pk=account.pk).update(compliance_profile="CL")
+    first = JobFactory(batch=BatchFactory(account=account))
+    second = JobFactory(batch=BatchFactory(account=account), rut=first.rut,
+                        deduplication_key="second")
+    # Tuesday 2025-06-10 11:00 in Santiago.
+    with time_machine.travel(datetime(2025, 6, 10, 15, 0, tzinfo=UTC), tick=False):
+        Job.objects.update(next_try_at=timezone.now())
+        job_process(job_id=first.pk)
+        end(sim, CallAttempt.objects.get(job=first), "user_hangup")
+        assert job_process(job_id=second.pk) == "weekly_limit"
+    second.refresh_from_db()
+    ended = CallAttempt.objects.get(job=first).ended_at
+    assert second.next_try_at >= ended + timedelta(days=7)
+    assert second.last_error == outcomes.WAIT_WEEKLY_CONTACT

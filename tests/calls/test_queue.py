@@ -1,0 +1,86 @@
+"""End-to-end: real Celery workers on real Redis and PostgreSQL, the Retell simulator sending
+signed webhooks to the live server."""
+
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+
+from accounts import services as account_services
+from accounts.models import LedgerEntry
+from batches.models import Batch, Job
+from calls.dispatch import dispatch_account
+from calls.models import CallAttempt
+from tests.factories import AccountFactory, BatchFactory, JobFactory
+from tests.queue_support import CeleryProcesses, flush_broker, wait_for
+
+pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def live_sim(sim, live_server):
+    sim.configure(drop_webhooks=False, never_end=False, ring_ms=50, talk_ms=300,
+                  webhook_url=f"{live_server.url}/api/v1/calls/retell/webhook")
+    flush_broker()
+    return sim
+
+
+def make_jobs(account, count, **batch_kwargs):
+    batch = BatchFactory(account=account, **batch_kwargs)
+    for n in range(count):
+        phone = f"+569876{n + 1000:05d}"
+        JobFactory(batch=batch, contact={"name": f"Deudor {n}", "phones": [phone],
+                                         "next_phone_index": 0})
+    return batch
+
+
+def open_jobs(batch):
+    return Job.objects.filter(batch=batch, status__in=Job.OPEN_STATUSES).count()
+
+
+def test_campaign_completes_within_the_concurrency_limit(live_sim, settings):
+    account = AccountFactory(max_concurrent_calls=3)
+    account_services.account_topup(account=account, credits=Decimal("100000"), reference="t")
+    # Numbers ending 0-5 and 9 answer; 6, 7, 8 don't (retried after 0 hours).
+    batch = make_jobs(account, 12, call_settings={
+        "max_call_duration": 600, "ring_timeout": 60, "max_attempts": 2,
+        "retry_delay_hours": "0", "allowed_hours": None, "days_of_week": None,
+        "timezone": "America/Santiago", "priority": "normal"})
+    with CeleryProcesses(workers=2, beat=False):
+        dispatch_account(account_id=account.pk)
+        wait_for(lambda: open_jobs(batch) == 0, timeout=60, message="all jobs to finish")
+    stats = live_sim.stats()
+    assert stats["max_live_by_account"][account.account_id] <= 3
+    # Every attempt placed exactly one call.
+    assert stats["calls_created"] == CallAttempt.objects.filter(batch=batch).count()
+    assert all(count == 1 for count in stats["by_idempotency_key"].values())
+    done = Job.objects.filter(batch=batch, status=Job.Status.DONE).count()
+    failed = Job.objects.filter(batch=batch, status=Job.Status.FAILED)
+    assert done == 9 and failed.count() == 3
+    assert all(job.attempts == 2 for job in failed)
+    account.refresh_from_db()
+    ledger = LedgerEntry.objects.filter(account=account, unit="credits").aggregate(
+        s=Sum("amount"))["s"]
+    assert account.credits == ledger and account.credits >= 0
+    spent = CallAttempt.objects.filter(batch=batch).aggregate(s=Sum("cost"))["s"]
+    assert account.credits == Decimal("100000") - spent
+
+
+def test_pause_stops_new_calls_at_once(live_sim):
+    account = AccountFactory(max_concurrent_calls=2)
+    account_services.account_topup(account=account, credits=Decimal("100000"), reference="t")
+    live_sim.configure(talk_ms=800)
+    batch = make_jobs(account, 20)
+    with CeleryProcesses(workers=2):
+        dispatch_account(account_id=account.pk)
+        wait_for(lambda: CallAttempt.objects.filter(batch=batch).exists(), timeout=30)
+        Batch.objects.filter(pk=batch.pk).update(is_active=False, status=Batch.Status.PAUSED)
+        # Attempts saved before the pause committed are in flight; no attempt starts after.
+        in_flight = CallAttempt.objects.filter(batch=batch).count()
+        # In-flight calls finish; nothing new starts.
+        wait_for(lambda: live_sim.stats()["live_total"] == 0, timeout=30)
+        wait_for(lambda: not Job.objects.filter(batch=batch, status="in_progress").exists(),
+                 timeout=30)
+    assert CallAttempt.objects.filter(batch=batch).count() == in_flight
+    assert live_sim.stats()["calls_created"] == in_flight
+    assert Job.objects.filter(batch=batch, status=Job.Status.PENDING).count() >= 16

@@ -1,0 +1,61 @@
+"""The three-user pattern: an operator, a client of account A, a client of account B."""
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import AccountFactory, UserFactory
+
+
+@pytest.fixture
+def account_a(db):
+    return AccountFactory(account_id="acct-a", account_name="Cobranzas A",
+                          credits=Decimal("0"))
+
+
+@pytest.fixture
+def account_b(db):
+    return AccountFactory(account_id="acct-b", account_name="Cobranzas B")
+
+
+@pytest.fixture
+def operator(db):
+    return UserFactory(username="operator", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def client_a(account_a):
+    return UserFactory(username="client-a", account=account_a)
+
+
+@pytest.fixture
+def client_b(account_b):
+    return UserFactory(username="client-b", account=account_b)
+
+
+def _api(user):
+    api = APIClient()
+    if user is not None:
+        api.force_authenticate(user)
+    return api
+
+
+@pytest.fixture
+def api_operator(operator):
+    return _api(operator)
+
+
+@pytest.fixture
+def api_a(client_a):
+    return _api(client_a)
+
+
+@pytest.fixture
+def api_b(client_b):
+    return _api(client_b)
+
+
+@pytest.fixture
+def anon_api():
+    return APIClient()
