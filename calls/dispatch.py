@@ -5,11 +5,12 @@ The database is the source of truth. A job whose message is in flight carries
 next dispatch publishes it again. Duplicates are harmless: process_job claims atomically.
 """
 
+import json
 import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -31,57 +32,126 @@ def _window_open(call_settings: dict, profile: str, now) -> bool:
         return True  # let process_job record the configuration error on the job
 
 
-def dispatch_budget(*, account: Account, now) -> int:
-    """Free call slots plus lookahead, minus jobs being worked on or already nudged."""
-    busy = Job.objects.filter(account=account, status=Job.Status.IN_PROGRESS).count()
-    nudged = Job.objects.filter(
-        account=account, status=Job.Status.PENDING, enqueued_until__gt=now
-    ).count()
-    return account.max_concurrent_calls + settings.CALLS_DISPATCH_LOOKAHEAD - busy - nudged
+# Raw SQL: this runs after every call that ends (to refill the slot it freed) and on every
+# sweep, and through the ORM it was a third of the web process's time per call.
+_BUDGET_SQL = f"""
+SELECT a.max_concurrent_calls, a.compliance_profile,
+       (SELECT count(*) FROM {Job._meta.db_table} j
+         WHERE j.account_id = a.id AND j.status = %(in_progress)s),
+       (SELECT count(*) FROM {Job._meta.db_table} j
+         WHERE j.account_id = a.id AND j.status = %(pending)s AND j.enqueued_until > %(now)s)
+  FROM {Account._meta.db_table} a
+ WHERE a.id = %(account)s AND a.status = %(active)s
+"""
+_BATCHES_SQL = f"""
+SELECT id, call_settings FROM {Batch._meta.db_table}
+ WHERE account_id = %(account)s AND status = %(running)s AND is_active
+   AND (scheduled_at IS NULL OR scheduled_at <= %(now)s)
+ ORDER BY priority_rank DESC, created_at
+"""
+# Mark up to n due jobs of a batch as nudged in one statement: rows another dispatcher holds
+# are skipped, never waited for (the batched claim; ~20,000 rows/s against ~4,000 one by one).
+_NUDGE_SQL = f"""
+UPDATE {Job._meta.db_table} SET enqueued_until = %(until)s
+ WHERE id = ANY(ARRAY(
+        SELECT id FROM {Job._meta.db_table}
+         WHERE batch_id = %(batch)s AND status = %(pending)s
+           AND (next_try_at IS NULL OR next_try_at <= %(now)s)
+           AND (enqueued_until IS NULL OR enqueued_until <= %(now)s)
+         ORDER BY next_try_at, id
+         LIMIT %(limit)s
+           FOR UPDATE SKIP LOCKED))
+RETURNING id
+"""
 
 
-def _reserve_due_jobs(*, account: Account, budget: int, now) -> list[int]:
+def dispatch_budget(*, account_id: int, now) -> tuple[int, str | None]:
+    """(free call slots plus lookahead, minus jobs being worked on or already nudged; the
+    account's compliance profile). (0, None) when the account is not active."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BUDGET_SQL, {
+            "account": account_id, "active": Account.Status.ACTIVE, "now": now,
+            "in_progress": Job.Status.IN_PROGRESS, "pending": Job.Status.PENDING,
+        })
+        row = cursor.fetchone()
+    if row is None:
+        return 0, None
+    slots, profile, busy, nudged = row
+    return slots + settings.CALLS_DISPATCH_LOOKAHEAD - busy - nudged, profile
+
+
+def _nudge_due_jobs(*, account_id: int, profile: str, budget: int, now) -> list[int]:
     """Mark up to ``budget`` due jobs as nudged, highest batch priority first, oldest first."""
     ids: list[int] = []
-    batches = (
-        Batch.objects.filter(account=account, status=Batch.Status.RUNNING, is_active=True)
-        .filter(Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=now))
-        .order_by("-priority_rank", "created_at")
-        .values_list("pk", "call_settings")
-    )
-    for batch_pk, call_settings in batches:
-        if len(ids) >= budget:
-            break
-        if not _window_open(call_settings, account.compliance_profile, now):
-            continue  # nothing of this batch may be dialled now; process_job re-checks per job
-        due = (
-            Job.objects.filter(batch_id=batch_pk, status=Job.Status.PENDING)
-            .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
-            .filter(Q(enqueued_until__isnull=True) | Q(enqueued_until__lte=now))
-            .order_by("next_try_at", "id")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[: budget - len(ids)]
-        )
-        ids.extend(due)
-    if ids:
-        Job.objects.filter(pk__in=ids).update(enqueued_until=now + ENQUEUE_TTL)
+    with connection.cursor() as cursor:
+        cursor.execute(_BATCHES_SQL, {"account": account_id, "running": Batch.Status.RUNNING,
+                                      "now": now})
+        batches = cursor.fetchall()
+        for batch_pk, call_settings in batches:
+            if len(ids) >= budget:
+                break
+            if isinstance(call_settings, str):  # a driver that hands jsonb back as text
+                call_settings = json.loads(call_settings)
+            if not _window_open(call_settings or {}, profile, now):
+                continue  # nothing of this batch may be dialled now; process_job re-checks
+            cursor.execute(_NUDGE_SQL, {
+                "until": now + ENQUEUE_TTL, "batch": batch_pk, "pending": Job.Status.PENDING,
+                "now": now, "limit": budget - len(ids),
+            })
+            ids.extend(sorted(pk for (pk,) in cursor.fetchall()))
     return ids
 
 
 def dispatch_account(*, account_id: int) -> list[int]:
     """Publish process_job for the jobs of this account that can start now. Returns their ids.
 
-    Messages are published after the transaction that marked them commits, over one producer.
+    Each job is marked (enqueued_until) before its message is published, after that commits.
     """
     now = timezone.now()
+    if connection.vendor != "postgresql":
+        return _dispatch_account_portable(account_id=account_id, now=now)
+    with transaction.atomic():
+        budget, profile = dispatch_budget(account_id=account_id, now=now)
+        if budget <= 0:
+            return []
+        ids = _nudge_due_jobs(account_id=account_id, profile=profile, budget=budget, now=now)
+    publish_jobs(ids)
+    return ids
+
+
+def _dispatch_account_portable(*, account_id: int, now) -> list[int]:
+    """The same through the ORM, for SQLite (the embedded demo)."""
     with transaction.atomic():
         account = Account.objects.filter(pk=account_id, status=Account.Status.ACTIVE).first()
         if account is None:
             return []
-        budget = dispatch_budget(account=account, now=now)
-        if budget <= 0:
-            return []
-        ids = _reserve_due_jobs(account=account, budget=budget, now=now)
+        busy = Job.objects.filter(account=account, status=Job.Status.IN_PROGRESS).count()
+        nudged = Job.objects.filter(
+            account=account, status=Job.Status.PENDING, enqueued_until__gt=now
+        ).count()
+        budget = account.max_concurrent_calls + settings.CALLS_DISPATCH_LOOKAHEAD - busy - nudged
+        ids: list[int] = []
+        batches = (
+            Batch.objects.filter(account=account, status=Batch.Status.RUNNING, is_active=True)
+            .filter(Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=now))
+            .order_by("-priority_rank", "created_at")
+            .values_list("pk", "call_settings")
+        )
+        for batch_pk, call_settings in batches:
+            if len(ids) >= budget:
+                break
+            if not _window_open(call_settings, account.compliance_profile, now):
+                continue
+            due = (
+                Job.objects.filter(batch_id=batch_pk, status=Job.Status.PENDING)
+                .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
+                .filter(Q(enqueued_until__isnull=True) | Q(enqueued_until__lte=now))
+                .order_by("next_try_at", "id")
+                .values_list("pk", flat=True)[: budget - len(ids)]
+            )
+            ids.extend(due)
+        if ids:
+            Job.objects.filter(pk__in=ids).update(enqueued_until=now + ENQUEUE_TTL)
     publish_jobs(ids)
     return ids
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts import services as account_services
@@ -41,23 +40,33 @@ class Claim:
     now: object
 
 
+# The statements every dial runs are written out: through the ORM, compiling them cost more
+# of a worker's time than PostgreSQL took to run them.
+_CLAIM_SQL = f"""
+UPDATE {Job._meta.db_table}
+   SET status = %s, reserved_until = %s, lease_token = %s, enqueued_until = NULL,
+       updated_at = %s
+ WHERE id = %s AND status = %s AND (next_try_at IS NULL OR next_try_at <= %s)
+"""
+_LIVE_ELSEWHERE_SQL = f"""
+SELECT (SELECT id FROM {Batch._meta.db_table}
+         WHERE id = %s AND is_active AND status = %s FOR NO KEY UPDATE),
+       (SELECT count(*) FROM {CallAttempt._meta.db_table}
+         WHERE account_id = %s AND status IN (%s, %s, %s) AND job_id <> %s)
+"""
+
+
 def job_claim(*, job_id: int, now=None) -> Claim | None:
     """Take the job if it is pending and due. Returns None when someone else has it."""
     now = now or timezone.now()
     token = uuid.uuid4()
-    claimed = (
-        Job.objects.filter(pk=job_id, status=Job.Status.PENDING)
-        .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
-        .update(
-            status=Job.Status.IN_PROGRESS,
-            reserved_until=now + timedelta(seconds=settings.CALLS_LEASE_SECONDS),
-            lease_token=token,
-            enqueued_until=None,
-            updated_at=now,
-        )
-    )
-    if not claimed:
-        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [
+            Job.Status.IN_PROGRESS, now + timedelta(seconds=settings.CALLS_LEASE_SECONDS),
+            token, now, job_id, Job.Status.PENDING, now,
+        ])
+        if cursor.rowcount != 1:
+            return None
     job = Job.objects.select_related("batch", "account").get(pk=job_id)
     return Claim(job=job, token=token, now=now)
 
@@ -284,19 +293,15 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
             _release_hold(account, open_attempt)
             CallAttempt.objects.filter(pk=open_attempt.pk).update(hold_amount=0, hold_unit="")
         # A pause committed before this point stops the call; one after it waits for us.
-        still_running = (
-            Batch.objects.select_for_update(no_key=True)
-            .filter(pk=batch.pk, is_active=True, status=Batch.Status.RUNNING)
-            .values_list("pk", flat=True).first()
-        )
+        # (The batch row is locked by the sub-select; the live calls of the account are
+        # counted under the account's lock taken above.)
+        with connection.cursor() as cursor:
+            cursor.execute(_LIVE_ELSEWHERE_SQL, [batch.pk, Batch.Status.RUNNING, account.pk,
+                                                 *CallAttempt.LIVE_STATUSES, job.pk])
+            still_running, live = cursor.fetchone()
         if still_running is None:
             job_release(claim, reason=outcomes.WAIT_PAUSED, keep_next_try=True)
             return None, "paused"
-        live = (
-            CallAttempt.objects.filter(account_id=account.pk,
-                                       status__in=CallAttempt.LIVE_STATUSES)
-            .exclude(job_id=job.pk).count()
-        )
         hold = account_services.hold_for_call(account=account, max_call_duration=max_duration)
         balance = account.credits if hold.unit == "credits" else account.minutes
         if hold.unit and balance < hold.amount:
@@ -379,30 +384,41 @@ def _place_call(claim: Claim, attempt: CallAttempt) -> str:
     return "dialled"
 
 
+_PLACE_SQL = f"""
+    UPDATE {CallAttempt._meta.db_table}
+       SET call_id = %s, status = %s, started_at = %s, updated_at = %s
+     WHERE id = %s AND status = %s
+ RETURNING job_id, ring_timeout, max_call_duration
+"""
+_PLACED_JOB_SQL = f"""
+UPDATE {Job._meta.db_table}
+   SET status = %s, attempts = attempts + 1, reserved_until = %s, enqueued_until = NULL,
+       last_error = '', updated_at = %s
+ WHERE id = %s AND status IN (%s, %s)
+"""
+
+
 def attempt_placed(*, attempt_id: int, call: dict) -> bool:
     """Retell accepted the call: bind its id, count the attempt against the debtor and extend
     the job's lease to cover the whole call. Idempotent: the create response and the first
     webhook may race; only the first one counts."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), connection.cursor() as cursor:
         # The conditional UPDATE is the lock: only the first caller moves it out of dialling.
-        placed = CallAttempt.objects.filter(
-            pk=attempt_id, status=CallAttempt.Status.DIALLING
-        ).update(call_id=call.get("call_id"), status=CallAttempt.Status.REGISTERED,
-                 started_at=now, updated_at=now)
-        if not placed:
+        # (One statement on the hot path of every call: it returns what the lease needs.)
+        cursor.execute(_PLACE_SQL, [call.get("call_id"), CallAttempt.Status.REGISTERED, now,
+                                    now, attempt_id, CallAttempt.Status.DIALLING])
+        row = cursor.fetchone()
+        if row is None:
             return False
-        attempt = CallAttempt.objects.only(
-            "job_id", "ring_timeout", "max_call_duration").get(pk=attempt_id)
-        lease = timedelta(seconds=attempt.ring_timeout + attempt.max_call_duration
+        job_id, ring_timeout, max_call_duration = row
+        lease = timedelta(seconds=ring_timeout + max_call_duration
                           + settings.CALLS_STALE_MARGIN_SECONDS)
         # Pending too: a job handed back (a DB error after the create, or an expired lease)
         # whose call turns out to be placed is in progress again, and the call counts. Its
         # end moves it on; a worker that claimed it meanwhile finds the live call and stops.
-        Job.objects.filter(pk=attempt.job_id, status__in=Job.OPEN_STATUSES).update(
-            status=Job.Status.IN_PROGRESS, attempts=F("attempts") + 1,
-            reserved_until=now + lease, enqueued_until=None, last_error="", updated_at=now,
-        )
+        cursor.execute(_PLACED_JOB_SQL, [Job.Status.IN_PROGRESS, now + lease, now, job_id,
+                                         *Job.OPEN_STATUSES])
     return True
 
 

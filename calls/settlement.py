@@ -38,10 +38,12 @@ def _ms(value) -> datetime | None:
 
 
 def find_attempt(call: dict) -> CallAttempt | None:
-    """By call_id, else by the metadata we sent (the webhook can beat the create response)."""
+    """By call_id, else by the metadata we sent (the webhook can beat the create response).
+    Only the fields call_update reads are loaded (this runs for every webhook)."""
+    fields = ("pk", "status", "call_id", "job_id")
     call_id = call.get("call_id")
     if call_id:
-        found = CallAttempt.objects.filter(call_id=call_id).first()
+        found = CallAttempt.objects.filter(call_id=call_id).order_by().only(*fields).first()
         if found:
             return found
     meta = call.get("metadata") or {}
@@ -50,14 +52,43 @@ def find_attempt(call: dict) -> CallAttempt | None:
     except (TypeError, ValueError):
         return None
     # No call_id filter here: the create response may bind it between the two queries.
-    found = CallAttempt.objects.filter(job_id=job_id, attempt_number=number).first()
+    found = (CallAttempt.objects.filter(job_id=job_id, attempt_number=number).order_by()
+             .only(*fields).first())
     if found is None or (found.call_id and call_id and found.call_id != call_id):
         return None
     return found
 
 
+def _update_in_one_statement(call: dict, event: str) -> str | None:
+    """The two common events that need no lock, each one UPDATE: call_started for a call
+    already bound (registered -> ongoing), and call_analyzed for an attempt already settled
+    (store the analysis). Anything else (a webhook that beat the create response, an event
+    that ends the call, an unknown call) returns None and takes the general path."""
+    call_id = call.get("call_id")
+    if not call_id or not isinstance(call_id, str):
+        return None
+    status = call.get("call_status")
+    if event == "call_started" and status not in ENDED_CALL_STATUSES \
+            and not call.get("call_analysis"):
+        started = CallAttempt.objects.filter(
+            call_id=call_id, status=CallAttempt.Status.REGISTERED
+        ).update(status=CallAttempt.Status.ONGOING,
+                 started_at=_ms(call.get("start_timestamp")) or timezone.now())
+        return "updated" if started else None
+    if event == "call_analyzed":
+        fields = _analysis_fields(call)
+        settled = CallAttempt.objects.filter(call_id=call_id, status__in=FINAL)
+        if fields:
+            return "ignored" if settled.update(**fields) else None
+        return "ignored" if settled.exists() else None
+    return None
+
+
 def call_update(*, call: dict, event: str = "") -> str:
     """Apply a call object. Returns "unknown", "ignored", "updated" or "finished"."""
+    done = _update_in_one_statement(call, event)
+    if done is not None:
+        return done
     attempt = find_attempt(call)
     if attempt is None:
         logger.warning("retell event %s for unknown call %s", event, call.get("call_id"))
@@ -78,7 +109,7 @@ def call_update(*, call: dict, event: str = "") -> str:
     return "ignored"
 
 
-def _store_analysis(attempt_id: int, call: dict) -> None:
+def _analysis_fields(call: dict) -> dict:
     fields = {}
     if call.get("call_analysis"):
         fields["analysis"] = call["call_analysis"]
@@ -86,6 +117,11 @@ def _store_analysis(attempt_id: int, call: dict) -> None:
         fields["transcript"] = call["transcript"]
     if call.get("recording_url"):
         fields["recording_url"] = str(call["recording_url"])[:500]
+    return fields
+
+
+def _store_analysis(attempt_id: int, call: dict) -> None:
+    fields = _analysis_fields(call)
     if fields:
         CallAttempt.objects.filter(pk=attempt_id).update(**fields)
 

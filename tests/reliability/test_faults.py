@@ -70,12 +70,17 @@ def test_worker_killed_in_the_middle_of_a_create(sim, workers, webhooks):
     wait_for(lambda: sim.stats()["calls_created"] >= 1, timeout=20, message="first create")
     victim = procs.workers[0]
     procs.kill(victim)
-    # Prefetch 1: exactly the job being dialled is stranded mid-create: its attempt is saved
-    # (dialling, hold taken) but its call id never came back.
+    # Prefetch 1: at most the job being dialled is stranded mid-create: its attempt is saved
+    # (dialling, hold taken) but its call id never came back. When the webhooks are dropped it
+    # is exactly that one; when they are delivered, the call's own webhooks may already have
+    # bound the attempt (the call was accepted before Retell held the response).
     stranded = Job.objects.filter(batch=batch, status=Job.Status.IN_PROGRESS,
                                   call_attempts__status=CallAttempt.Status.DIALLING,
                                   call_attempts__call_id__isnull=True)
-    assert stranded.count() == 1
+    if webhooks == "dropped":
+        assert stranded.count() == 1
+    else:
+        assert stranded.count() <= 1
     procs.start_worker(1)
     procs.wait_ready()
 
