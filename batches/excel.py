@@ -2,7 +2,10 @@
 
 ``read_contacts`` is pure (no database) and is the hot path of 100,000-row uploads: the file
 is parsed by python-calamine, rows are converted with precomputed column indexes and memoised
-normalisers. Rules, so that the API and the batch service agree:
+normalisers. ``open_contacts`` is the same reader, streaming: it gives the debtors chunk by
+chunk as the rows are normalised, so the batch service stores one chunk while the next is read
+(``ContactReader`` says how a later duplicate of an already given debtor is reported). Rules,
+so that the API and the batch service agree:
 
 * Rows are reported with their real Excel row numbers (1-based). Blank rows are skipped.
 * A row is invalid (an entry per problem in ``errors``, counted once in ``invalid_rows``, no
@@ -25,6 +28,8 @@ import datetime
 import gc
 import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, islice
 
@@ -51,7 +56,7 @@ from batches.normalize import (
     sanitize_text,
 )
 
-__all__ = ["ExcelError", "ParseResult", "read_contacts"]
+__all__ = ["ContactReader", "ExcelError", "ParseResult", "open_contacts", "read_contacts"]
 
 MSG_NO_PHONE = _("No phone number")
 MSG_NO_VALID_PHONE = _("Invalid phone number")
@@ -162,7 +167,7 @@ def read_contacts(
     max_bytes: int = 50 * 1024 * 1024,
     max_errors: int = 1_000,
 ) -> ParseResult:
-    """Parse a debtor spreadsheet (bytes, a path or a binary file object).
+    """Parse a debtor spreadsheet (bytes, a path or a binary file object) at once.
 
     Uses the first worksheet (visible ones first) with a recognisable header row among its
     first 30 rows, or the row holding the headers named in ``column_mapping`` ({field:
@@ -170,40 +175,118 @@ def read_contacts(
     ``ExcelError`` for whole-file problems. At most ``max_errors`` errors and warnings are
     kept (``errors_truncated`` says when more were counted).
     """
+    with open_contacts(
+        source,
+        column_mapping=column_mapping,
+        max_rows=max_rows,
+        max_bytes=max_bytes,
+        max_errors=max_errors,
+    ) as reader:
+        contacts = reader.result.contacts
+        for chunk in reader.chunks():
+            contacts.extend(chunk)
+        return reader.result
+
+
+class ContactReader:
+    """The data rows of the chosen sheet, normalised as they are asked for.
+
+    ``chunks()`` yields the debtors in file order, a list of about ``size`` at a time: each
+    RUT once, at its first valid row; a later row with the same RUT is merged into that
+    debtor (a dict already yielded is changed in place and listed in ``late_merges``, so a
+    consumer that has already stored it can store it again). ``result`` holds the counts,
+    errors and warnings; they are complete once ``chunks()`` is exhausted, which is also
+    when whole-file errors found in the rows (too many rows, no data row) are raised.
+    """
+
+    def __init__(self, rows, plan: ColumnPlan, *, sheet_name: str, max_rows: int, max_errors: int):
+        self._rows = rows
+        self._plan = plan
+        self._max_rows = max_rows
+        self._max_errors = max_errors
+        self.result = ParseResult(
+            column_mapping=plan.mapping(),
+            custom_columns=[key for _i, key in plan.custom],
+            sheet_name=sheet_name,
+            header_row=plan.header_row,
+        )
+        self.late_merges: dict[str, dict] = {}  # RUT -> its debtor, changed after its chunk
+
+    def chunks(self, size: int = 5_000) -> Iterator[list[dict]]:
+        """The debtors, ``size`` at a time (the rows can be read only once)."""
+        rows, self._rows = self._rows, None
+        if rows is None:
+            raise RuntimeError("The rows of a ContactReader can be read only once.")
+        return _parse_rows(
+            rows,
+            self._plan,
+            self.result,
+            self.late_merges,
+            chunk_size=size,
+            max_rows=self._max_rows,
+            max_errors=self._max_errors,
+        )
+
+
+@contextmanager
+def open_contacts(
+    source,
+    *,
+    column_mapping: dict | None = None,
+    max_rows: int = 200_000,
+    max_bytes: int = 50 * 1024 * 1024,
+    max_errors: int = 1_000,
+) -> Iterator[ContactReader]:
+    """Open a debtor spreadsheet and find its sheet and header row (``read_contacts`` has
+    the rules); the ``ContactReader`` it gives then normalises the data rows on demand, so a
+    caller can store the first debtors while the next ones are read.
+
+    Whole-file problems found before the data rows (not a spreadsheet, no recognisable
+    columns...) raise ``ExcelError`` on entering the block. The garbage collector is paused
+    inside the block: ~100k new dicts/lists and no cycles, collections would cost ~30%.
+    """
     data = _read_source(source, max_bytes)
     container = excel_safety.inspect_container(data)
     gc_was_enabled = gc.isenabled()
-    gc.disable()  # ~100k new dicts/lists and no cycles: collections would cost ~30% here
+    gc.disable()
     try:
-        workbook = _open_workbook(data)
-        first_error = None
-        first_head = None
-        for name in _sheet_order(workbook):
-            formulas = (
-                excel_safety.scan_xlsx_sheet(container, name) if container.kind == "xlsx" else {}
-            )
-            rows, first_row, col_offset = _load_rows(workbook, name)
-            if formulas:
-                rows = _with_formulas(rows, formulas, first_row, col_offset)
-            head = list(enumerate(islice(rows, HEADER_SCAN_ROWS), start=first_row + 1))
-            if not any(any(row) for _n, row in head):
-                continue
-            first_head = first_head or head
-            try:
-                plan = build_plan(head, column_mapping)
-            except ExcelError as exc:
-                first_error = first_error or exc
-                continue
-            if plan is None:
-                continue
-            body = chain((row for n, row in head if n > plan.header_row), rows)
-            result = _parse_rows(body, plan, max_rows=max_rows, max_errors=max_errors)
-            result.sheet_name = name
-            return result
+        yield _open_sheet(
+            _open_workbook(data),
+            container,
+            column_mapping=column_mapping,
+            max_rows=max_rows,
+            max_errors=max_errors,
+        )
     finally:
         container.close()
         if gc_was_enabled:
             gc.enable()
+
+
+def _open_sheet(
+    workbook, container, *, column_mapping: dict | None, max_rows: int, max_errors: int
+) -> ContactReader:
+    """A reader on the first sheet with a usable header row, or ExcelError."""
+    first_error = None
+    first_head = None
+    for name in _sheet_order(workbook):
+        formulas = excel_safety.scan_xlsx_sheet(container, name) if container.kind == "xlsx" else {}
+        rows, first_row, col_offset = _load_rows(workbook, name)
+        if formulas:
+            rows = _with_formulas(rows, formulas, first_row, col_offset)
+        head = list(enumerate(islice(rows, HEADER_SCAN_ROWS), start=first_row + 1))
+        if not any(any(row) for _n, row in head):
+            continue
+        first_head = first_head or head
+        try:
+            plan = build_plan(head, column_mapping)
+        except ExcelError as exc:
+            first_error = first_error or exc
+            continue
+        if plan is None:
+            continue
+        body = chain((row for n, row in head if n > plan.header_row), rows)
+        return ContactReader(body, plan, sheet_name=name, max_rows=max_rows, max_errors=max_errors)
     if first_error is not None:
         raise first_error
     if first_head is None:
@@ -222,15 +305,20 @@ def _problem(problems: list | None, index: int, value, exc: FieldError) -> list 
     return [*(problems or ()), (index, value, exc.message)]
 
 
-def _parse_rows(rows, plan: ColumnPlan, *, max_rows: int, max_errors: int) -> ParseResult:
-    """Convert data rows (the header row excluded) using the plan's column indexes."""
-    result = ParseResult(
-        column_mapping=plan.mapping(),
-        custom_columns=[key for _i, key in plan.custom],
-        header_row=plan.header_row,
-    )
+def _parse_rows(
+    rows,
+    plan: ColumnPlan,
+    result: ParseResult,
+    late_merges: dict[str, dict],
+    *,
+    chunk_size: int,
+    max_rows: int,
+    max_errors: int,
+) -> Iterator[list[dict]]:
+    """Convert data rows (the header row excluded) using the plan's column indexes; yield
+    the new debtors ``chunk_size`` at a time and fill ``result`` (see ``ContactReader``)."""
     headers = plan.headers
-    contacts = result.contacts
+    pending: list[dict] = []  # new debtors not yet yielded
     by_rut: dict[str, dict] = {}
     name_i, rut_i = plan.first("name"), plan.first("rut")
     email_i, company_i = plan.first("email"), plan.first("company_name")
@@ -350,9 +438,15 @@ def _parse_rows(rows, plan: ColumnPlan, *, max_rows: int, max_errors: int) -> Pa
         first = by_rut.get(rut)
         if first is None:
             by_rut[rut] = contact
-            contacts.append(contact)
+            pending.append(contact)
+            if len(pending) >= chunk_size:
+                yield pending
+                pending = []
         else:
             _merge(first, contact)
+            # Rows only grow: a first row above the pending chunk's was yielded already.
+            if not pending or first["row"] < pending[0]["row"]:
+                late_merges[rut] = first
             result.duplicates_merged += 1
             report(
                 result.warnings, rownum, rut_i, rut_raw, format_lazy(MSG_MERGED, row=first["row"])
@@ -362,7 +456,8 @@ def _parse_rows(rows, plan: ColumnPlan, *, max_rows: int, max_errors: int) -> Pa
     result.total_rows = total
     result.invalid_rows = invalid
     result.errors_truncated = dropped > 0
-    return result
+    if pending:
+        yield pending
 
 
 def _merge(first: dict, later: dict) -> None:

@@ -1,21 +1,26 @@
 """Turning normalised debtors into a batch's jobs, fast.
 
 ``contacts_merge`` folds the same RUT into one debtor, ``open_ruts`` finds debtors already in
-an open batch with one indexed query, ``job_rows`` builds each job's contact and payload, and
-``jobs_insert`` writes them: PostgreSQL ``COPY`` (psycopg 3), ``bulk_create`` elsewhere.
+an open batch of the account, ``job_rows`` builds each job's contact and payload, and
+``jobs_insert_chunks`` writes them: on PostgreSQL one ``COPY`` (psycopg 3) per chunk of
+debtors, the next chunk being produced (a spreadsheet read as it goes) while the server stores
+the previous one; ``bulk_create`` elsewhere. ``jobs_refresh`` rewrites the jobs of debtors
+changed after they were stored (a later row with the same RUT).
 
 ``COPY`` bypasses the ORM, so every column the model fills by itself (timestamps, defaults)
 is written explicitly here; columns left out (id, lease, reservation) take the table's default
 (identity / NULL). Rows are streamed: a 100,000-job batch never exists as model instances.
-Both paths must run inside the caller's transaction (the batch, its jobs and its "created"
-event commit together).
+The jobs' foreign keys are checked as each COPY ends (``SET CONSTRAINTS ... IMMEDIATE`` for
+the duration) instead of all at commit. Everything must run inside the caller's transaction
+(the batch, its jobs and its "created" event commit together).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from itertools import islice
 from json.encoder import encode_basestring as _quote  # C-accelerated; keeps non-ASCII text
 
 from django.db import connection
@@ -27,11 +32,15 @@ from batches.models import Batch, Job
 __all__ = [
     "JOB_COPY_COLUMNS",
     "OPEN_BATCH_STATUSES",
+    "CHUNK_CONTACTS",
     "JobRow",
+    "chunked",
     "contacts_merge",
     "deduplication_key",
     "job_rows",
     "jobs_insert",
+    "jobs_insert_chunks",
+    "jobs_refresh",
     "open_ruts",
 ]
 
@@ -60,7 +69,23 @@ JOB_COPY_COLUMNS = (
 _COPY_SQL = f"COPY {Job._meta.db_table} ({', '.join(JOB_COPY_COLUMNS)}) FROM STDIN"
 _BULK_BATCH_SIZE = 2_000
 MAX_WARNINGS = 1_000  # row reports kept per import (counts stay exact), as read_contacts does
-_CHUNK_ROWS = 2_000
+# Contacts per COPY statement: small enough that the last one (stored while nothing else
+# runs) is short, large enough that the per-statement costs (and the open-job query run
+# before each) stay negligible.
+CHUNK_CONTACTS = 5_000
+_BLOCK_ROWS = 1_000  # lines per write() inside a COPY
+# Jobs rewritten after a late duplicate was merged into their debtor, found by their unique
+# deduplication key: (keys, contact JSON texts, payload JSON texts) as three arrays.
+_REFRESH_SQL = (
+    f"UPDATE {Job._meta.db_table} AS j SET contact = v.contact::jsonb, "
+    "payload = v.payload::jsonb "
+    "FROM unnest(%s::text[], %s::text[], %s::text[]) AS v(key, contact, payload) "
+    "WHERE j.deduplication_key = v.key"
+)
+_FOREIGN_KEYS_SQL = (
+    "SELECT quote_ident(conname) FROM pg_constraint WHERE conrelid = %s::regclass "
+    "AND contype = 'f' AND condeferrable AND condeferred ORDER BY conname"
+)
 # COPY's text format gives backslash, tab, newline and CR a meaning. JSON text never holds a raw
 # control character (the encoder escapes them), so only its backslashes need doubling; the
 # RUT (normalised) and the identifiers (slugs) hold none of the four.
@@ -71,6 +96,13 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 def deduplication_key(*, account_key: str, rut: str, batch_key: str) -> str:
     """``account_id::rut::batch_id`` (public identifiers): unique across every job."""
     return f"{account_key}::{rut}::{batch_key}"
+
+
+def chunked(items: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    """Lists of ``size`` items (the last one shorter) from any iterable."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def jobs_insert(
@@ -84,21 +116,93 @@ def jobs_insert(
 ) -> int:
     """Insert one pending job per normalised contact for ``batch``; returns how many.
 
-    Runs inside the caller's atomic block. On PostgreSQL the rows go through one ``COPY``
-    (several times faster than ``bulk_create``); other databases use ``bulk_create``. Both
-    store the documents ``job_rows`` describes.
+    ``jobs_insert_chunks`` for contacts that are all at hand.
+    """
+    return jobs_insert_chunks(
+        batch=batch,
+        chunks=chunked(contacts, CHUNK_CONTACTS),
+        now=now,
+        next_try_at=next_try_at,
+        fecha_limite=fecha_limite,
+        fecha_maxima=fecha_maxima,
+    )
+
+
+def jobs_insert_chunks(
+    *,
+    batch: Batch,
+    chunks: Iterable[list[dict]],
+    now: datetime,
+    next_try_at: datetime | None,
+    fecha_limite: str | None = None,
+    fecha_maxima: str | None = None,
+    keep: Callable[[list[dict]], list[dict]] | None = None,
+) -> int:
+    """Insert one pending job per normalised contact of each chunk; returns how many.
+
+    ``chunks`` may be produced as they are consumed (a spreadsheet read as it goes): on
+    PostgreSQL each chunk is one ``COPY``, and the next chunk is asked for while that COPY
+    is still open, so the server stores one chunk (and checks its foreign keys, made
+    immediate for the purpose) on its own core while Python produces the next. ``keep``, if
+    given, filters each chunk just before it is stored; it may query the database (no COPY
+    is open then). Other databases use ``bulk_create``. Runs inside the caller's atomic
+    block; an exception from ``chunks`` or ``keep`` ends the COPY and propagates.
     """
     if connection.vendor == "postgresql":
         return _copy_jobs(
             batch=batch,
-            contacts=contacts,
+            chunks=chunks,
             now=now,
             next_try_at=next_try_at,
-            fecha_limite=fecha_limite,
-            fecha_maxima=fecha_maxima,
+            fechas=_fechas(fecha_limite, fecha_maxima),
+            keep=keep,
         )
-    rows = job_rows(contacts, fecha_limite=fecha_limite, fecha_maxima=fecha_maxima)
-    return _bulk_create_jobs(batch=batch, rows=rows, now=now, next_try_at=next_try_at)
+    total = 0
+    for chunk in chunks:
+        if keep is not None:
+            chunk = keep(chunk)
+        rows = job_rows(chunk, fecha_limite=fecha_limite, fecha_maxima=fecha_maxima)
+        total += _bulk_create_jobs(batch=batch, rows=rows, now=now, next_try_at=next_try_at)
+    return total
+
+
+def jobs_refresh(
+    *,
+    batch: Batch,
+    contacts: Iterable[dict],
+    fecha_limite: str | None = None,
+    fecha_maxima: str | None = None,
+) -> int:
+    """Rewrite the contact and payload of the jobs of ``batch`` for these debtors (changed
+    after their jobs were inserted: a later row with the same RUT was merged in), as
+    ``jobs_insert`` would have written them. One statement on PostgreSQL; returns how many
+    jobs changed (a debtor without a job, e.g. one skipped, is ignored)."""
+    contacts = list(contacts)
+    if not contacts:
+        return 0
+    if connection.vendor != "postgresql":
+        changed = 0
+        for rut, contact, payload in job_rows(
+            contacts, fecha_limite=fecha_limite, fecha_maxima=fecha_maxima
+        ):
+            changed += Job.objects.filter(batch=batch, rut=rut).update(
+                contact=contact, payload=payload
+            )
+        return changed
+    fechas = _fechas(fecha_limite, fecha_maxima)
+    keys, contact_docs, payload_docs = [], [], []
+    for c in contacts:
+        contact, payload = _job_json(c, fechas)
+        keys.append(
+            deduplication_key(
+                account_key=batch.account.account_id, rut=c["rut"], batch_key=batch.batch_id
+            )
+        )
+        contact_docs.append(contact)
+        payload_docs.append(payload)
+    with connection.cursor() as cursor:
+        cursor.execute(_REFRESH_SQL, [keys, contact_docs, payload_docs])
+        return cursor.rowcount
 
 
 # --- COPY ----------------------------------------------------------------------------------
@@ -106,6 +210,11 @@ def jobs_insert(
 # json uses itself, instead of building two dicts and running the generic encoder on them
 # (three times faster). Any value of an unexpected type falls back to the generic path, so
 # the stored JSON is always what job_rows + json.dumps would give.
+
+
+def _fechas(fecha_limite: str | None, fecha_maxima: str | None) -> str:
+    """The constant ``"fecha_limite":...,"fecha_maxima":...`` fragment of a batch's payloads."""
+    return f'"fecha_limite":{_opt_text(fecha_limite)},"fecha_maxima":{_opt_text(fecha_maxima)}'
 
 
 def _opt_text(value) -> str:
@@ -150,15 +259,11 @@ def _job_json(c: dict, fechas: str) -> tuple[str, str]:
     return contact, payload
 
 
-def _copy_lines(
-    batch: Batch,
-    contacts: Iterable[dict],
-    now: datetime,
-    next_try_at: datetime | None,
-    fechas: str,
-    counter: list[int],
-) -> Iterator[str]:
-    """COPY text-format lines, ``_CHUNK_ROWS`` at a time, for the jobs of ``batch``."""
+def _copy_formatter(
+    batch: Batch, now: datetime, next_try_at: datetime | None, fechas: str
+) -> Callable[[list[dict]], Iterator[str]]:
+    """A function giving the COPY text-format lines of some contacts' jobs in blocks of
+    ``_BLOCK_ROWS`` (the server starts on a block while the next is formatted)."""
     stamp = now.isoformat()
     due = "\\N" if next_try_at is None else next_try_at.isoformat()
     # Everything but the RUT and the JSON documents is the same on every line.
@@ -166,43 +271,66 @@ def _copy_lines(
     key_prefix = f"{batch.account.account_id}::"
     key_suffix = f"::{batch.batch_id}"
     middle = f"\t{Job.Status.PENDING}\t0\t{due}\t\t\t"
-    chunk: list[str] = []
-    count = 0
-    for c in contacts:
-        rut = c["rut"]
-        contact, payload = _job_json(c, fechas)
-        chunk.append(
-            f"{head}{key_prefix}{rut}{key_suffix}\t{rut}{middle}"
-            f"{contact.replace(BACKSLASH, ESCAPED)}\t{payload.replace(BACKSLASH, ESCAPED)}\n"
-        )
-        if len(chunk) >= _CHUNK_ROWS:
-            count += len(chunk)
-            yield "".join(chunk)
-            chunk.clear()
-    if chunk:
-        count += len(chunk)
-        yield "".join(chunk)
-    counter.append(count)
+
+    def blocks(contacts: list[dict]) -> Iterator[str]:
+        for start in range(0, len(contacts), _BLOCK_ROWS):
+            lines = []
+            for c in contacts[start : start + _BLOCK_ROWS]:
+                rut = c["rut"]
+                contact, payload = _job_json(c, fechas)
+                lines.append(
+                    f"{head}{key_prefix}{rut}{key_suffix}\t{rut}{middle}"
+                    f"{contact.replace(BACKSLASH, ESCAPED)}\t"
+                    f"{payload.replace(BACKSLASH, ESCAPED)}\n"
+                )
+            yield "".join(lines)
+
+    return blocks
+
+
+def _job_foreign_keys(cursor) -> list[str]:
+    """The quoted names of the jobs table's deferred foreign keys."""
+    cursor.execute(_FOREIGN_KEYS_SQL, [Job._meta.db_table])
+    return [name for (name,) in cursor.fetchall()]
 
 
 def _copy_jobs(
     *,
     batch: Batch,
-    contacts: Iterable[dict],
+    chunks: Iterable[list[dict]],
     now: datetime,
     next_try_at: datetime | None,
-    fecha_limite: str | None,
-    fecha_maxima: str | None,
+    fechas: str,
+    keep: Callable[[list[dict]], list[dict]] | None,
 ) -> int:
-    fechas = f'"fecha_limite":{_opt_text(fecha_limite)},"fecha_maxima":{_opt_text(fecha_maxima)}'
-    counter: list[int] = []
+    blocks = _copy_formatter(batch, now, next_try_at, fechas)
+    total = 0
+    chunks = iter(chunks)
     # Django's CursorWrapper hands copy() to psycopg's cursor without translating errors;
     # wrap_database_errors turns a UniqueViolation into django.db.IntegrityError, as usual.
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        with cursor.copy(_COPY_SQL) as copy:
-            for block in _copy_lines(batch, contacts, now, next_try_at, fechas, counter):
-                copy.write(block)
-    return counter[0] if counter else 0
+        # Deferred, the ~100k foreign-key checks would all run at commit, on one core, after
+        # everything else; immediate, each COPY's run as it ends, while Python produces the
+        # next chunk. Same checks, same outcome (any failure aborts the transaction).
+        foreign_keys = ", ".join(_job_foreign_keys(cursor))
+        if foreign_keys:
+            cursor.execute(f"SET CONSTRAINTS {foreign_keys} IMMEDIATE")
+        chunk = next(chunks, None)
+        while chunk is not None:
+            if keep is not None:
+                chunk = keep(chunk)
+            if not chunk:
+                chunk = next(chunks, None)
+                continue
+            with cursor.copy(_COPY_SQL) as copy:
+                for block in blocks(chunk):
+                    copy.write(block)
+                total += len(chunk)
+                # Produce the next chunk while the server stores this one.
+                chunk = next(chunks, None)
+        if foreign_keys:
+            cursor.execute(f"SET CONSTRAINTS {foreign_keys} DEFERRED")
+    return total
 
 
 def _bulk_create_jobs(
@@ -237,13 +365,14 @@ def _bulk_create_jobs(
     return total
 
 
-# (account_id, [ruts], [job statuses], [batch statuses]): one array parameter whatever the
-# number of RUTs, answered from the (account, rut) index.
+# ([batch ids], [ruts], [job statuses]): one array parameter whatever the number of RUTs.
+# The batches are named (the account's open ones) rather than the account, so the rows of a
+# batch being imported, in the same table, are never scanned: this runs once per chunk.
 OPEN_RUTS_SQL = (
     f"SELECT DISTINCT ON (j.rut) j.rut, b.batch_id FROM {Job._meta.db_table} j "
     f"JOIN {Batch._meta.db_table} b ON b.id = j.batch_id "
-    "WHERE j.account_id = %s AND j.rut = ANY(%s) AND j.status = ANY(%s) "
-    "AND b.status = ANY(%s) ORDER BY j.rut, j.id"
+    "WHERE j.batch_id = ANY(%s) AND j.rut = ANY(%s) AND j.status = ANY(%s) "
+    "ORDER BY j.rut, j.id"
 )
 
 
@@ -285,25 +414,28 @@ def contacts_merge(
     return unique, merged, warnings
 
 
-def open_ruts(*, account: Account, ruts: list[str]) -> dict[str, str]:
+def open_ruts(
+    *, account: Account, ruts: list[str], exclude_batch: Batch | None = None
+) -> dict[str, str]:
     """{rut: batch_id} for the RUTs among ``ruts`` with a pending or in-progress job in an
-    open batch of the account: one query on the (account, rut) index for the whole set."""
+    open batch of the account (other than ``exclude_batch``): the open batches (a handful)
+    first, then, if there are any, one query on the RUT index for the whole set."""
     if not ruts:
+        return {}
+    batches = Batch.objects.filter(account=account, status__in=OPEN_BATCH_STATUSES)
+    if exclude_batch is not None:
+        batches = batches.exclude(pk=exclude_batch.pk)
+    batch_ids = list(batches.values_list("pk", flat=True))
+    if not batch_ids:
         return {}
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                OPEN_RUTS_SQL,
-                [account.pk, ruts, list(Job.OPEN_STATUSES), list(OPEN_BATCH_STATUSES)],
-            )
+            cursor.execute(OPEN_RUTS_SQL, [batch_ids, ruts, list(Job.OPEN_STATUSES)])
             return dict(cursor.fetchall())
     found: dict[str, str] = {}
     for start in range(0, len(ruts), 500):  # SQLite's bound-parameter limit
         rows = Job.objects.filter(
-            account=account,
-            rut__in=ruts[start : start + 500],
-            status__in=Job.OPEN_STATUSES,
-            batch__status__in=OPEN_BATCH_STATUSES,
+            batch_id__in=batch_ids, rut__in=ruts[start : start + 500], status__in=Job.OPEN_STATUSES
         ).values_list("rut", "batch__batch_id")
         for rut, batch_id in rows:
             found.setdefault(rut, batch_id)

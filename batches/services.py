@@ -1,9 +1,10 @@
 """Writes for batches: creation (JSON or Excel), pause/resume, edits and cancellation.
 
-Creating a batch commits the batch, all its jobs (``batches.ingest``: one PostgreSQL COPY)
-and its "created" event in one transaction; after commit, ``calls.dispatch.dispatch_account``
-publishes the process_job messages of the jobs that can start now (free call slots plus a
-small lookahead), never one per job. Every state change takes the batch's row lock, writes a
+Creating a batch commits the batch, all its jobs (``batches.ingest``: PostgreSQL COPY, chunk
+by chunk, a spreadsheet's rows being stored while the next ones are read) and its "created"
+event in one transaction; after commit, ``calls.dispatch.dispatch_account`` publishes the
+process_job messages of the jobs that can start now (free call slots plus a small
+lookahead), never one per job. Every state change takes the batch's row lock, writes a
 BatchEvent naming the user, and is read by the engine at its next claim: the engine re-reads
 the batch row (under lock) after claiming each job, so a pause, a cancel or a settings edit
 applies to every job not yet dialled as soon as it commits.
@@ -11,7 +12,7 @@ applies to every job not yet dialled as soon as it commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -25,7 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Account
 from accounts.services import call_cost
 from batches import ingest
-from batches.excel import ExcelError, read_contacts
+from batches.excel import ExcelError, ParseResult, open_contacts
 from batches.models import Batch, BatchEvent, Job
 from calls.compliance import CallSettingsError, validate_call_settings
 from calls.dispatch import dispatch_account_on_commit
@@ -44,6 +45,16 @@ VOICE_LIMITS = {"speed": (0.5, 2.0), "pitch": (-10, 10), "volume": (0.5, 2.0)}
 VOICE_DEFAULTS = {"voice_id": "", "speed": 1.0, "pitch": 0, "volume": 1.0, "language": "es-CL"}
 VOICE_TEXT_FIELDS = ("voice_id", "language", "agent_id")
 MAX_ISSUES_STORED = 1_000
+# What a new batch learns from its debtors once they are all stored.
+_IMPORT_FIELDS = [
+    "estimated_cost",
+    "total_rows",
+    "invalid_rows",
+    "duplicates_merged",
+    "skipped_existing",
+    "total_jobs",
+    "import_errors",
+]
 
 
 class BatchError(ValueError):
@@ -250,8 +261,7 @@ def batch_create(
     now: datetime | None = None,
     **options,
 ) -> BatchCreateResult:
-    """Create a batch with one job per debtor (the JSON form and, through
-    ``batch_create_from_excel``, the Excel upload).
+    """Create a batch with one job per debtor (the JSON form).
 
     ``contacts`` are normalised dicts as ``batches.excel.read_contacts`` returns them: {row?,
     name, rut, phones[E.164], email, debt_amount, due_date, installments, company_name,
@@ -264,17 +274,26 @@ def batch_create(
     cleaned = batch_options_clean(
         account=account, name=name, call_settings=call_settings, now=now, **options
     )
+    unique, merged, merge_warnings = ingest.contacts_merge(contacts)
+    import_errors = list(import_errors)
+    if not unique:
+        raise BatchError({contacts_field: [_("No debtors to import.")]}, rows=import_errors)
+    summary = ParseResult(
+        total_rows=len(unique) + merged + invalid_rows if total_rows is None else total_rows,
+        invalid_rows=invalid_rows,
+        duplicates_merged=duplicates_merged + merged,
+        errors=import_errors,
+        warnings=[*import_warnings, *merge_warnings],
+    )
     return _batch_create(
         account=account,
         user=user,
         options=cleaned,
-        contacts=contacts,
+        chunks=ingest.chunked(unique, ingest.CHUNK_CONTACTS),
+        summary=summary,
+        late_merges={},
         contacts_field=contacts_field,
-        total_rows=total_rows,
-        invalid_rows=invalid_rows,
-        duplicates_merged=duplicates_merged,
-        import_errors=list(import_errors),
-        import_warnings=list(import_warnings),
+        when_empty=lambda: BatchError({contacts_field: [_("No debtors to import.")]}),
         now=now,
     )
 
@@ -296,44 +315,49 @@ def batch_create_from_excel(
 
     The options are validated before the file is read. A whole-file problem, or a file with
     no valid row, raises BatchError naming "file" (with the row errors); nothing is stored.
+    The rows are stored as they are read (see ``_batch_create``): the batch, its jobs and its
+    event still commit together, or not at all.
     """
     now = now or timezone.now()
     cleaned = batch_options_clean(
         account=account, name=name, call_settings=call_settings, now=now, **options
     )
     try:
-        parsed = read_contacts(
+        with open_contacts(
             source,
             column_mapping=column_mapping,
             max_rows=max_rows or settings.EXCEL_MAX_ROWS,
             max_bytes=max_bytes or settings.EXCEL_MAX_BYTES,
-        )
+        ) as reader:
+            parsed = reader.result
+
+            def no_valid_row() -> BatchError:
+                return BatchError(
+                    {
+                        "file": [
+                            _(
+                                "No valid rows: all %(count)s rows have errors; nothing was "
+                                "imported."
+                            )
+                            % {"count": parsed.total_rows}
+                        ]
+                    },
+                    rows=parsed.errors,
+                )
+
+            return _batch_create(
+                account=account,
+                user=user,
+                options=cleaned,
+                chunks=reader.chunks(ingest.CHUNK_CONTACTS),
+                summary=parsed,
+                late_merges=reader.late_merges,
+                contacts_field="file",
+                when_empty=no_valid_row,
+                now=now,
+            )
     except ExcelError as exc:
         raise BatchError({"file": [exc.message]})
-    if not parsed.contacts:
-        raise BatchError(
-            {
-                "file": [
-                    _("No valid rows: all %(count)s rows have errors; nothing was imported.")
-                    % {"count": parsed.total_rows}
-                ]
-            },
-            rows=parsed.errors,
-        )
-    contacts, parsed.contacts = parsed.contacts, []  # let the parse result go early
-    return _batch_create(
-        account=account,
-        user=user,
-        options=cleaned,
-        contacts=contacts,
-        contacts_field="file",
-        total_rows=parsed.total_rows,
-        invalid_rows=parsed.invalid_rows,
-        duplicates_merged=parsed.duplicates_merged,
-        import_errors=parsed.errors,
-        import_warnings=parsed.warnings,
-        now=now,
-    )
 
 
 def _lock_account_imports(account: Account) -> None:
@@ -364,10 +388,12 @@ def _offset_date(today: date, days: int | None) -> str | None:
     return None if days is None else (today + timedelta(days=days)).isoformat()
 
 
-def _skip_open(account: Account, contacts: list[dict], warnings: list[dict]):
-    """Drop (and report in ``warnings``) debtors with an open job in an open batch of the
-    account. Returns (kept, skipped count)."""
-    existing = ingest.open_ruts(account=account, ruts=[c["rut"] for c in contacts])
+def _skip_open(account: Account, batch: Batch, contacts: list[dict], warnings: list[dict]):
+    """Drop (and report in ``warnings``, at most MAX_ISSUES_STORED) debtors with an open job
+    in another open batch of the account than ``batch``. Returns (kept, skipped count)."""
+    existing = ingest.open_ruts(
+        account=account, ruts=[c["rut"] for c in contacts], exclude_batch=batch
+    )
     if not existing:
         return contacts, 0
     kept = []
@@ -395,44 +421,41 @@ def _batch_create(
     account: Account,
     user,
     options: BatchOptions,
-    contacts: Iterable[dict],
+    chunks: Iterable[list[dict]],
+    summary: ParseResult,
+    late_merges: dict[str, dict],
     contacts_field: str,
-    total_rows: int | None,
-    invalid_rows: int,
-    duplicates_merged: int,
-    import_errors: list[dict],
-    import_warnings: list[dict],
+    when_empty: Callable[[], BatchError],
     now: datetime,
 ) -> BatchCreateResult:
-    unique, merged, merge_warnings = ingest.contacts_merge(contacts)
-    duplicates_merged += merged
-    warnings = [*import_warnings, *merge_warnings][:MAX_ISSUES_STORED]
-    if total_rows is None:
-        total_rows = len(unique) + merged + invalid_rows
-    if not unique:
-        raise BatchError({contacts_field: [_("No debtors to import.")]}, rows=import_errors)
+    """Store a batch and its jobs from debtors that arrive in chunks, in one transaction.
+
+    ``chunks`` may be read from a file while it is consumed: the batch row is saved first
+    (its id goes into every job), each chunk is checked against the account's open jobs and
+    copied while the next one is read, and the batch's counts, import report and estimated
+    cost are saved once the last chunk is in. ``summary`` (counts, errors, warnings) is
+    complete by then; ``late_merges`` are debtors changed after their chunk was stored (a
+    later row with the same RUT), whose jobs are rewritten. No debtor at all raises
+    ``when_empty()``; any error rolls everything back.
+    """
     tz = options.call_settings["timezone"]
     today = now.astimezone(ZoneInfo(tz)).date()
     fecha_limite = _offset_date(today, options.dias_fecha_limite)
     fecha_maxima = _offset_date(today, options.dias_fecha_maxima)
     immediate = options.schedule_type == Batch.ScheduleType.IMMEDIATE
     status = Batch.Status.RUNNING if immediate else Batch.Status.PENDING
+    skip_warnings: list[dict] = []
+    skipped = 0
+
+    def not_open_elsewhere(chunk: list[dict]) -> list[dict]:
+        nonlocal skipped
+        kept, count = _skip_open(account, batch, chunk, skip_warnings)
+        skipped += count
+        return kept
 
     with transaction.atomic():
-        skipped = 0
         if not options.allow_duplicates:
             _lock_account_imports(account)
-            unique, skipped = _skip_open(account, unique, warnings)
-            if not unique:
-                message = _(
-                    "Every debtor already has an open job in another active campaign of this "
-                    "account (allow_duplicates is false); nothing was imported."
-                )
-                raise BatchError({contacts_field: [message]}, rows=import_errors + warnings)
-        issues = (
-            [{**e, "level": "error"} for e in import_errors]
-            + [{**w, "level": "warning"} for w in warnings]
-        )[:MAX_ISSUES_STORED]
         batch = Batch(
             account=account,
             name=options.name,
@@ -447,28 +470,48 @@ def _batch_create(
             priority_rank=Batch.PRIORITY_RANK[options.priority],
             status=status,
             is_active=True,
-            estimated_cost=estimate_cost(
-                account=account,
-                jobs=len(unique),
-                max_call_duration=options.call_settings["max_call_duration"],
-            ),
-            total_rows=total_rows,
-            invalid_rows=invalid_rows,
-            duplicates_merged=duplicates_merged,
-            skipped_existing=skipped,
-            total_jobs=len(unique),
-            import_errors=issues,
             created_by=user,
         )
         _save_with_unique_id(batch, now)
-        count = ingest.jobs_insert(
+        count = ingest.jobs_insert_chunks(
             batch=batch,
-            contacts=unique,
+            chunks=chunks,
             now=now,
             next_try_at=now if immediate else options.scheduled_at,
             fecha_limite=fecha_limite,
             fecha_maxima=fecha_maxima,
+            keep=None if options.allow_duplicates else not_open_elsewhere,
         )
+        if count + skipped == 0:
+            raise when_empty()
+        warnings = [*summary.warnings, *skip_warnings][:MAX_ISSUES_STORED]
+        if count == 0:
+            message = _(
+                "Every debtor already has an open job in another active campaign of this "
+                "account (allow_duplicates is false); nothing was imported."
+            )
+            raise BatchError({contacts_field: [message]}, rows=summary.errors + warnings)
+        ingest.jobs_refresh(
+            batch=batch,
+            contacts=late_merges.values(),
+            fecha_limite=fecha_limite,
+            fecha_maxima=fecha_maxima,
+        )
+        batch.estimated_cost = estimate_cost(
+            account=account,
+            jobs=count,
+            max_call_duration=options.call_settings["max_call_duration"],
+        )
+        batch.total_rows = summary.total_rows
+        batch.invalid_rows = summary.invalid_rows
+        batch.duplicates_merged = summary.duplicates_merged
+        batch.skipped_existing = skipped
+        batch.total_jobs = count
+        batch.import_errors = (
+            [{**e, "level": "error"} for e in summary.errors]
+            + [{**w, "level": "warning"} for w in warnings]
+        )[:MAX_ISSUES_STORED]
+        batch.save(update_fields=_IMPORT_FIELDS)
         _event(
             batch,
             BatchEvent.Kind.CREATED,
@@ -479,16 +522,16 @@ def _batch_create(
             )
             % {
                 "jobs": count,
-                "rows": total_rows,
-                "invalid": invalid_rows,
-                "merged": duplicates_merged,
+                "rows": summary.total_rows,
+                "invalid": summary.invalid_rows,
+                "merged": summary.duplicates_merged,
                 "skipped": skipped,
             },
             data={
                 "total_jobs": count,
-                "total_rows": total_rows,
-                "invalid_rows": invalid_rows,
-                "duplicates_merged": duplicates_merged,
+                "total_rows": summary.total_rows,
+                "invalid_rows": summary.invalid_rows,
+                "duplicates_merged": summary.duplicates_merged,
                 "skipped_existing": skipped,
             },
         )
@@ -497,11 +540,11 @@ def _batch_create(
     return BatchCreateResult(
         batch=batch,
         total_jobs=count,
-        total_rows=total_rows,
-        invalid_rows=invalid_rows,
-        duplicates_merged=duplicates_merged,
+        total_rows=summary.total_rows,
+        invalid_rows=summary.invalid_rows,
+        duplicates_merged=summary.duplicates_merged,
         skipped_existing=skipped,
-        errors=import_errors,
+        errors=summary.errors,
         warnings=warnings,
     )
 

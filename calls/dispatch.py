@@ -15,12 +15,17 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.services import hold_for_call
 from batches.models import Batch, Job
 from calls.windows import WindowError, build_window, is_allowed
 
 logger = logging.getLogger(__name__)
 
-ENQUEUE_TTL = timedelta(seconds=60)
+
+
+def enqueue_ttl() -> timedelta:
+    """How long a published message is trusted before its job is published again."""
+    return timedelta(seconds=settings.CALLS_ENQUEUE_TTL_SECONDS)
 
 
 def _window_open(call_settings: dict, profile: str, now) -> bool:
@@ -35,7 +40,8 @@ def _window_open(call_settings: dict, profile: str, now) -> bool:
 # Raw SQL: this runs after every call that ends (to refill the slot it freed) and on every
 # sweep, and through the ORM it was a third of the web process's time per call.
 _BUDGET_SQL = f"""
-SELECT a.max_concurrent_calls, a.compliance_profile,
+SELECT a.max_concurrent_calls, a.compliance_profile, a.plan_type, a.credits, a.minutes,
+       a.cost_per_call_setup, a.cost_per_minute,
        (SELECT count(*) FROM {Job._meta.db_table} j
          WHERE j.account_id = a.id AND j.status = %(in_progress)s),
        (SELECT count(*) FROM {Job._meta.db_table} j
@@ -65,9 +71,9 @@ RETURNING id
 """
 
 
-def dispatch_budget(*, account_id: int, now) -> tuple[int, str | None]:
+def dispatch_budget(*, account_id: int, now) -> tuple[int, Account | None]:
     """(free call slots plus lookahead, minus jobs being worked on or already nudged; the
-    account's compliance profile). (0, None) when the account is not active."""
+    account, unsaved, with what the rules need). (0, None) when the account is not active."""
     with connection.cursor() as cursor:
         cursor.execute(_BUDGET_SQL, {
             "account": account_id, "active": Account.Status.ACTIVE, "now": now,
@@ -76,15 +82,33 @@ def dispatch_budget(*, account_id: int, now) -> tuple[int, str | None]:
         row = cursor.fetchone()
     if row is None:
         return 0, None
-    slots, profile, busy, nudged = row
-    return slots + settings.CALLS_DISPATCH_LOOKAHEAD - busy - nudged, profile
+    (slots, profile, plan_type, credits, minutes, setup, per_minute, busy, nudged) = row
+    account = Account(pk=account_id, max_concurrent_calls=slots, compliance_profile=profile,
+                      plan_type=plan_type, credits=credits, minutes=minutes,
+                      cost_per_call_setup=setup, cost_per_minute=per_minute)
+    return slots + settings.CALLS_DISPATCH_LOOKAHEAD - busy - nudged, account
 
 
-def _nudge_due_jobs(*, account_id: int, profile: str, budget: int, now) -> list[int]:
+def can_pay_one_call(account: Account, call_settings: dict) -> bool:
+    """Whether the balance covers the hold of one call of this batch. A batch whose account
+    cannot is not nudged at all: its jobs would only be claimed and handed back, every sweep,
+    until a top-up (the first sweep after the top-up starts them)."""
+    try:
+        max_duration = int(call_settings.get("max_call_duration", 600))
+    except (TypeError, ValueError):
+        return True  # process_job records the configuration error on the job
+    hold = hold_for_call(account=account, max_call_duration=max_duration)
+    if not hold.unit:
+        return True
+    balance = account.credits if hold.unit == "credits" else account.minutes
+    return balance >= hold.amount
+
+
+def _nudge_due_jobs(*, account: Account, budget: int, now) -> list[int]:
     """Mark up to ``budget`` due jobs as nudged, highest batch priority first, oldest first."""
     ids: list[int] = []
     with connection.cursor() as cursor:
-        cursor.execute(_BATCHES_SQL, {"account": account_id, "running": Batch.Status.RUNNING,
+        cursor.execute(_BATCHES_SQL, {"account": account.pk, "running": Batch.Status.RUNNING,
                                       "now": now})
         batches = cursor.fetchall()
         for batch_pk, call_settings in batches:
@@ -92,10 +116,13 @@ def _nudge_due_jobs(*, account_id: int, profile: str, budget: int, now) -> list[
                 break
             if isinstance(call_settings, str):  # a driver that hands jsonb back as text
                 call_settings = json.loads(call_settings)
-            if not _window_open(call_settings or {}, profile, now):
+            call_settings = call_settings or {}
+            if not _window_open(call_settings, account.compliance_profile, now):
                 continue  # nothing of this batch may be dialled now; process_job re-checks
+            if not can_pay_one_call(account, call_settings):
+                continue
             cursor.execute(_NUDGE_SQL, {
-                "until": now + ENQUEUE_TTL, "batch": batch_pk, "pending": Job.Status.PENDING,
+                "until": now + enqueue_ttl(), "batch": batch_pk, "pending": Job.Status.PENDING,
                 "now": now, "limit": budget - len(ids),
             })
             ids.extend(sorted(pk for (pk,) in cursor.fetchall()))
@@ -111,10 +138,10 @@ def dispatch_account(*, account_id: int) -> list[int]:
     if connection.vendor != "postgresql":
         return _dispatch_account_portable(account_id=account_id, now=now)
     with transaction.atomic():
-        budget, profile = dispatch_budget(account_id=account_id, now=now)
+        budget, account = dispatch_budget(account_id=account_id, now=now)
         if budget <= 0:
             return []
-        ids = _nudge_due_jobs(account_id=account_id, profile=profile, budget=budget, now=now)
+        ids = _nudge_due_jobs(account=account, budget=budget, now=now)
     publish_jobs(ids)
     return ids
 
@@ -142,6 +169,8 @@ def _dispatch_account_portable(*, account_id: int, now) -> list[int]:
                 break
             if not _window_open(call_settings, account.compliance_profile, now):
                 continue
+            if not can_pay_one_call(account, call_settings or {}):
+                continue
             due = (
                 Job.objects.filter(batch_id=batch_pk, status=Job.Status.PENDING)
                 .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
@@ -151,7 +180,7 @@ def _dispatch_account_portable(*, account_id: int, now) -> list[int]:
             )
             ids.extend(due)
         if ids:
-            Job.objects.filter(pk__in=ids).update(enqueued_until=now + ENQUEUE_TTL)
+            Job.objects.filter(pk__in=ids).update(enqueued_until=now + enqueue_ttl())
     publish_jobs(ids)
     return ids
 

@@ -190,6 +190,9 @@ RETELL_WEBHOOK_URL = env_str(
 CALLS_SWEEP_SECONDS = env_int("CALLS_SWEEP_SECONDS", 15, minimum=1, maximum=3600)
 CALLS_DISPATCH_LOOKAHEAD = env_int("CALLS_DISPATCH_LOOKAHEAD", 2, minimum=0, maximum=100)
 CALLS_LEASE_SECONDS = env_int("CALLS_LEASE_SECONDS", 120, minimum=10)
+# How long a published process_job is trusted: a job nudged longer ago and still not claimed
+# (its message was lost with a Redis restart or a killed worker) is published again.
+CALLS_ENQUEUE_TTL_SECONDS = env_int("CALLS_ENQUEUE_TTL_SECONDS", 60, minimum=5, maximum=3600)
 CALLS_STALE_MARGIN_SECONDS = env_int("CALLS_STALE_MARGIN_SECONDS", 300, minimum=10)
 
 # Default pricing of a new account, in credits (overridable per account).

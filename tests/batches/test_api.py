@@ -484,13 +484,13 @@ def test_large_uploads_are_read_from_their_temporary_file(
 
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024  # force a TemporaryUploadedFile
     sources = []
-    original = batches.services.read_contacts
+    original = batches.services.open_contacts
 
     def spy(source, **kwargs):
         sources.append(source)
         return original(source, **kwargs)
 
-    monkeypatch.setattr(batches.services, "read_contacts", spy)
+    monkeypatch.setattr(batches.services, "open_contacts", spy)
     response = excel_create(api_a, sample("deudores_basico.xlsx"))
     assert response.status_code == 201
     assert isinstance(sources[0], str) and Path(sources[0]).name.endswith(".upload.xlsx")

@@ -19,7 +19,7 @@ from batches.excel_headers import (  # noqa: E402
     field_for_header,
     normalize_header,
 )
-from batches.normalize import MSG_RUT_REQUIRED  # noqa: E402
+from batches.normalize import MSG_RUT_REQUIRED, rut_check_digit  # noqa: E402
 
 SAMPLES = Path("/work/shared/samples")
 HEADERS = ["Nombre", "RUT", "Teléfono", "Celular", "Correo", "Monto", "Vencimiento", "Cuotas"]
@@ -602,3 +602,38 @@ def test_opendocument_repeated_cells_bomb_is_refused():
     )
     with pytest.raises(ExcelError):
         read_contacts(_ods(_ods_row("Nombre", "RUT", "Celular") + bomb))
+
+
+def test_open_contacts_streams_the_same_debtors_as_read_contacts():
+    data = _rows(
+        HEADERS,
+        *[[f"Deudor {n}", _rut(n), f"9623456{n:02d}"] for n in range(7)],
+        ["Otra vez 1", _rut(1), "933334444", "", "uno@x.cl"],  # merged into an earlier chunk
+        ["Deudor 7", _rut(7), "962345607"],
+        ["Otra vez 7", _rut(7), "944445555"],  # merged into the chunk being filled
+    )
+    with excel.open_contacts(data) as reader:
+        chunks = list(reader.chunks(3))
+
+    assert [len(chunk) for chunk in chunks] == [3, 3, 2]
+    whole = read_contacts(data)
+    assert [c for chunk in chunks for c in chunk] == whole.contacts
+    assert (reader.result.total_rows, reader.result.duplicates_merged) == (10, 2)
+    assert list(reader.late_merges) == [_rut(1)]  # rut 7's first row was not yielded yet
+    late = reader.late_merges[_rut(1)]
+    assert late is chunks[0][1] and late["email"] == "uno@x.cl"
+    assert late["phones"] == ["+56962345601", "+56933334444"]
+
+
+def test_open_contacts_raises_row_limits_while_streaming():
+    data = _rows(HEADERS, *[[f"D {n}", _rut(n), f"9623456{n:02d}"] for n in range(5)])
+    with excel.open_contacts(data, max_rows=3) as reader:
+        chunks = reader.chunks(2)
+        assert len(next(chunks)) == 2  # the first rows are there before the limit is seen
+        with pytest.raises(ExcelError, match="more than 3"):
+            list(chunks)
+
+
+def _rut(n: int) -> str:
+    body = str(20_000_000 + n)
+    return f"{body}-{rut_check_digit(body)}"

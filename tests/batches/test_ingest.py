@@ -173,3 +173,66 @@ def test_open_ruts_ignores_other_accounts_closed_jobs_and_closed_batches(account
     ruts = [wanted.rut, *(rut_with_dv(60_000_000 + n) for n in (1, 2, 3))]
     assert ingest.open_ruts(account=account_a, ruts=ruts) == {wanted.rut: running.batch_id}
     assert ingest.open_ruts(account=account_a, ruts=[]) == {}
+
+
+def test_insert_chunks_filters_each_chunk_and_stops_on_a_producer_error(batch):
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL only")
+    seen = []
+
+    def keep(chunk):
+        seen.append(len(chunk))
+        return chunk[1:]
+
+    def chunks():
+        yield contacts(3)
+        yield contacts(3, start=3)
+        raise RuntimeError("the file broke")
+
+    with pytest.raises(RuntimeError, match="the file broke"), transaction.atomic():
+        ingest.jobs_insert_chunks(
+            batch=batch, chunks=chunks(), now=timezone.now(), next_try_at=None, keep=keep
+        )
+    assert seen == [3, 3]
+    assert not Job.objects.filter(batch=batch).exists()
+
+    count = ingest.jobs_insert_chunks(
+        batch=batch,
+        chunks=iter([contacts(3), contacts(2, start=3)]),
+        now=timezone.now(),
+        next_try_at=None,
+        keep=keep,
+    )
+    assert count == 3 and len(inserted(batch)) == 3
+
+
+def test_insert_chunks_leaves_the_foreign_keys_deferred(batch):
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL only")
+    ingest.jobs_insert(batch=batch, contacts=contacts(2), now=timezone.now(), next_try_at=None)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A job of a batch that does not exist: refused at commit, not at once.
+        cursor.execute(
+            f"INSERT INTO {Job._meta.db_table} (created_at, updated_at, batch_id, account_id, "
+            "deduplication_key, rut, status, attempts, last_error, last_outcome, contact, "
+            "payload) VALUES (now(), now(), -1, %s, 'k', '1-9', 'pending', 0, '', '', '{}', '{}')",
+            [batch.account_id],
+        )
+        transaction.set_rollback(True)
+
+
+def test_refresh_rewrites_the_documents_of_merged_debtors(batch):
+    now = timezone.now()
+    debtors = contacts(3)
+    ingest.jobs_insert(batch=batch, contacts=debtors, now=now, next_try_at=None)
+    debtors[1]["phones"].append("+56933334444")
+    debtors[1]["custom_fields"] = {"tramo": "B"}
+    missing = contacts(1, start=10)[0]  # no job (skipped): ignored
+
+    assert ingest.jobs_refresh(batch=batch, contacts=[debtors[1], missing]) == 1
+
+    job = Job.objects.get(batch=batch, rut=debtors[1]["rut"])
+    assert job.contact["phones"][-1] == "+56933334444"
+    assert job.payload["additional_info"] == {"tramo": "B"}
+    assert job.updated_at == now
+    assert Job.objects.get(batch=batch, rut=debtors[0]["rut"]).payload["additional_info"] == {}

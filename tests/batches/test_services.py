@@ -1,5 +1,6 @@
 """batches.services: creation rules, control of a running batch, and what each change logs."""
 
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -65,7 +66,7 @@ def test_a_failed_insert_leaves_nothing(account_a, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("COPY failed")
 
-    monkeypatch.setattr("batches.ingest.jobs_insert", broken)
+    monkeypatch.setattr("batches.ingest.jobs_insert_chunks", broken)
     with pytest.raises(RuntimeError):
         make(account_a)
     assert not Batch.objects.exists() and not BatchEvent.objects.exists()
@@ -108,17 +109,19 @@ def test_merge_unions_phones_and_fills_blanks(account_a):
     assert job.payload["additional_info"] == {"tramo": "A", "sucursal": "Centro"}
 
 
-def test_open_ruts_is_one_query(account_a, django_assert_num_queries):
+def test_open_ruts_is_two_queries_whatever_the_number_of_ruts(account_a, django_assert_num_queries):
     batch = BatchFactory(account=account_a)
     open_job = JobFactory(batch=batch)
     JobFactory(batch=batch, status="in_progress", reserved_until=timezone.now())
     JobFactory(batch=batch, status="failed")
     ruts = [open_job.rut, *[rut_with_dv(40_000_000 + n) for n in range(2_000)]]
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # the open batches, then their jobs
         found = ingest.open_ruts(account=account_a, ruts=ruts)
 
     assert found == {open_job.rut: batch.batch_id}
+    with django_assert_num_queries(1):  # no other open batch: no job query
+        assert ingest.open_ruts(account=account_a, ruts=ruts, exclude_batch=batch) == {}
 
 
 def test_all_skipped_raises_and_stores_nothing(account_a):
@@ -220,7 +223,7 @@ def test_excel_error_names_the_file(account_a):
 
 
 def test_excel_options_are_checked_before_the_file_is_read(account_a, monkeypatch):
-    monkeypatch.setattr("batches.services.read_contacts", pytest.fail)
+    monkeypatch.setattr("batches.services.open_contacts", pytest.fail)
     with pytest.raises(services.BatchError):
         services.batch_create_from_excel(
             account=account_a, user=None, name="x", source=b"", call_settings={"ring_timeout": 1}
@@ -308,3 +311,130 @@ def test_cancel_is_one_update_and_idempotent(account_a, django_assert_max_num_qu
     assert (batch.status, batch.is_active) == ("cancelled", False)
     assert services.batch_cancel(batch=batch, user=None)[1] == 0
     assert batch.events.filter(kind="cancelled").count() == 1
+
+
+# --- Excel rows stored as they are read ------------------------------------------------------
+
+
+def xlsx(*rows: list) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["Nombre", "RUT", "Teléfono", "Correo", "Cuotas", "Sucursal"])
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def excel_rows(count: int) -> list[list]:
+    return [[f"Deudor {n}", rut_with_dv(31_000_000 + n), f"+5698765{n:04d}"] for n in range(count)]
+
+
+def test_excel_duplicate_of_an_already_stored_row_is_merged_into_its_job(account_a, monkeypatch):
+    rows = excel_rows(6)
+    rows.append(["Otro nombre", rows[0][1], "+56961777631", "a@b.cl", 4, "Centro"])
+    data = xlsx(*rows)
+    whole = services.batch_create_from_excel(
+        account=account_a, user=None, name="whole", source=data, allow_duplicates=True
+    )
+    monkeypatch.setattr(ingest, "CHUNK_CONTACTS", 2)
+    streamed = services.batch_create_from_excel(
+        account=account_a, user=None, name="streamed", source=data, allow_duplicates=True
+    )
+
+    job = streamed.batch.jobs.get(rut=rows[0][1])
+    assert job.contact["name"] == "Deudor 0"  # the first row wins
+    assert job.contact["phones"] == ["+56987650000", "+56961777631"]
+    assert (job.contact["email"], job.payload["installments"]) == ("a@b.cl", 4)
+    assert job.payload["additional_info"] == {"Sucursal": "Centro"}
+
+    def stored(batch):
+        return {j.rut: (j.contact, j.payload) for j in batch.jobs.all()}
+
+    assert stored(streamed.batch) == stored(whole.batch)
+    assert (streamed.total_jobs, streamed.duplicates_merged, streamed.total_rows) == (6, 1, 7)
+    assert streamed.batch.jobs.count() == 6
+
+
+def test_excel_error_after_some_chunks_were_stored_leaves_nothing(account_a, monkeypatch):
+    monkeypatch.setattr(ingest, "CHUNK_CONTACTS", 2)
+    stored_chunks = []
+    copy = ingest.jobs_insert_chunks
+
+    def spy(*, chunks, **kwargs):
+        def counted():
+            for chunk in chunks:
+                stored_chunks.append(len(chunk))
+                yield chunk
+
+        return copy(chunks=counted(), **kwargs)
+
+    monkeypatch.setattr(ingest, "jobs_insert_chunks", spy)
+    with pytest.raises(services.BatchError) as caught:
+        services.batch_create_from_excel(
+            account=account_a, user=None, name="x", source=xlsx(*excel_rows(9)), max_rows=7
+        )
+
+    assert list(caught.value.errors) == ["file"] and "7" in caught.value.errors["file"][0]
+    assert stored_chunks == [2, 2, 2]  # three chunks were copied before the limit was seen
+    assert not Batch.objects.exists() and not Job.objects.exists()
+    assert not BatchEvent.objects.exists()
+
+
+def test_excel_with_no_valid_row_stores_nothing(account_a):
+    with pytest.raises(services.BatchError) as caught:
+        services.batch_create_from_excel(
+            account=account_a, user=None, name="x", source=xlsx(["Malo", "1-1", "+56961777631"])
+        )
+    assert caught.value.errors["file"][0].startswith("No valid rows: all 1 rows")
+    assert caught.value.rows[0]["row"] == 2
+    assert not Batch.objects.exists()
+
+
+def test_excel_skips_open_debtors_chunk_by_chunk(account_a, monkeypatch):
+    rows = excel_rows(7)
+    rows.insert(1, ["Teléfono malo", rut_with_dv(31_000_100), "+56987650100; 123"])
+    rows.append(["Duplicado", rows[0][1], "+56961777631"])
+    running = BatchFactory(account=account_a, status="running")
+    open_elsewhere = (rows[2][1], rows[6][1])  # Excel rows 4 and 8: chunks 2 and 4
+    for rut in open_elsewhere:
+        JobFactory(batch=running, rut=rut)
+    monkeypatch.setattr(ingest, "CHUNK_CONTACTS", 2)
+
+    result = services.batch_create_from_excel(
+        account=account_a, user=None, name="x", source=xlsx(*rows)
+    )
+
+    assert (result.total_jobs, result.skipped_existing, result.duplicates_merged) == (6, 2, 1)
+    # The file's own warnings first, then the skipped debtors, as when checked all at once.
+    assert [w["row"] for w in result.warnings] == [3, 10, 4, 8]
+    assert [w["message"][:8] for w in result.warnings] == [
+        "Invalid ",
+        "Duplicat",
+        "Skipped:",
+        "Skipped:",
+    ]
+    batch = Batch.objects.get(pk=result.batch.pk)
+    assert (batch.total_jobs, batch.skipped_existing, batch.total_rows) == (6, 2, 9)
+    assert [issue["row"] for issue in batch.import_errors] == [3, 10, 4, 8]
+    assert batch.estimated_cost == services.estimate_cost(
+        account=account_a, jobs=6, max_call_duration=batch.call_settings["max_call_duration"]
+    )
+    assert not batch.jobs.filter(rut__in=open_elsewhere).exists()
+    event = batch.events.get()
+    assert (event.data["total_jobs"], event.data["skipped_existing"]) == (6, 2)
+
+
+def test_excel_every_debtor_open_elsewhere_stores_nothing(account_a, monkeypatch):
+    rows = excel_rows(3)
+    running = BatchFactory(account=account_a, status="running")
+    for row in rows:
+        JobFactory(batch=running, rut=row[1])
+    monkeypatch.setattr(ingest, "CHUNK_CONTACTS", 2)
+    with pytest.raises(services.BatchError) as caught:
+        services.batch_create_from_excel(account=account_a, user=None, name="x", source=xlsx(*rows))
+    assert list(caught.value.errors) == ["file"]
+    assert [r["message"][:8] for r in caught.value.rows] == ["Skipped:"] * 3
+    assert Batch.objects.get() == running

@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,7 +37,7 @@ from tests.queue_support import ROOT, CeleryProcesses, wait_for
 LOG_DIR = ROOT / "var" / "test-logs" / "reliability"
 WEBHOOK_PATH = "/api/v1/calls/retell/webhook"
 # A message for a job not claimed within this many seconds is presumed lost and published again
-# (production: calls.dispatch.ENQUEUE_TTL, 60 s). Short here so that a message stranded by a
+# (CALLS_ENQUEUE_TTL_SECONDS, 60 s by default). Short here so that a message stranded by a
 # kill -9 or a Redis flush costs seconds, not a minute.
 ENQUEUE_TTL_SECONDS = 5
 
@@ -51,7 +50,7 @@ FAST_ENGINE = {
     "CALLS_SWEEP_SECONDS": "1",
     "CELERY_WORKER_PREFETCH_MULTIPLIER": "1",
     "LOG_LEVEL": "INFO",
-    "RELIABILITY_ENQUEUE_TTL_SECONDS": str(ENQUEUE_TTL_SECONDS),
+    "CALLS_ENQUEUE_TTL_SECONDS": str(ENQUEUE_TTL_SECONDS),
 }
 
 # Short calls: a live call is polled 1 + 2 + 10 s after it started. (Below the API's minimums
@@ -68,26 +67,13 @@ FAST_CALLS = {
 }
 
 
-# `celery`, with two test hooks: the Retell SDK is imported before the worker answers pings
-# (it takes seconds to import, and a worker paying for it in its first task would skew every
-# timing after a restart), and calls.dispatch.ENQUEUE_TTL -- how long a published message is
-# trusted before the job is published again; 60 s and not a setting -- can be shortened.
+# `celery`, with a test hook: the Retell SDK is imported before the worker answers pings (it
+# takes seconds to import, and a worker paying for it in its first task would skew every
+# timing after a restart).
 WARM_CELERY = """
-import os, sys
+import sys
 if "worker" in sys.argv:
     import retell  # noqa
-from celery.signals import worker_init
-
-
-@worker_init.connect
-def shorten_enqueue_ttl(**kwargs):
-    seconds = os.environ.get("RELIABILITY_ENQUEUE_TTL_SECONDS")
-    if seconds:
-        import django
-        django.setup()
-        from datetime import timedelta
-        from calls import dispatch
-        dispatch.ENQUEUE_TTL = timedelta(seconds=int(seconds))
 
 
 from celery.__main__ import main
@@ -136,10 +122,10 @@ def broker():
 
 
 @pytest.fixture
-def fast_engine(settings, monkeypatch):
+def fast_engine(settings):
     """The same short timings in this process (live server, in-process sweeps) as in the
     workers, and beat's sweep installed at one second."""
-    monkeypatch.setattr("calls.dispatch.ENQUEUE_TTL", timedelta(seconds=ENQUEUE_TTL_SECONDS))
+    settings.CALLS_ENQUEUE_TTL_SECONDS = ENQUEUE_TTL_SECONDS
     settings.CALLS_LEASE_SECONDS = 10
     settings.CALLS_STALE_MARGIN_SECONDS = 10
     settings.CALLS_SWEEP_SECONDS = 1

@@ -78,6 +78,8 @@ def test_production_starts_with_complete_configuration():
     ({"DATABASE_URL": None}, "DATABASE_URL"),
     ({"DJANGO_DEBUG": "verdadero"}, "DJANGO_DEBUG"),
     ({"CELERY_BROKER_URL": "filesystem://"}, "CELERY_BROKER_URL"),
+    ({"CALLS_ENQUEUE_TTL_SECONDS": "1"}, "CALLS_ENQUEUE_TTL_SECONDS"),
+    ({"CALLS_ENQUEUE_TTL_SECONDS": "un minuto"}, "CALLS_ENQUEUE_TTL_SECONDS"),
 ])
 def test_production_refuses_to_start(overrides, message):
     result = _start(**overrides)
