@@ -117,7 +117,9 @@ class Job(TimeStamped):
         db_constraint=False,
     )
     deduplication_key = models.CharField(_("deduplication key"), max_length=200)
-    rut = models.CharField(_("RUT"), max_length=12, db_index=True)
+    # Indexed in Meta: a plain btree only (RUTs are looked up by equality; db_index on a
+    # CharField would add a second, LIKE-pattern index that every COPY pays for).
+    rut = models.CharField(_("RUT"), max_length=12)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
     )
@@ -138,6 +140,7 @@ class Job(TimeStamped):
         verbose_name_plural = _("jobs")
         ordering = ["id"]
         indexes = [
+            models.Index(fields=["rut"], name="job_rut_idx"),
             models.Index(fields=["batch", "status"], name="job_batch_status_idx"),
             # The dispatcher walks each running batch's due jobs in next_try_at order.
             models.Index(
