@@ -50,10 +50,22 @@ UPDATE {Job._meta.db_table}
 """
 _LIVE_ELSEWHERE_SQL = f"""
 SELECT (SELECT id FROM {Batch._meta.db_table}
-         WHERE id = %s AND is_active AND status = %s FOR NO KEY UPDATE),
+         WHERE id = %s AND is_active AND status = %s {{lock}}),
        (SELECT count(*) FROM {CallAttempt._meta.db_table}
          WHERE account_id = %s AND status IN (%s, %s, %s) AND job_id <> %s)
 """
+
+
+def _at(value):
+    """A datetime as the database stores it (SQLite, the demo's database, keeps naive UTC
+    text; PostgreSQL takes the aware value as it is)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _live_elsewhere_sql() -> str:
+    # SQLite has no row locks (it locks the whole database while writing).
+    lock = "FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
+    return _LIVE_ELSEWHERE_SQL.format(lock=lock)
 
 
 def job_claim(*, job_id: int, now=None) -> Claim | None:
@@ -62,8 +74,9 @@ def job_claim(*, job_id: int, now=None) -> Claim | None:
     token = uuid.uuid4()
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL, [
-            Job.Status.IN_PROGRESS, now + timedelta(seconds=settings.CALLS_LEASE_SECONDS),
-            token, now, job_id, Job.Status.PENDING, now,
+            Job.Status.IN_PROGRESS, _at(now + timedelta(seconds=settings.CALLS_LEASE_SECONDS)),
+            Job._meta.get_field("lease_token").get_db_prep_value(token, connection),
+            _at(now), job_id, Job.Status.PENDING, _at(now),
         ])
         if cursor.rowcount != 1:
             return None
@@ -296,7 +309,7 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
         # (The batch row is locked by the sub-select; the live calls of the account are
         # counted under the account's lock taken above.)
         with connection.cursor() as cursor:
-            cursor.execute(_LIVE_ELSEWHERE_SQL, [batch.pk, Batch.Status.RUNNING, account.pk,
+            cursor.execute(_live_elsewhere_sql(), [batch.pk, Batch.Status.RUNNING, account.pk,
                                                  *CallAttempt.LIVE_STATUSES, job.pk])
             still_running, live = cursor.fetchone()
         if still_running is None:
@@ -406,8 +419,8 @@ def attempt_placed(*, attempt_id: int, call: dict) -> bool:
     with transaction.atomic(), connection.cursor() as cursor:
         # The conditional UPDATE is the lock: only the first caller moves it out of dialling.
         # (One statement on the hot path of every call: it returns what the lease needs.)
-        cursor.execute(_PLACE_SQL, [call.get("call_id"), CallAttempt.Status.REGISTERED, now,
-                                    now, attempt_id, CallAttempt.Status.DIALLING])
+        cursor.execute(_PLACE_SQL, [call.get("call_id"), CallAttempt.Status.REGISTERED, _at(now),
+                                    _at(now), attempt_id, CallAttempt.Status.DIALLING])
         row = cursor.fetchone()
         if row is None:
             return False
@@ -417,8 +430,8 @@ def attempt_placed(*, attempt_id: int, call: dict) -> bool:
         # Pending too: a job handed back (a DB error after the create, or an expired lease)
         # whose call turns out to be placed is in progress again, and the call counts. Its
         # end moves it on; a worker that claimed it meanwhile finds the live call and stops.
-        cursor.execute(_PLACED_JOB_SQL, [Job.Status.IN_PROGRESS, now + lease, now, job_id,
-                                         *Job.OPEN_STATUSES])
+        cursor.execute(_PLACED_JOB_SQL, [Job.Status.IN_PROGRESS, _at(now + lease), _at(now),
+                                         job_id, *Job.OPEN_STATUSES])
     return True
 
 
