@@ -15,7 +15,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.services import hold_for_call
 from batches.models import Batch, Job
 from calls.windows import WindowError, build_window, is_allowed
 
@@ -89,21 +88,6 @@ def dispatch_budget(*, account_id: int, now) -> tuple[int, Account | None]:
     return slots + settings.CALLS_DISPATCH_LOOKAHEAD - busy - nudged, account
 
 
-def can_pay_one_call(account: Account, call_settings: dict) -> bool:
-    """Whether the balance covers the hold of one call of this batch. A batch whose account
-    cannot is not nudged at all: its jobs would only be claimed and handed back, every sweep,
-    until a top-up (the first sweep after the top-up starts them)."""
-    try:
-        max_duration = int(call_settings.get("max_call_duration", 600))
-    except (TypeError, ValueError):
-        return True  # process_job records the configuration error on the job
-    hold = hold_for_call(account=account, max_call_duration=max_duration)
-    if not hold.unit:
-        return True
-    balance = account.credits if hold.unit == "credits" else account.minutes
-    return balance >= hold.amount
-
-
 def _nudge_due_jobs(*, account: Account, budget: int, now) -> list[int]:
     """Mark up to ``budget`` due jobs as nudged, highest batch priority first, oldest first."""
     ids: list[int] = []
@@ -119,8 +103,6 @@ def _nudge_due_jobs(*, account: Account, budget: int, now) -> list[int]:
             call_settings = call_settings or {}
             if not _window_open(call_settings, account.compliance_profile, now):
                 continue  # nothing of this batch may be dialled now; process_job re-checks
-            if not can_pay_one_call(account, call_settings):
-                continue
             cursor.execute(_NUDGE_SQL, {
                 "until": now + enqueue_ttl(), "batch": batch_pk, "pending": Job.Status.PENDING,
                 "now": now, "limit": budget - len(ids),
@@ -168,8 +150,6 @@ def _dispatch_account_portable(*, account_id: int, now) -> list[int]:
             if len(ids) >= budget:
                 break
             if not _window_open(call_settings, account.compliance_profile, now):
-                continue
-            if not can_pay_one_call(account, call_settings or {}):
                 continue
             due = (
                 Job.objects.filter(batch_id=batch_pk, status=Job.Status.PENDING)

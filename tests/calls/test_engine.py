@@ -322,21 +322,3 @@ def test_cl_profile_allows_one_answered_contact_per_week(sim, account):
     assert second.next_try_at >= ended + timedelta(days=7)
     assert second.last_error == outcomes.WAIT_WEEKLY_CONTACT
 
-
-def test_dispatch_nudges_nothing_for_an_account_that_cannot_pay_one_call(_no_publish):
-    """Out of money: no job is published to be claimed and handed back at every sweep; the
-    first dispatch after a top-up publishes them."""
-    from calls.dispatch import dispatch_account
-
-    poor = AccountFactory(max_concurrent_calls=5, cost_per_call_setup=Decimal("5"),
-                          cost_per_minute=Decimal("60"))
-    account_services.account_topup(account=poor, credits=Decimal("100"), reference="t")
-    batch = BatchFactory(account=poor, call_settings={**BatchFactory().call_settings,
-                                                      "max_call_duration": 600})
-    jobs = sorted(JobFactory(batch=batch).pk for _ in range(3))
-    assert dispatch_account(account_id=poor.pk) == []
-    assert not Job.objects.filter(batch=batch, enqueued_until__isnull=False).exists()
-
-    account_services.account_topup(account=poor, credits=Decimal("505"), reference="t2")
-    assert sorted(dispatch_account(account_id=poor.pk)) == jobs  # 605 = 5 + 60 x 10 min
-    assert sorted(_no_publish) == jobs
