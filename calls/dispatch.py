@@ -5,21 +5,19 @@ The database is the source of truth. A job whose message is in flight carries
 next dispatch publishes it again. Duplicates are harmless: process_job claims atomically.
 """
 
-import json
 import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account
 from batches.models import Batch, Job
+from calls.db import db_datetime, json_document, placeholders
 from calls.windows import WindowError, build_window, is_allowed
 
 logger = logging.getLogger(__name__)
-
 
 
 def enqueue_ttl() -> timedelta:
@@ -36,11 +34,10 @@ def _window_open(call_settings: dict, profile: str, now) -> bool:
         return True  # let process_job record the configuration error on the job
 
 
-# Raw SQL: this runs after every call that ends (to refill the slot it freed) and on every
-# sweep, and through the ORM it was a third of the web process's time per call.
+# Written out (see calls.db): this runs after every call that ends, to refill the slot it
+# freed, and on every sweep; through the ORM it was a third of the web process's time per call.
 _BUDGET_SQL = f"""
-SELECT a.max_concurrent_calls, a.compliance_profile, a.plan_type, a.credits, a.minutes,
-       a.cost_per_call_setup, a.cost_per_minute,
+SELECT a.max_concurrent_calls, a.compliance_profile,
        (SELECT count(*) FROM {Job._meta.db_table} j
          WHERE j.account_id = a.id AND j.status = %(in_progress)s),
        (SELECT count(*) FROM {Job._meta.db_table} j
@@ -54,60 +51,68 @@ SELECT id, call_settings FROM {Batch._meta.db_table}
    AND (scheduled_at IS NULL OR scheduled_at <= %(now)s)
  ORDER BY priority_rank DESC, created_at
 """
-# Mark up to n due jobs of a batch as nudged in one statement: rows another dispatcher holds
-# are skipped, never waited for (the batched claim; ~20,000 rows/s against ~4,000 one by one).
+_DUE = f"""
+SELECT id FROM {Job._meta.db_table}
+ WHERE batch_id = %(batch)s AND status = %(pending)s
+   AND (next_try_at IS NULL OR next_try_at <= %(now)s)
+   AND (enqueued_until IS NULL OR enqueued_until <= %(now)s)
+ ORDER BY next_try_at, id
+ LIMIT %(limit)s
+"""
+# PostgreSQL: mark up to n due jobs of a batch in one statement; rows another dispatcher holds
+# are skipped, never waited for (the batched claim: ~20,000 rows/s against ~4,000 one by one).
 _NUDGE_SQL = f"""
 UPDATE {Job._meta.db_table} SET enqueued_until = %(until)s
- WHERE id = ANY(ARRAY(
-        SELECT id FROM {Job._meta.db_table}
-         WHERE batch_id = %(batch)s AND status = %(pending)s
-           AND (next_try_at IS NULL OR next_try_at <= %(now)s)
-           AND (enqueued_until IS NULL OR enqueued_until <= %(now)s)
-         ORDER BY next_try_at, id
-         LIMIT %(limit)s
-           FOR UPDATE SKIP LOCKED))
+ WHERE id = ANY(ARRAY({_DUE} FOR UPDATE SKIP LOCKED))
 RETURNING id
 """
+# SQLite (the demo) has no row locks: it writes one transaction at a time, so the due jobs
+# are read, then marked, inside the dispatch's transaction.
+_MARK_SQL = f"UPDATE {Job._meta.db_table} SET enqueued_until = %s WHERE id IN ({{ids}})"
 
 
-def dispatch_budget(*, account_id: int, now) -> tuple[int, Account | None]:
+def dispatch_budget(*, account_id: int, now) -> tuple[int, str | None]:
     """(free call slots plus lookahead, minus jobs being worked on or already nudged; the
-    account, unsaved, with what the rules need). (0, None) when the account is not active."""
+    account's compliance profile). (0, None) when the account is not active."""
     with connection.cursor() as cursor:
         cursor.execute(_BUDGET_SQL, {
-            "account": account_id, "active": Account.Status.ACTIVE, "now": now,
+            "account": account_id, "active": Account.Status.ACTIVE, "now": db_datetime(now),
             "in_progress": Job.Status.IN_PROGRESS, "pending": Job.Status.PENDING,
         })
         row = cursor.fetchone()
     if row is None:
         return 0, None
-    (slots, profile, plan_type, credits, minutes, setup, per_minute, busy, nudged) = row
-    account = Account(pk=account_id, max_concurrent_calls=slots, compliance_profile=profile,
-                      plan_type=plan_type, credits=credits, minutes=minutes,
-                      cost_per_call_setup=setup, cost_per_minute=per_minute)
-    return slots + settings.CALLS_DISPATCH_LOOKAHEAD - busy - nudged, account
+    slots, profile, busy, nudged = row
+    return slots + settings.CALLS_DISPATCH_LOOKAHEAD - busy - nudged, profile
 
 
-def _nudge_due_jobs(*, account: Account, budget: int, now) -> list[int]:
+def _nudge_batch(cursor, *, batch_pk: int, limit: int, now) -> list[int]:
+    """Mark up to ``limit`` due jobs of the batch as nudged (enqueued_until); their ids."""
+    params = {"batch": batch_pk, "pending": Job.Status.PENDING, "now": db_datetime(now),
+              "limit": limit, "until": db_datetime(now + enqueue_ttl())}
+    if connection.vendor == "postgresql":
+        cursor.execute(_NUDGE_SQL, params)
+        return sorted(pk for (pk,) in cursor.fetchall())
+    cursor.execute(_DUE, params)
+    ids = [pk for (pk,) in cursor.fetchall()]
+    if ids:
+        cursor.execute(_MARK_SQL.format(ids=placeholders(ids)), [params["until"], *ids])
+    return ids
+
+
+def _nudge_due_jobs(*, account_id: int, profile: str, budget: int, now) -> list[int]:
     """Mark up to ``budget`` due jobs as nudged, highest batch priority first, oldest first."""
     ids: list[int] = []
     with connection.cursor() as cursor:
-        cursor.execute(_BATCHES_SQL, {"account": account.pk, "running": Batch.Status.RUNNING,
-                                      "now": now})
-        batches = cursor.fetchall()
-        for batch_pk, call_settings in batches:
+        cursor.execute(_BATCHES_SQL, {"account": account_id, "running": Batch.Status.RUNNING,
+                                      "now": db_datetime(now)})
+        for batch_pk, call_settings in cursor.fetchall():
             if len(ids) >= budget:
                 break
-            if isinstance(call_settings, str):  # a driver that hands jsonb back as text
-                call_settings = json.loads(call_settings)
-            call_settings = call_settings or {}
-            if not _window_open(call_settings, account.compliance_profile, now):
+            if not _window_open(json_document(call_settings) or {}, profile, now):
                 continue  # nothing of this batch may be dialled now; process_job re-checks
-            cursor.execute(_NUDGE_SQL, {
-                "until": now + enqueue_ttl(), "batch": batch_pk, "pending": Job.Status.PENDING,
-                "now": now, "limit": budget - len(ids),
-            })
-            ids.extend(sorted(pk for (pk,) in cursor.fetchall()))
+            ids.extend(_nudge_batch(cursor, batch_pk=batch_pk, limit=budget - len(ids),
+                                    now=now))
     return ids
 
 
@@ -117,50 +122,11 @@ def dispatch_account(*, account_id: int) -> list[int]:
     Each job is marked (enqueued_until) before its message is published, after that commits.
     """
     now = timezone.now()
-    if connection.vendor != "postgresql":
-        return _dispatch_account_portable(account_id=account_id, now=now)
     with transaction.atomic():
-        budget, account = dispatch_budget(account_id=account_id, now=now)
+        budget, profile = dispatch_budget(account_id=account_id, now=now)
         if budget <= 0:
             return []
-        ids = _nudge_due_jobs(account=account, budget=budget, now=now)
-    publish_jobs(ids)
-    return ids
-
-
-def _dispatch_account_portable(*, account_id: int, now) -> list[int]:
-    """The same through the ORM, for SQLite (the embedded demo)."""
-    with transaction.atomic():
-        account = Account.objects.filter(pk=account_id, status=Account.Status.ACTIVE).first()
-        if account is None:
-            return []
-        busy = Job.objects.filter(account=account, status=Job.Status.IN_PROGRESS).count()
-        nudged = Job.objects.filter(
-            account=account, status=Job.Status.PENDING, enqueued_until__gt=now
-        ).count()
-        budget = account.max_concurrent_calls + settings.CALLS_DISPATCH_LOOKAHEAD - busy - nudged
-        ids: list[int] = []
-        batches = (
-            Batch.objects.filter(account=account, status=Batch.Status.RUNNING, is_active=True)
-            .filter(Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=now))
-            .order_by("-priority_rank", "created_at")
-            .values_list("pk", "call_settings")
-        )
-        for batch_pk, call_settings in batches:
-            if len(ids) >= budget:
-                break
-            if not _window_open(call_settings, account.compliance_profile, now):
-                continue
-            due = (
-                Job.objects.filter(batch_id=batch_pk, status=Job.Status.PENDING)
-                .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
-                .filter(Q(enqueued_until__isnull=True) | Q(enqueued_until__lte=now))
-                .order_by("next_try_at", "id")
-                .values_list("pk", flat=True)[: budget - len(ids)]
-            )
-            ids.extend(due)
-        if ids:
-            Job.objects.filter(pk__in=ids).update(enqueued_until=now + enqueue_ttl())
+        ids = _nudge_due_jobs(account_id=account_id, profile=profile, budget=budget, now=now)
     publish_jobs(ids)
     return ids
 

@@ -24,6 +24,7 @@ from accounts.selectors import suppressed_for
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from calls import outcomes, retell
 from calls.compliance import PROFILES
+from calls.db import db_datetime, placeholders
 from calls.dispatch import dispatch_account_on_commit
 from calls.models import CallAttempt
 from calls.windows import WindowError, build_window, is_allowed, next_allowed
@@ -40,8 +41,7 @@ class Claim:
     now: object
 
 
-# The statements every dial runs are written out: through the ORM, compiling them cost more
-# of a worker's time than PostgreSQL took to run them.
+# The statements every dial runs, written out (see calls.db).
 _CLAIM_SQL = f"""
 UPDATE {Job._meta.db_table}
    SET status = %s, reserved_until = %s, lease_token = %s, enqueued_until = NULL,
@@ -52,18 +52,13 @@ _LIVE_ELSEWHERE_SQL = f"""
 SELECT (SELECT id FROM {Batch._meta.db_table}
          WHERE id = %s AND is_active AND status = %s {{lock}}),
        (SELECT count(*) FROM {CallAttempt._meta.db_table}
-         WHERE account_id = %s AND status IN (%s, %s, %s) AND job_id <> %s)
+         WHERE account_id = %s AND status IN ({placeholders(CallAttempt.LIVE_STATUSES)})
+           AND job_id <> %s)
 """
 
 
-def _at(value):
-    """A datetime as the database stores it (SQLite, the demo's database, keeps naive UTC
-    text; PostgreSQL takes the aware value as it is)."""
-    return connection.ops.adapt_datetimefield_value(value)
-
-
 def _live_elsewhere_sql() -> str:
-    # SQLite has no row locks (it locks the whole database while writing).
+    # SQLite has no row locks (it writes one transaction at a time).
     lock = "FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
     return _LIVE_ELSEWHERE_SQL.format(lock=lock)
 
@@ -74,9 +69,10 @@ def job_claim(*, job_id: int, now=None) -> Claim | None:
     token = uuid.uuid4()
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL, [
-            Job.Status.IN_PROGRESS, _at(now + timedelta(seconds=settings.CALLS_LEASE_SECONDS)),
+            Job.Status.IN_PROGRESS,
+            db_datetime(now + timedelta(seconds=settings.CALLS_LEASE_SECONDS)),
             Job._meta.get_field("lease_token").get_db_prep_value(token, connection),
-            _at(now), job_id, Job.Status.PENDING, _at(now),
+            db_datetime(now), job_id, Job.Status.PENDING, db_datetime(now),
         ])
         if cursor.rowcount != 1:
             return None
@@ -407,7 +403,7 @@ _PLACED_JOB_SQL = f"""
 UPDATE {Job._meta.db_table}
    SET status = %s, attempts = attempts + 1, reserved_until = %s, enqueued_until = NULL,
        last_error = '', updated_at = %s
- WHERE id = %s AND status IN (%s, %s)
+ WHERE id = %s AND status IN ({placeholders(Job.OPEN_STATUSES)})
 """
 
 
@@ -419,8 +415,9 @@ def attempt_placed(*, attempt_id: int, call: dict) -> bool:
     with transaction.atomic(), connection.cursor() as cursor:
         # The conditional UPDATE is the lock: only the first caller moves it out of dialling.
         # (One statement on the hot path of every call: it returns what the lease needs.)
-        cursor.execute(_PLACE_SQL, [call.get("call_id"), CallAttempt.Status.REGISTERED, _at(now),
-                                    _at(now), attempt_id, CallAttempt.Status.DIALLING])
+        cursor.execute(_PLACE_SQL, [call.get("call_id"), CallAttempt.Status.REGISTERED,
+                                    db_datetime(now), db_datetime(now), attempt_id,
+                                    CallAttempt.Status.DIALLING])
         row = cursor.fetchone()
         if row is None:
             return False
@@ -430,8 +427,8 @@ def attempt_placed(*, attempt_id: int, call: dict) -> bool:
         # Pending too: a job handed back (a DB error after the create, or an expired lease)
         # whose call turns out to be placed is in progress again, and the call counts. Its
         # end moves it on; a worker that claimed it meanwhile finds the live call and stops.
-        cursor.execute(_PLACED_JOB_SQL, [Job.Status.IN_PROGRESS, _at(now + lease), _at(now),
-                                         job_id, *Job.OPEN_STATUSES])
+        cursor.execute(_PLACED_JOB_SQL, [Job.Status.IN_PROGRESS, db_datetime(now + lease),
+                                         db_datetime(now), job_id, *Job.OPEN_STATUSES])
     return True
 
 

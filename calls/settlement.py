@@ -65,7 +65,7 @@ def _update_in_one_statement(call: dict, event: str) -> str | None:
     (store the analysis). Anything else (a webhook that beat the create response, an event
     that ends the call, an unknown call) returns None and takes the general path."""
     call_id = call.get("call_id")
-    if not call_id or not isinstance(call_id, str):
+    if not isinstance(call_id, str) or not call_id:
         return None
     status = call.get("call_status")
     if event == "call_started" and status not in ENDED_CALL_STATUSES \
