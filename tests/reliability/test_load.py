@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from django.db import connection, transaction
 from django.db.models import Count
 from rest_framework.authtoken.models import Token
 
@@ -59,14 +60,20 @@ def contacts(count: int, *, start: int | None = None) -> list[dict]:
 
 
 def quiescent(accounts: list[Account], hold: Decimal) -> bool:
-    """No call in progress, and every account either finished or unable to pay a hold."""
-    if CallAttempt.objects.filter(status__in=CallAttempt.LIVE_STATUSES).exists():
-        return False
-    for account in accounts:
-        account.refresh_from_db()
-        if Job.objects.filter(account=account, status__in=Job.OPEN_STATUSES).exists() and (
-                account.credits >= hold):
+    """No call in progress, and every account either finished or unable to pay a hold.
+
+    Read in one snapshot: checked statement by statement, "nothing live" could be read just
+    before a worker took a hold and "cannot pay" just after, and the hold comes back later.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        if CallAttempt.objects.filter(status__in=CallAttempt.LIVE_STATUSES).exists():
             return False
+        for account in accounts:
+            account.refresh_from_db()
+            if Job.objects.filter(account=account, status__in=Job.OPEN_STATUSES).exists() and (
+                    account.credits >= hold):
+                return False
     return True
 
 
