@@ -384,8 +384,8 @@ def parse_amount(value) -> Decimal:
     """Debt amount, quantised to cents. Accepts numbers, ``"$150.000"``, ``"150000"``,
     ``"150000.0"``, ``"150.000,50"``. A single ``.`` or ``,`` followed by groups of exactly
     three digits is a thousands separator (``"1.500"`` and ``"1,500"`` are 1500)."""
-    if value is None or value.__class__ is bool:
-        raise FieldError(MSG_AMOUNT_INVALID)
+    if value is None or value.__class__ is bool or isinstance(value, list | dict):
+        raise FieldError(MSG_AMOUNT_INVALID)  # (a JSON list or object: not even hashable)
     return _checked(_parse_amount_cached(value))
 
 
@@ -458,7 +458,7 @@ def _parse_date_cached(value) -> datetime.date | _Invalid:
 def parse_date(value) -> datetime.date:
     """A date from a calamine cell (date/datetime/Excel serial) or text: ``dd/mm/yyyy``,
     ``dd-mm-yyyy``, ``dd.mm.yyyy``, ``dd/mm/yy``, ``yyyy-mm-dd``, ``yyyymmdd``."""
-    if value is None or value.__class__ is bool:
+    if value is None or value.__class__ is bool or isinstance(value, list | dict):
         raise FieldError(MSG_DATE_FORMAT)
     return _checked(_parse_date_cached(value))
 

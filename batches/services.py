@@ -119,6 +119,21 @@ def call_settings_clean(
         )
 
 
+# PostgreSQL cannot store U+0000 in text or JSON: refused as bad input, never a 500.
+NUL_MESSAGE = _("Null characters are not allowed.")
+
+
+def _has_nul(value) -> bool:
+    """Whether a JSON value holds U+0000 in any string or key."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def voice_settings_clean(voice_settings: dict | None) -> dict:
     """voice_id, speed 0.5-2.0, pitch -10-10, volume 0.5-2.0, language (es-CL), agent_id."""
     if voice_settings is None:
@@ -142,6 +157,8 @@ def voice_settings_clean(voice_settings: dict | None) -> dict:
         elif key in VOICE_TEXT_FIELDS:
             if not isinstance(value, str) or len(value) > 100:
                 errors[name] = [_("Must be a text of at most 100 characters.")]
+            elif "\x00" in value:
+                errors[name] = [NUL_MESSAGE]
             else:
                 cleaned[key] = value.strip()
         else:
@@ -209,6 +226,8 @@ def batch_options_clean(
         errors["scheduled_at"] = [_("Must be in the future.")]
     if recurring_config is not None and not isinstance(recurring_config, dict):
         errors["recurring_config"] = [_("Must be an object.")]
+    elif _has_nul(recurring_config):
+        errors["recurring_config"] = [NUL_MESSAGE]
     for key, value in (
         ("dias_fecha_limite", dias_fecha_limite),
         ("dias_fecha_maxima", dias_fecha_maxima),

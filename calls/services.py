@@ -32,6 +32,11 @@ from calls.windows import WindowError, build_window, is_allowed, next_allowed
 logger = logging.getLogger(__name__)
 
 WEEK = timedelta(days=7)
+# The events each call's webhook sends. call_started only says a call was answered, which
+# nothing here waits for (call_ended binds a call whose create response was lost just as
+# well): asking for it would cost one more signed request per call. One sent anyway (an
+# agent configured elsewhere) is still handled.
+WEBHOOK_EVENTS = ("call_ended", "call_analyzed")
 
 
 @dataclass
@@ -376,6 +381,7 @@ def call_request(job: Job, attempt: CallAttempt) -> dict:
         "agent_override": {"agent": {
             "ring_duration_ms": attempt.ring_timeout * 1000,
             "max_call_duration_ms": attempt.max_call_duration * 1000,
+            "webhook_events": list(WEBHOOK_EVENTS),
         }},
         "idempotency_key": attempt.idempotency_key,
     }

@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 Outcome = CallAttempt.Outcome
 FINAL = (CallAttempt.Status.ENDED, CallAttempt.Status.FAILED)
 ENDED_CALL_STATUSES = {"ended", "not_connected", "error"}
+# The columns attempt_finish sets (a full save would rewrite every column of the row).
+_FINISH_FIELDS = ("status", "outcome", "disconnection_reason", "ended_at", "started_at",
+                  "duration_seconds", "cost", "settled_at", "transcript", "recording_url",
+                  "analysis", "raw", "updated_at")
 
 
 def _ms(value) -> datetime | None:
@@ -159,7 +163,7 @@ def attempt_finish(*, attempt_id: int, call: dict, reason: str | None = None) ->
             attempt.analysis = call["call_analysis"]
         attempt.raw = {k: v for k, v in call.items() if k not in ("transcript_object",
                                                                    "transcript")}
-        attempt.save()
+        attempt.save(update_fields=_FINISH_FIELDS)
         _move_job_on(job, attempt, outcome)
         # Money last: every dial and settle of the account queues on this row lock, so it is
         # held only for the ledger writes and the commit.

@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import heapq
 import hmac
+import http.client
 import itertools
 import logging
 import queue
 import threading
 import time
-import urllib.error
-import urllib.request
 import zlib
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from calls.simulator_state import Delivery, SimState
 
@@ -95,7 +95,9 @@ class WebhookDispatcher:
             )
             for i, q in enumerate(self._queues)
         ]
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        # Each sender thread keeps its connections open between deliveries (HTTP keep-alive),
+        # as Retell's senders do: a TCP handshake per event would cost more than the event.
+        self._local = threading.local()
         self._pending = 0
         self._pending_lock = threading.Lock()
 
@@ -132,6 +134,47 @@ class WebhookDispatcher:
                 with self._pending_lock:
                     self._pending -= 1
 
+    def _connection(self, url: str, timeout: float, fresh: bool):
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname, parts.port)
+        pool = self._local.__dict__.setdefault("connections", {})
+        conn = pool.get(key)
+        if conn is not None and fresh:
+            conn.close()
+            conn = None
+        if conn is None:
+            cls = http.client.HTTPSConnection if parts.scheme == "https" \
+                else http.client.HTTPConnection
+            conn = pool[key] = cls(parts.hostname, parts.port, timeout=timeout)
+        conn.timeout = timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        path = parts.path or "/"
+        return conn, path + (f"?{parts.query}" if parts.query else "")
+
+    def _post(self, d: Delivery, headers: dict, data: bytes) -> tuple[bool, str]:
+        # A kept-alive connection the server closed while idle fails before the request is
+        # read: that one failure is retried at once on a new connection.
+        for fresh in (False, True):
+            conn, path = self._connection(d.url, d.timeout_s, fresh)
+            reused = conn.sock is not None
+            try:
+                conn.request("POST", path, body=data, headers=headers)
+                response = conn.getresponse()
+                response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+                conn.close()
+                if reused and not fresh:
+                    continue
+                return False, repr(exc)
+            except (OSError, http.client.HTTPException) as exc:  # timeouts, refused
+                conn.close()
+                return False, repr(exc)
+            if 200 <= response.status < 300:
+                return True, str(response.status)
+            return False, f"HTTP {response.status}"
+        return False, "unreachable"  # pragma: no cover - the loop always returns
+
     def _deliver(self, d: Delivery) -> None:
         data = d.body.encode("utf-8")
         for attempt in range(1, d.retries + 2):
@@ -140,16 +183,7 @@ class WebhookDispatcher:
                 "User-Agent": "RetellSimulator/1.0",
                 "x-retell-signature": sign(d.body, d.api_key),
             }
-            request = urllib.request.Request(d.url, data=data, headers=headers, method="POST")
-            try:
-                with self._opener.open(request, timeout=d.timeout_s) as response:
-                    response.read()
-                    ok = 200 <= response.status < 300
-                    detail = str(response.status)
-            except urllib.error.HTTPError as exc:
-                ok, detail = False, f"HTTP {exc.code}"
-            except OSError as exc:  # URLError, timeouts, refused connections
-                ok, detail = False, repr(exc)
+            ok, detail = self._post(d, headers, data)
             if ok:
                 self._state.webhook_result(d, True, attempt)
                 return

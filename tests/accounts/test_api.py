@@ -611,3 +611,13 @@ def test_service_validation_errors_are_nested_like_the_body():
         "non_field_errors": ["inconsistent"],
     }
     assert api_validation_error(ValidationError("plain")).detail == {"non_field_errors": ["plain"]}
+
+
+def test_an_unknown_api_path_is_a_json_404(api_operator, client):
+    response = api_operator.get("/api/v1/no-such-endpoint")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+    # Outside the API, Django's own page.
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

@@ -246,6 +246,8 @@ def test_invalid_contacts_name_each_field_and_store_nothing(api_a, account_a, pu
         },
         {"phones": ["+56961777631"]},
         "not an object",
+        {"name": "Listas", "rut": "55.555.555-5", "phones": ["+56961777631"],
+         "debt_amount": [1], "due_date": {"d": 1}},
     ]
     response = create(api_a, payload(contacts=contacts))
     assert response.status_code == 400
@@ -260,6 +262,8 @@ def test_invalid_contacts_name_each_field_and_store_nothing(api_a, account_a, pu
         "contacts[6].due_date": ["Invalid date: that day does not exist"],
         "contacts[7].dni": ["RUT is required"],
         "contacts[8]": ["Must be an object."],
+        "contacts[9].debt_amount": ["Invalid amount"],
+        "contacts[9].due_date": ["Unrecognised date (use dd/mm/yyyy)"],
     }
     assert not Batch.objects.exists() and not Job.objects.exists()
 

@@ -202,7 +202,7 @@ def test_parse_amount_forms(raw, expected):
 
 
 @pytest.mark.parametrize(
-    "raw", ["abc", "", "12,34,5", "1.2.3,4,5", None, True, float("nan"), "1e5"]
+    "raw", ["abc", "", "12,34,5", "1.2.3,4,5", None, True, float("nan"), "1e5", [1], {"a": 1}]
 )
 def test_parse_amount_rejects_non_numbers(raw):
     with pytest.raises(FieldError):
@@ -283,7 +283,8 @@ def test_parse_date_rejects_impossible_dates(raw):
 
 
 @pytest.mark.parametrize(
-    "raw", ["mañana", "", "2025/31", "29/11-2025", 5.0, None, True, datetime.time(10, 0)]
+    "raw", ["mañana", "", "2025/31", "29/11-2025", 5.0, None, True, datetime.time(10, 0),
+            ["2025-01-01"], {"d": "2025-01-01"}]
 )
 def test_parse_date_rejects_unreadable_values(raw):
     with pytest.raises(FieldError):

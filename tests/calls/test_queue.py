@@ -54,6 +54,9 @@ def test_campaign_completes_within_the_concurrency_limit(live_sim, settings):
     # Every attempt placed exactly one call.
     assert stats["calls_created"] == CallAttempt.objects.filter(batch=batch).count()
     assert all(count == 1 for count in stats["by_idempotency_key"].values())
+    # Each call asked Retell for its end and its analysis only (no call_started).
+    live_sim.wait_idle(5)
+    assert set(live_sim.stats()["webhooks_by_event"]) == {"call_ended", "call_analyzed"}
     done = Job.objects.filter(batch=batch, status=Job.Status.DONE).count()
     failed = Job.objects.filter(batch=batch, status=Job.Status.FAILED)
     assert done == 9 and failed.count() == 3
