@@ -52,6 +52,11 @@ def _generate_account_id(name: str) -> str:
     return candidate
 
 
+# The columns the balance functions below read and write on a locked account: a lock taken
+# only to move money may load just these.
+BALANCE_FIELDS = ("id", "credits", "minutes", "total_spent")
+
+
 def _apply(
     account: Account,
     *,

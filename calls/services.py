@@ -81,8 +81,20 @@ def job_claim(*, job_id: int, now=None) -> Claim | None:
         ])
         if cursor.rowcount != 1:
             return None
-    job = Job.objects.select_related("batch", "account").get(pk=job_id)
+    job = engine_jobs().get(pk=job_id)
     return Claim(job=job, token=token, now=now)
+
+
+# What the engine never reads of a job's batch, and which can be large: the import report
+# (up to 1,000 issues of JSON), the agent's script, free texts. Loading them on every claim
+# and every settle would cost more than the rest of the row.
+_BATCH_FIELDS_UNUSED = ("batch__import_errors", "batch__script_content", "batch__description",
+                        "batch__recurring_config")
+
+
+def engine_jobs():
+    """Jobs with their batch and account in one query, as the engine reads them."""
+    return Job.objects.select_related("batch", "account").defer(*_BATCH_FIELDS_UNUSED)
 
 
 def _event(job: Job, kind: str, message: str) -> None:
@@ -283,6 +295,12 @@ def _process_claimed(claim: Claim) -> str:
     return _place_call(claim, attempt)
 
 
+# What a dial reads of the account it locks: pricing, balances, slots, the agent.
+_DIAL_ACCOUNT_FIELDS = (*account_services.BALANCE_FIELDS, "account_id", "plan_type",
+                        "cost_per_call_setup", "cost_per_minute", "max_concurrent_calls",
+                        "retell_agent_id")
+
+
 def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt | None,
                         number: int):
     job, batch = claim.job, claim.job.batch
@@ -300,7 +318,8 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
             )
             if open_attempt is None:
                 return None, "already_placed"  # a webhook bound its call; it moves the job on
-        account = Account.objects.select_for_update().get(pk=job.account_id)
+        account = Account.objects.select_for_update().only(*_DIAL_ACCOUNT_FIELDS).get(
+            pk=job.account_id)
         if open_attempt is not None and open_attempt.hold_amount:
             # The try before was cut short (a worker killed mid-create, a dropped connection)
             # with its hold still taken: give it back; the re-send takes a fresh one below.

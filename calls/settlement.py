@@ -18,7 +18,13 @@ from batches.models import Batch, Job, JobEvent
 from calls import outcomes
 from calls.dispatch import dispatch_account_on_commit
 from calls.models import CallAttempt
-from calls.services import attempt_placed, job_window, provider_backoff, usable_phones
+from calls.services import (
+    attempt_placed,
+    engine_jobs,
+    job_window,
+    provider_backoff,
+    usable_phones,
+)
 from calls.windows import WindowError, next_allowed, next_retry_at
 
 logger = logging.getLogger(__name__)
@@ -26,10 +32,14 @@ logger = logging.getLogger(__name__)
 Outcome = CallAttempt.Outcome
 FINAL = (CallAttempt.Status.ENDED, CallAttempt.Status.FAILED)
 ENDED_CALL_STATUSES = {"ended", "not_connected", "error"}
-# The columns attempt_finish sets (a full save would rewrite every column of the row).
+# The columns attempt_finish reads, and those it sets (plus the analysis when the call object
+# carries one); not the stored call object or analysis, which can be large.
+_FINISH_READ = ("id", "status", "job_id", "account_id", "attempt_number", "phone",
+                "idempotency_key", "hold_unit", "hold_amount", "max_call_duration", "started_at",
+                "transcript", "recording_url")
 _FINISH_FIELDS = ("status", "outcome", "disconnection_reason", "ended_at", "started_at",
                   "duration_seconds", "cost", "settled_at", "transcript", "recording_url",
-                  "analysis", "raw", "updated_at")
+                  "raw", "updated_at")
 
 
 def _ms(value) -> datetime | None:
@@ -133,12 +143,11 @@ def _store_analysis(attempt_id: int, call: dict) -> None:
 def attempt_finish(*, attempt_id: int, call: dict, reason: str | None = None) -> bool:
     """Close a live attempt once: settle its hold, record the outcome, move the job on."""
     with transaction.atomic():
-        attempt = CallAttempt.objects.select_for_update().get(pk=attempt_id)
+        attempt = CallAttempt.objects.select_for_update().only(*_FINISH_READ).get(pk=attempt_id)
         if attempt.status in FINAL or attempt.status == CallAttempt.Status.PROVIDER_ERROR:
             return False
         # of=self: lock the job row only, never the joined batch and account rows.
-        job = Job.objects.select_for_update(of=("self",)).select_related("batch", "account").get(
-            pk=attempt.job_id)
+        job = engine_jobs().select_for_update(of=("self",)).get(pk=attempt.job_id)
         reason = reason or call.get("disconnection_reason") or "unknown"
         outcome = outcomes.classify_reason(reason) if reason != "unknown" else Outcome.UNKNOWN
         seconds = max(0, int((call.get("duration_ms") or 0) / 1000))
@@ -159,15 +168,18 @@ def attempt_finish(*, attempt_id: int, call: dict, reason: str | None = None) ->
         attempt.settled_at = now
         attempt.transcript = call.get("transcript") or attempt.transcript
         attempt.recording_url = str(call.get("recording_url") or attempt.recording_url)[:500]
+        written = _FINISH_FIELDS
         if call.get("call_analysis"):
             attempt.analysis = call["call_analysis"]
+            written = (*written, "analysis")
         attempt.raw = {k: v for k, v in call.items() if k not in ("transcript_object",
                                                                    "transcript")}
-        attempt.save(update_fields=_FINISH_FIELDS)
+        attempt.save(update_fields=written)
         _move_job_on(job, attempt, outcome)
         # Money last: every dial and settle of the account queues on this row lock, so it is
         # held only for the ledger writes and the commit.
-        account = Account.objects.select_for_update().get(pk=attempt.account_id)
+        account = Account.objects.select_for_update().only(*account_services.BALANCE_FIELDS
+                                                            ).get(pk=attempt.account_id)
         hold = account_services.Hold(unit=attempt.hold_unit, amount=attempt.hold_amount)
         account_services.account_settle(account=account, hold=hold, cost=cost,
                                         seconds=billed_seconds if answered else 0,
