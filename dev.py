@@ -77,18 +77,19 @@ def up(args) -> None:
         say(f"starting {name}")
         processes.append(subprocess.Popen([PYTHON, *command], cwd=ROOT, env=env))
 
-    spawn("Retell simulator", "manage.py", "retell_simulator", "--port", str(args.sim_port),
-          "--ring-ms", "3000", "--talk-ms", "8000")
-    spawn("Celery worker", "-m", "celery", "-A", "callcenter", "worker", "--pool", "threads",
-          "--concurrency", "4", "--loglevel", "INFO")
-    spawn("Celery beat", "-m", "celery", "-A", "callcenter", "beat", "--loglevel", "INFO",
-          "--schedule", str(ROOT / "var" / "celerybeat-schedule"))
-    spawn("web server", "manage.py", "runserver", f"127.0.0.1:{args.port}", "--noreload")
-    for _ in range(100):
-        if port_open("127.0.0.1", args.port):
-            break
-        time.sleep(0.2)
-    print(f"""
+    failed = False
+    try:  # from the first spawn on: a Ctrl-C at any point stops everything started so far
+        spawn("Retell simulator", "manage.py", "retell_simulator", "--port", str(args.sim_port),
+              "--ring-ms", "3000", "--talk-ms", "8000")
+        spawn("Celery worker", "-m", "celery", "-A", "callcenter", "worker", "--pool",
+              "threads", "--concurrency", "4", "--loglevel", "INFO")
+        spawn("Celery beat", "-m", "celery", "-A", "callcenter", "beat", "--loglevel", "INFO")
+        spawn("web server", "manage.py", "runserver", f"127.0.0.1:{args.port}", "--noreload")
+        for _ in range(100):
+            if port_open("127.0.0.1", args.port):
+                break
+            time.sleep(0.2)
+        print(f"""
   callcenter is running.
     Admin (operators):  http://127.0.0.1:{args.port}/admin/
                         user "operador", password "{args.password}"
@@ -97,10 +98,10 @@ def up(args) -> None:
     Retell simulator:   http://127.0.0.1:{args.sim_port}/_sim/stats
   A demo campaign of 25 debtors is running against the simulator. Ctrl-C stops everything.
 """, flush=True)
-    try:
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
         say("a process exited; stopping the rest")
+        failed = True
     except KeyboardInterrupt:
         pass
     finally:
@@ -112,6 +113,8 @@ def up(args) -> None:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+    if failed:
+        sys.exit(1)
 
 
 def start_services() -> None:

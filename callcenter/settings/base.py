@@ -137,6 +137,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "ENUM_NAME_OVERRIDES": {"BatchStatusEnum": "batches.models.Batch.Status"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "callcenter.schema.document_invalid_page",
+    ],
 }
 
 # Celery: JSON only, late acks (a claim in the database makes redelivery harmless), bounded
