@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from batches.services import BatchError
@@ -74,7 +75,9 @@ def job_retry_failed(*, batch: Batch, user) -> int:
         batch=locked,
         kind=BatchEvent.Kind.RETRIED,
         message=(
-            _("%(count)s failed jobs moved back to pending (attempts reset).") % {"count": moved}
+            ngettext("%(count)s failed job moved back to pending (attempts reset).",
+                     "%(count)s failed jobs moved back to pending (attempts reset).", moved)
+            % {"count": moved}
         )[:500],
         user=user,
         data={"jobs_retried": moved, "reopened": reopened},

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Account
 from accounts.services import call_cost
@@ -790,7 +791,9 @@ def batch_cancel(*, batch: Batch, user) -> tuple[Batch, int]:
         locked,
         BatchEvent.Kind.CANCELLED,
         user,
-        _("Campaign cancelled: %(count)s pending jobs cancelled.") % {"count": cancelled},
+        ngettext("Campaign cancelled: %(count)s pending job cancelled.",
+                 "Campaign cancelled: %(count)s pending jobs cancelled.", cancelled)
+        % {"count": cancelled},
         data={"jobs_cancelled": cancelled},
     )
     return _refresh(batch, locked), cancelled

@@ -17,6 +17,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import Account
 from batches import services
@@ -155,7 +156,9 @@ def _excel_preview(request, form: ExcelUploadForm) -> dict | None:
         stored.unlink(missing_ok=True)
         form.add_error(
             "file",
-            _("No valid rows: all %(count)s rows have errors; nothing can be imported.")
+            ngettext("No valid rows: the row has errors; nothing can be imported.",
+                     "No valid rows: all %(count)s rows have errors; nothing can be imported.",
+                     parsed.total_rows)
             % {"count": parsed.total_rows},
         )
         form.row_errors = parsed.errors

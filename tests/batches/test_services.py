@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from batches import ingest, services
 from batches.models import Batch, BatchEvent, Job
@@ -311,6 +311,17 @@ def test_cancel_is_one_update_and_idempotent(account_a, django_assert_max_num_qu
     assert (batch.status, batch.is_active) == ("cancelled", False)
     assert services.batch_cancel(batch=batch, user=None)[1] == 0
     assert batch.events.filter(kind="cancelled").count() == 1
+    assert batch.events.get(kind="cancelled").message == (
+        "Campaign cancelled: 20 pending jobs cancelled.")
+
+
+def test_cancel_message_counts_in_the_singular_and_in_spanish(account_a):
+    batch = BatchFactory(account=account_a)
+    JobFactory(batch=batch)
+    with translation.override("es-cl"):
+        services.batch_cancel(batch=batch, user=None)
+    assert batch.events.get(kind="cancelled").message == (
+        "Campaña cancelada: 1 gestión pendiente cancelada.")
 
 
 # --- Excel rows stored as they are read ------------------------------------------------------
