@@ -53,7 +53,7 @@ def _generate_account_id(name: str) -> str:
 
 
 # The columns the balance functions below read and write on a locked account: a lock taken
-# only to move money may load just these.
+# only to move money may load just these (``account_lock(pk, fields=BALANCE_FIELDS)``).
 BALANCE_FIELDS = ("id", "credits", "minutes", "total_spent")
 
 
@@ -86,8 +86,13 @@ def _apply(
     )
 
 
-def _locked(account_pk: int) -> Account:
-    return Account.objects.select_for_update().get(pk=account_pk)
+def account_lock(account_pk: int, *, fields: tuple[str, ...] = ()) -> Account:
+    """The account row, locked until the transaction ends (every balance change and every
+    dial takes this lock). ``fields``: load only these columns (the others on access)."""
+    accounts = Account.objects.select_for_update()
+    if fields:
+        accounts = accounts.only(*fields)
+    return accounts.get(pk=account_pk)
 
 
 @transaction.atomic
@@ -175,7 +180,7 @@ def account_topup(
 ) -> list[LedgerEntry]:
     """Add balance. Amounts must be positive; at least one is required."""
     account_topup_validate(credits=credits, minutes=minutes)
-    locked = _locked(account.pk)
+    locked = account_lock(account.pk)
     entries = []
     for unit, amount in ((CREDITS, credits), (MINUTES, minutes)):
         if amount:
@@ -197,7 +202,7 @@ def account_topup(
 @transaction.atomic
 def account_adjust(*, account: Account, unit: str, amount, reason: str, user=None) -> LedgerEntry:
     """An operator's correction, positive or negative (never below zero)."""
-    locked = _locked(account.pk)
+    locked = account_lock(account.pk)
     return _apply(
         locked,
         unit=unit,

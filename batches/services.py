@@ -352,18 +352,12 @@ def batch_create_from_excel(
             parsed = reader.result
 
             def no_valid_row() -> BatchError:
-                return BatchError(
-                    {
-                        "file": [
-                            _(
-                                "No valid rows: all %(count)s rows have errors; nothing was "
-                                "imported."
-                            )
-                            % {"count": parsed.total_rows}
-                        ]
-                    },
-                    rows=parsed.errors,
-                )
+                message = ngettext(
+                    "No valid rows: the row has errors; nothing was imported.",
+                    "No valid rows: all %(count)s rows have errors; nothing was imported.",
+                    parsed.total_rows,
+                ) % {"count": parsed.total_rows}
+                return BatchError({"file": [message]}, rows=parsed.errors)
 
             return _batch_create(
                 account=account,

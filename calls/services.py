@@ -68,6 +68,18 @@ def _live_elsewhere_sql() -> str:
     return _LIVE_ELSEWHERE_SQL.format(lock=lock)
 
 
+# What the engine never reads of a job's batch, and which can be large: the import report
+# (up to 1,000 issues of JSON), the agent's script, free texts. Loading them on every claim
+# and every settle would cost more than the rest of the row.
+_BATCH_FIELDS_UNUSED = ("batch__import_errors", "batch__script_content", "batch__description",
+                        "batch__recurring_config")
+
+
+def engine_jobs():
+    """Jobs with their batch and account in one query, as the engine reads them."""
+    return Job.objects.select_related("batch", "account").defer(*_BATCH_FIELDS_UNUSED)
+
+
 def job_claim(*, job_id: int, now=None) -> Claim | None:
     """Take the job if it is pending and due. Returns None when someone else has it."""
     now = now or timezone.now()
@@ -83,18 +95,6 @@ def job_claim(*, job_id: int, now=None) -> Claim | None:
             return None
     job = engine_jobs().get(pk=job_id)
     return Claim(job=job, token=token, now=now)
-
-
-# What the engine never reads of a job's batch, and which can be large: the import report
-# (up to 1,000 issues of JSON), the agent's script, free texts. Loading them on every claim
-# and every settle would cost more than the rest of the row.
-_BATCH_FIELDS_UNUSED = ("batch__import_errors", "batch__script_content", "batch__description",
-                        "batch__recurring_config")
-
-
-def engine_jobs():
-    """Jobs with their batch and account in one query, as the engine reads them."""
-    return Job.objects.select_related("batch", "account").defer(*_BATCH_FIELDS_UNUSED)
 
 
 def _event(job: Job, kind: str, message: str) -> None:
@@ -318,8 +318,7 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
             )
             if open_attempt is None:
                 return None, "already_placed"  # a webhook bound its call; it moves the job on
-        account = Account.objects.select_for_update().only(*_DIAL_ACCOUNT_FIELDS).get(
-            pk=job.account_id)
+        account = account_services.account_lock(job.account_id, fields=_DIAL_ACCOUNT_FIELDS)
         if open_attempt is not None and open_attempt.hold_amount:
             # The try before was cut short (a worker killed mid-create, a dropped connection)
             # with its hold still taken: give it back; the re-send takes a fresh one below.
@@ -471,7 +470,8 @@ def attempt_provider_failure(claim: Claim, attempt: CallAttempt, exc: retell.Pro
     with transaction.atomic():
         # Lock order everywhere: attempt, then job, then account.
         locked = CallAttempt.objects.select_for_update().get(pk=attempt.pk)
-        account = Account.objects.select_for_update().get(pk=attempt.account_id)
+        account = account_services.account_lock(attempt.account_id,
+                                                fields=account_services.BALANCE_FIELDS)
         if locked.status != CallAttempt.Status.DIALLING:
             return  # a webhook proved the call was placed after all
         _release_hold(account, locked)

@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import services as account_services
-from accounts.models import Account
 from batches.models import Batch, Job, JobEvent
 from calls import outcomes
 from calls.dispatch import dispatch_account_on_commit
@@ -84,10 +83,7 @@ def _update_in_one_statement(call: dict, event: str) -> str | None:
     status = call.get("call_status")
     if event == "call_started" and status not in ENDED_CALL_STATUSES \
             and not call.get("call_analysis"):
-        started = CallAttempt.objects.filter(
-            call_id=call_id, status=CallAttempt.Status.REGISTERED
-        ).update(status=CallAttempt.Status.ONGOING,
-                 started_at=_ms(call.get("start_timestamp")) or timezone.now())
+        started = _mark_ongoing(CallAttempt.objects.filter(call_id=call_id), call)
         return "updated" if started else None
     if event == "call_analyzed":
         fields = _analysis_fields(call)
@@ -110,17 +106,25 @@ def call_update(*, call: dict, event: str = "") -> str:
     if attempt.status == CallAttempt.Status.DIALLING:
         attempt_placed(attempt_id=attempt.pk, call=call)
     status = call.get("call_status")
+    ends = status in ENDED_CALL_STATUSES or event == "call_ended"
+    # Closing the attempt stores the analysis, transcript and recording the call carries.
+    if ends and attempt_finish(attempt_id=attempt.pk, call=call):
+        return "finished"
     if event == "call_analyzed" or call.get("call_analysis"):
         _store_analysis(attempt.pk, call)
-    if status in ENDED_CALL_STATUSES or event == "call_ended":
-        return "finished" if attempt_finish(attempt_id=attempt.pk, call=call) else "ignored"
+    if ends:
+        return "ignored"
     if status == "ongoing" or event == "call_started":
-        started = CallAttempt.objects.filter(
-            pk=attempt.pk, status=CallAttempt.Status.REGISTERED
-        ).update(status=CallAttempt.Status.ONGOING,
-                 started_at=_ms(call.get("start_timestamp")) or timezone.now())
+        started = _mark_ongoing(CallAttempt.objects.filter(pk=attempt.pk), call)
         return "updated" if started else "ignored"
     return "ignored"
+
+
+def _mark_ongoing(attempts, call: dict) -> int:
+    """registered -> ongoing (the call was answered), for the attempts given."""
+    return attempts.filter(status=CallAttempt.Status.REGISTERED).update(
+        status=CallAttempt.Status.ONGOING,
+        started_at=_ms(call.get("start_timestamp")) or timezone.now())
 
 
 def _analysis_fields(call: dict) -> dict:
@@ -178,8 +182,8 @@ def attempt_finish(*, attempt_id: int, call: dict, reason: str | None = None) ->
         _move_job_on(job, attempt, outcome)
         # Money last: every dial and settle of the account queues on this row lock, so it is
         # held only for the ledger writes and the commit.
-        account = Account.objects.select_for_update().only(*account_services.BALANCE_FIELDS
-                                                            ).get(pk=attempt.account_id)
+        account = account_services.account_lock(attempt.account_id,
+                                                fields=account_services.BALANCE_FIELDS)
         hold = account_services.Hold(unit=attempt.hold_unit, amount=attempt.hold_amount)
         account_services.account_settle(account=account, hold=hold, cost=cost,
                                         seconds=billed_seconds if answered else 0,

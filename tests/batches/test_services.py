@@ -399,7 +399,8 @@ def test_excel_with_no_valid_row_stores_nothing(account_a):
         services.batch_create_from_excel(
             account=account_a, user=None, name="x", source=xlsx(["Malo", "1-1", "+56961777631"])
         )
-    assert caught.value.errors["file"][0].startswith("No valid rows: all 1 rows")
+    assert caught.value.errors["file"] == [
+        "No valid rows: the row has errors; nothing was imported."]
     assert caught.value.rows[0]["row"] == 2
     assert not Batch.objects.exists()
 
