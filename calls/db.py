@@ -6,6 +6,7 @@ them). They run on the demo's SQLite too; these helpers give them parameters and
 the form each database uses, as the ORM would.
 """
 
+import functools
 import json
 
 from django.db import connection
@@ -17,6 +18,13 @@ def db_datetime(value):
     return connection.ops.adapt_datetimefield_value(value)
 
 
+def read_datetime(value):
+    """A datetime column read by a raw cursor, aware in UTC (SQLite hands back text)."""
+    if value is None or connection.vendor == "postgresql":
+        return value
+    return connection.ops.convert_datetimefield_value(value, None, connection)
+
+
 def placeholders(values) -> str:
     """``%s, %s, ...``: one per value, for an ``IN (...)`` list."""
     return ", ".join(["%s"] * len(values))
@@ -26,3 +34,96 @@ def json_document(value):
     """A JSON column read by a raw cursor: psycopg 3 under Django hands jsonb back as text,
     SQLite always does."""
     return json.loads(value) if isinstance(value, str) else value
+
+
+class Columns:
+    """A model's columns in a hand-written SELECT, and the instance built from a row's slice.
+
+    ``Columns(Job, "j", exclude=(...))`` gives ``sql`` (``j."id", j."status", ...``) and
+    ``build(values)``: the values converted as the ORM converts them (JSON text, SQLite's
+    datetimes and decimals) and handed to ``Model.from_db``; excluded fields are deferred
+    (loaded on access), exactly as ``.defer()`` leaves them.
+    """
+
+    def __init__(self, model, alias: str, *, exclude=(), only=()):
+        self.model = model
+        self.fields = [f for f in model._meta.concrete_fields
+                       if (not only or f.name in only or f.attname in only)
+                       and f.name not in exclude and f.attname not in exclude]
+        self.attnames = [f.attname for f in self.fields]
+        self.alias = alias
+
+    def __len__(self):
+        return len(self.fields)
+
+    @functools.cached_property
+    def sql(self) -> str:
+        # Both databases quote names the same way ("name").
+        qn = connection.ops.quote_name
+        return ", ".join(f"{self.alias}.{qn(f.column)}" for f in self.fields)
+
+    def _converters(self):
+        # Per connection (each worker thread has its own): what the ORM's compiler would apply.
+        cache = connection.__dict__.setdefault("_callcenter_converters", {})
+        converters = cache.get(self)
+        if converters is None:
+            converters = []
+            for index, field in enumerate(self.fields):
+                column = field.get_col(self.alias)
+                found = [*connection.ops.get_db_converters(column),
+                         *column.get_db_converters(connection)]
+                if found:
+                    converters.append((index, column, found))
+            cache[self] = converters
+        return converters
+
+    def build(self, values):
+        values = list(values)
+        for index, column, converters in self._converters():
+            value = values[index]
+            for converter in converters:
+                value = converter(value, column, connection)
+            values[index] = value
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+@functools.cache
+def _update_sql(model, names: tuple[str, ...]) -> tuple[str, list]:
+    fields = [model._meta.get_field(name) for name in names]
+    qn = connection.ops.quote_name
+    assignments = ", ".join(f"{qn(field.column)} = %s" for field in fields)
+    return f"UPDATE {qn(model._meta.db_table)} SET {assignments} WHERE id = %s", fields
+
+
+def update_row(model, pk: int, values: dict) -> int:
+    """``Model.objects.filter(pk=pk).update(**values)`` for plain values (no expressions),
+    each prepared as the ORM saves it, in a statement written once per set of columns."""
+    sql, fields = _update_sql(model, tuple(values))
+    params = [field.get_db_prep_save(value, connection)
+              for field, value in zip(fields, values.values(), strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, pk])
+        return cursor.rowcount
+
+
+@functools.cache
+def _insert_sql(model) -> tuple[str, list]:
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    qn = connection.ops.quote_name
+    return (f"INSERT INTO {qn(model._meta.db_table)} "
+            f"({', '.join(qn(field.column) for field in fields)}) "
+            f"VALUES ({placeholders(fields)}) RETURNING id"), fields
+
+
+def insert_row(obj):
+    """``obj.save()`` for a new row (defaults, auto_now_add and JSON prepared as the ORM does
+    it; no signals, which these models have none of), in a statement written once per
+    model. Returns ``obj`` with its primary key."""
+    sql, fields = _insert_sql(type(obj))
+    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj

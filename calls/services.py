@@ -8,6 +8,7 @@ Retell is called, with the idempotency key ``job-<id>-attempt-<n>``: a crash or 
 message re-sends the same key, so Retell never places a second call for one attempt.
 """
 
+import functools
 import logging
 import random
 import uuid
@@ -24,7 +25,7 @@ from accounts.selectors import suppressed_for
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from calls import outcomes, retell
 from calls.compliance import PROFILES
-from calls.db import db_datetime, placeholders
+from calls.db import Columns, db_datetime, insert_row, placeholders, read_datetime
 from calls.dispatch import dispatch_account_on_commit
 from calls.models import CallAttempt
 from calls.windows import WindowError, build_window, is_allowed, next_allowed
@@ -70,35 +71,77 @@ def _live_elsewhere_sql() -> str:
 
 # What the engine never reads of a job's batch, and which can be large: the import report
 # (up to 1,000 issues of JSON), the agent's script, free texts. Loading them on every claim
-# and every settle would cost more than the rest of the row.
-_BATCH_FIELDS_UNUSED = ("batch__import_errors", "batch__script_content", "batch__description",
-                        "batch__recurring_config")
+# and every settle would cost more than the rest of the row; they stay deferred.
+_JOB_COLUMNS = Columns(Job, "j")
+_BATCH_COLUMNS = Columns(Batch, "b", exclude=("import_errors", "script_content", "description",
+                                             "recurring_config"))
+_ACCOUNT_COLUMNS = Columns(Account, "a")
+# A job with its batch and account, in one statement written out (as the ORM's
+# select_related would read them, without compiling that query on every dial and settle).
+_ENGINE_JOB_SQL = """
+SELECT {columns}
+  FROM {source} j
+  JOIN {batch} b ON b.id = j.batch_id
+  JOIN {account} a ON a.id = j.account_id
+"""
 
 
-def engine_jobs():
-    """Jobs with their batch and account in one query, as the engine reads them."""
-    return Job.objects.select_related("batch", "account").defer(*_BATCH_FIELDS_UNUSED)
+@functools.cache
+def _engine_job_sql(source: str, where: str = "", lock: str = "") -> str:
+    columns = ", ".join(c.sql for c in (_JOB_COLUMNS, _BATCH_COLUMNS, _ACCOUNT_COLUMNS))
+    return _ENGINE_JOB_SQL.format(columns=columns, source=source, batch=Batch._meta.db_table,
+                                  account=Account._meta.db_table) + where + lock
+
+
+def _engine_job(row) -> Job:
+    jobs_end = len(_JOB_COLUMNS)
+    batches_end = jobs_end + len(_BATCH_COLUMNS)
+    job = _JOB_COLUMNS.build(row[:jobs_end])
+    job.batch = _BATCH_COLUMNS.build(row[jobs_end:batches_end])
+    job.account = _ACCOUNT_COLUMNS.build(row[batches_end:])
+    return job
+
+
+def engine_job(job_id: int, *, lock: bool = False) -> Job | None:
+    """A job with its batch and account, as the engine reads them. ``lock``: the job's row
+    (only it, never the batch and account rows) is locked until the transaction ends."""
+    lock_sql = " FOR UPDATE OF j" if lock and connection.vendor == "postgresql" else ""
+    sql = _engine_job_sql(Job._meta.db_table, " WHERE j.id = %s", lock_sql)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [job_id])
+        row = cursor.fetchone()
+    return None if row is None else _engine_job(row)
 
 
 def job_claim(*, job_id: int, now=None) -> Claim | None:
     """Take the job if it is pending and due. Returns None when someone else has it."""
     now = now or timezone.now()
     token = uuid.uuid4()
+    params = [
+        Job.Status.IN_PROGRESS,
+        db_datetime(now + timedelta(seconds=settings.CALLS_LEASE_SECONDS)),
+        Job._meta.get_field("lease_token").get_db_prep_value(token, connection),
+        db_datetime(now), job_id, Job.Status.PENDING, db_datetime(now),
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [
-            Job.Status.IN_PROGRESS,
-            db_datetime(now + timedelta(seconds=settings.CALLS_LEASE_SECONDS)),
-            Job._meta.get_field("lease_token").get_db_prep_value(token, connection),
-            db_datetime(now), job_id, Job.Status.PENDING, db_datetime(now),
-        ])
-        if cursor.rowcount != 1:
-            return None
-    job = engine_jobs().get(pk=job_id)
+        if connection.vendor == "postgresql":
+            # The claim and the read in one round trip: the UPDATE's new row, joined.
+            cursor.execute(f"WITH claimed AS ({_CLAIM_SQL} RETURNING *)"
+                           + _engine_job_sql("claimed"), params)
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            job = _engine_job(row)
+        else:
+            cursor.execute(_CLAIM_SQL, params)
+            if cursor.rowcount != 1:
+                return None
+            job = engine_job(job_id)
     return Claim(job=job, token=token, now=now)
 
 
 def _event(job: Job, kind: str, message: str) -> None:
-    JobEvent.objects.create(job=job, kind=kind, message=message[:500])
+    insert_row(JobEvent(job=job, kind=kind, message=message[:500]))
 
 
 def job_release(claim: Claim, *, reason: str, next_try_at=None, keep_next_try=False,
@@ -144,30 +187,33 @@ def job_window(job: Job):
     )
 
 
+_RECENT_ENDS_SQL = f"""
+SELECT ended_at, outcome FROM {CallAttempt._meta.db_table}
+ WHERE account_id = %s AND rut = %s AND ended_at >= %s
+ ORDER BY ended_at
+"""
+
+
 def _weekly_limit_until(job: Job, now):
     """When the compliance profile's rolling 7-day limits free this debtor (None: free now)."""
     policy = PROFILES.get(job.account.compliance_profile)
-    if policy is None:
+    if policy is None or not (policy.max_answered_contacts_per_7d
+                              or policy.max_attempts_per_7d):
         return None, ""
-    recent = CallAttempt.objects.filter(
-        account_id=job.account_id, rut=job.rut, ended_at__gte=now - WEEK
-    )
-    if policy.max_answered_contacts_per_7d:
-        contacts = list(
-            recent.filter(outcome=CallAttempt.Outcome.CONTACT)
-            .order_by("ended_at").values_list("ended_at", flat=True)
-        )
-        if len(contacts) >= policy.max_answered_contacts_per_7d:
-            oldest = contacts[len(contacts) - policy.max_answered_contacts_per_7d]
-            return oldest + WEEK, outcomes.WAIT_WEEKLY_CONTACT
-    if policy.max_attempts_per_7d:
-        placed = list(
-            recent.exclude(outcome=CallAttempt.Outcome.PROVIDER_ERROR)
-            .order_by("ended_at").values_list("ended_at", flat=True)
-        )
-        if len(placed) >= policy.max_attempts_per_7d:
-            oldest = placed[len(placed) - policy.max_attempts_per_7d]
-            return oldest + WEEK, outcomes.WAIT_WEEKLY_ATTEMPTS
+    with connection.cursor() as cursor:  # every dial under CL or US runs it (see calls.db)
+        cursor.execute(_RECENT_ENDS_SQL, [job.account_id, job.rut, db_datetime(now - WEEK)])
+        rows = [(read_datetime(ended), outcome) for ended, outcome in cursor.fetchall()]
+    limit = policy.max_answered_contacts_per_7d
+    if limit:
+        contacts = [ended for ended, outcome in rows if outcome == CallAttempt.Outcome.CONTACT]
+        if len(contacts) >= limit:
+            return contacts[len(contacts) - limit] + WEEK, outcomes.WAIT_WEEKLY_CONTACT
+    limit = policy.max_attempts_per_7d
+    if limit:
+        placed = [ended for ended, outcome in rows
+                  if outcome != CallAttempt.Outcome.PROVIDER_ERROR]
+        if len(placed) >= limit:
+            return placed[len(placed) - limit] + WEEK, outcomes.WAIT_WEEKLY_ATTEMPTS
     return None, ""
 
 
@@ -191,12 +237,19 @@ def _pick_phone(job: Job, suppressed: set[str]) -> tuple[str | None, bool]:
     return None, True
 
 
+_ATTEMPT_SO_FAR = Columns(CallAttempt, "c",
+                          only=("id", "attempt_number", "status", "call_id", "phone"))
+_ATTEMPTS_SQL = (f"SELECT {{columns}} FROM {CallAttempt._meta.db_table} c "
+                 "WHERE c.job_id = %s ORDER BY c.attempt_number")
+
+
 def _attempts_so_far(job: Job) -> tuple[CallAttempt | None, int, bool]:
     """(an attempt saved but not placed — a crash or a provider error — to re-send with the
     same idempotency key instead of opening a new one; the number of attempt rows; whether a
     call of this job is in progress)."""
-    rows = list(CallAttempt.objects.filter(job=job).only(
-        "pk", "attempt_number", "status", "call_id", "phone").order_by("attempt_number"))
+    with connection.cursor() as cursor:
+        cursor.execute(_ATTEMPTS_SQL.format(columns=_ATTEMPT_SO_FAR.sql), [job.pk])
+        rows = [_ATTEMPT_SO_FAR.build(row) for row in cursor.fetchall()]
     open_attempt = next(
         (a for a in reversed(rows) if a.call_id is None and a.status in (
             CallAttempt.Status.DIALLING, CallAttempt.Status.PROVIDER_ERROR)), None)
@@ -357,10 +410,10 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
             open_attempt.refresh_from_db()
             attempt = open_attempt
         else:
-            attempt = CallAttempt.objects.create(
+            attempt = insert_row(CallAttempt(
                 job=job, batch=batch, account=account, rut=job.rut, attempt_number=number,
                 idempotency_key=f"job-{job.pk}-attempt-{number}", **fields,
-            )
+            ))
         attempt.account = account
     return attempt, ""
 

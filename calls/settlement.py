@@ -9,17 +9,18 @@ import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import services as account_services
 from batches.models import Batch, Job, JobEvent
 from calls import outcomes
+from calls.db import Columns, insert_row, update_row
 from calls.dispatch import dispatch_account_on_commit
 from calls.models import CallAttempt
 from calls.services import (
     attempt_placed,
-    engine_jobs,
+    engine_job,
     job_window,
     provider_backoff,
     usable_phones,
@@ -50,13 +51,25 @@ def _ms(value) -> datetime | None:
         return None
 
 
+_FOUND = Columns(CallAttempt, "c", only=("id", "status", "call_id", "job_id"))
+_FIND_BY_CALL_SQL = f"SELECT {{columns}} FROM {CallAttempt._meta.db_table} c WHERE c.call_id = %s"
+_FIND_BY_JOB_SQL = (f"SELECT {{columns}} FROM {CallAttempt._meta.db_table} c "
+                    "WHERE c.job_id = %s AND c.attempt_number = %s")
+
+
+def _find(sql: str, params: list) -> CallAttempt | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(columns=_FOUND.sql), params)
+        row = cursor.fetchone()
+    return None if row is None else _FOUND.build(row)
+
+
 def find_attempt(call: dict) -> CallAttempt | None:
     """By call_id, else by the metadata we sent (the webhook can beat the create response).
     Only the fields call_update reads are loaded (this runs for every webhook)."""
-    fields = ("pk", "status", "call_id", "job_id")
     call_id = call.get("call_id")
     if call_id:
-        found = CallAttempt.objects.filter(call_id=call_id).order_by().only(*fields).first()
+        found = _find(_FIND_BY_CALL_SQL, [str(call_id)])
         if found:
             return found
     meta = call.get("metadata") or {}
@@ -65,8 +78,7 @@ def find_attempt(call: dict) -> CallAttempt | None:
     except (TypeError, ValueError):
         return None
     # No call_id filter here: the create response may bind it between the two queries.
-    found = (CallAttempt.objects.filter(job_id=job_id, attempt_number=number).order_by()
-             .only(*fields).first())
+    found = _find(_FIND_BY_JOB_SQL, [job_id, number])
     if found is None or (found.call_id and call_id and found.call_id != call_id):
         return None
     return found
@@ -147,11 +159,11 @@ def _store_analysis(attempt_id: int, call: dict) -> None:
 def attempt_finish(*, attempt_id: int, call: dict, reason: str | None = None) -> bool:
     """Close a live attempt once: settle its hold, record the outcome, move the job on."""
     with transaction.atomic():
-        attempt = CallAttempt.objects.select_for_update().only(*_FINISH_READ).get(pk=attempt_id)
+        attempt = _attempt_locked(attempt_id)
         if attempt.status in FINAL or attempt.status == CallAttempt.Status.PROVIDER_ERROR:
             return False
         # of=self: lock the job row only, never the joined batch and account rows.
-        job = engine_jobs().select_for_update(of=("self",)).get(pk=attempt.job_id)
+        job = engine_job(attempt.job_id, lock=True)
         reason = reason or call.get("disconnection_reason") or "unknown"
         outcome = outcomes.classify_reason(reason) if reason != "unknown" else Outcome.UNKNOWN
         seconds = max(0, int((call.get("duration_ms") or 0) / 1000))
@@ -178,7 +190,8 @@ def attempt_finish(*, attempt_id: int, call: dict, reason: str | None = None) ->
             written = (*written, "analysis")
         attempt.raw = {k: v for k, v in call.items() if k not in ("transcript_object",
                                                                    "transcript")}
-        attempt.save(update_fields=written)
+        attempt.updated_at = now
+        update_row(CallAttempt, attempt.pk, {name: getattr(attempt, name) for name in written})
         _move_job_on(job, attempt, outcome)
         # Money last: every dial and settle of the account queues on this row lock, so it is
         # held only for the ledger writes and the commit.
@@ -190,6 +203,21 @@ def attempt_finish(*, attempt_id: int, call: dict, reason: str | None = None) ->
                                         reference=attempt.idempotency_key)
         dispatch_account_on_commit(account.pk)
     return True
+
+
+_FINISH_COLUMNS = Columns(CallAttempt, "c", only=_FINISH_READ)
+
+
+def _attempt_locked(attempt_id: int) -> CallAttempt:
+    """The attempt's row, locked until the transaction ends, with the columns a settle reads."""
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_FINISH_COLUMNS.sql} FROM {CallAttempt._meta.db_table} c "
+                       f"WHERE c.id = %s{lock}", [attempt_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise CallAttempt.DoesNotExist(f"call attempt {attempt_id} does not exist")
+    return _FINISH_COLUMNS.build(row)
 
 
 def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:
@@ -237,12 +265,12 @@ def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:
             fields["last_error"] = outcomes.FAIL_NO_PHONE
         else:
             fields["next_try_at"] = _retry_time(job, attempt, due)
-    Job.objects.filter(pk=job.pk).update(**fields)
-    JobEvent.objects.create(
+    update_row(Job, job.pk, fields)
+    insert_row(JobEvent(
         job=job, kind=fields["status"],
         message=f"#{attempt.attempt_number} {attempt.phone}: {attempt.disconnection_reason}"
                 f"{' — ' + fields['last_error'] if fields['last_error'] else ''}"[:500],
-    )
+    ))
 
 
 def _retry_time(job: Job, attempt: CallAttempt, due):

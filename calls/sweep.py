@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from batches.models import Batch, BatchEvent, Job, JobEvent
@@ -68,7 +68,6 @@ def jobs_recover_expired(*, now=None) -> int:
     whose attempt was saved but maybe not sent goes back to pending and is re-sent with the
     same idempotency key (Retell answers with the call it already has, never a second one)."""
     now = now or timezone.now()
-    recovered = 0
     with transaction.atomic():
         expired = list(
             Job.objects.filter(status=Job.Status.IN_PROGRESS, reserved_until__lt=now)
@@ -81,17 +80,15 @@ def jobs_recover_expired(*, now=None) -> int:
                 status__in=(CallAttempt.Status.REGISTERED, CallAttempt.Status.ONGOING),
             ).values_list("job_id", flat=True)
         )
-        for pk in expired:
-            if pk in placed:
-                continue
-            recovered += Job.objects.filter(pk=pk, status=Job.Status.IN_PROGRESS).update(
-                status=Job.Status.PENDING, reserved_until=None, lease_token=None,
-                next_try_at=now, last_error="recuperado: el trabajador no respondió",
-                updated_at=now,
-            )
+        # One statement for all of them (the rows are locked above, so none moved meanwhile).
+        stale = [pk for pk in expired if pk not in placed]
+        recovered = Job.objects.filter(pk__in=stale, status=Job.Status.IN_PROGRESS).update(
+            status=Job.Status.PENDING, reserved_until=None, lease_token=None,
+            next_try_at=now, last_error="recuperado: el trabajador no respondió",
+            updated_at=now,
+        )
         JobEvent.objects.bulk_create([
-            JobEvent(job_id=pk, kind="recovered", message="lease expired")
-            for pk in expired if pk not in placed
+            JobEvent(job_id=pk, kind="recovered", message="lease expired") for pk in stale
         ])
     return recovered
 
@@ -101,15 +98,26 @@ def calls_poll_stale(*, now=None) -> int:
     One Retell does not know is closed as failed-unknown and its hold released."""
     now = now or timezone.now()
     margin = settings.CALLS_STALE_MARGIN_SECONDS
-    candidates = CallAttempt.objects.filter(
-        status__in=(CallAttempt.Status.REGISTERED, CallAttempt.Status.ONGOING),
-    ).order_by("started_at")[:POLL_LIMIT * 5]
-    closed = 0
+    # No call is stale before the margin has passed since it started: the calls that just
+    # started (nearly all live ones) are not even read. Only the columns the poll needs.
+    recent = now - timedelta(seconds=margin)
+    candidates = (
+        CallAttempt.objects.filter(
+            status__in=(CallAttempt.Status.REGISTERED, CallAttempt.Status.ONGOING))
+        .filter(Q(started_at__lt=recent) | Q(started_at__isnull=True, created_at__lt=recent))
+        .only("pk", "call_id", "job_id", "started_at", "created_at", "ring_timeout",
+              "max_call_duration")
+        .order_by("started_at")[:POLL_LIMIT * 5]
+    )
+    closed = polled = 0
     for attempt in candidates:
         deadline = attempt.started_at or attempt.created_at
         limit = timedelta(seconds=attempt.ring_timeout + attempt.max_call_duration + margin)
         if deadline + limit > now:
             continue
+        if polled == POLL_LIMIT:
+            break  # the rest at the next sweep, oldest first
+        polled += 1
         try:
             call = retell.get_call(attempt.call_id)
         except retell.ProviderError as exc:

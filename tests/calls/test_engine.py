@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import Account, DoNotCall, LedgerEntry
-from batches.models import Batch, BatchEvent, Job
+from batches.models import Batch, BatchEvent, Job, JobEvent
 from calls import outcomes
 from calls.models import CallAttempt
 from calls.services import job_process
@@ -304,6 +304,52 @@ def test_sweep_closes_calls_that_retell_forgot(sim, job, account, settings):
     assert attempt.status == CallAttempt.Status.FAILED
     assert attempt.outcome == CallAttempt.Outcome.UNKNOWN
     assert account.credits == Decimal("10000") == ledger_sum(account)
+
+
+def test_sweep_polls_only_stale_calls_oldest_first_and_at_most_its_limit(
+        sim, account, settings, monkeypatch):
+    settings.CALLS_STALE_MARGIN_SECONDS = 10
+    monkeypatch.setattr("calls.sweep.POLL_LIMIT", 2)
+    sim.configure(never_end=True)
+    batch = BatchFactory(account=account)
+    jobs = [JobFactory(batch=batch) for _ in range(4)]
+    for job in jobs:
+        assert job_process(job_id=job.pk) == "dialled"
+    attempts = list(CallAttempt.objects.filter(job__in=jobs).order_by("job_id"))
+    # Three are long past ring + duration + margin (oldest: the last one), one just started.
+    for hours, attempt in zip((2, 3, 4), attempts[:3], strict=True):
+        CallAttempt.objects.filter(pk=attempt.pk).update(
+            call_id=f"forgotten-{hours}", started_at=timezone.now() - timedelta(hours=hours))
+    polls = sim.stats()["get_requests"]
+
+    sweep()
+    assert sim.stats()["get_requests"] - polls == 2
+    closed = set(CallAttempt.objects.filter(status=CallAttempt.Status.FAILED)
+                 .values_list("call_id", flat=True))
+    assert closed == {"forgotten-4", "forgotten-3"}
+
+    sweep()
+    assert sim.stats()["get_requests"] - polls == 3  # the last stale one; not the fresh call
+    assert CallAttempt.objects.get(pk=attempts[3].pk).status == CallAttempt.Status.REGISTERED
+
+
+def test_expired_leases_are_recovered_together_except_jobs_with_a_placed_call(sim, account):
+    sim.configure(never_end=True)
+    batch = BatchFactory(account=account)
+    crashed = [JobFactory(batch=batch) for _ in range(3)]
+    calling = JobFactory(batch=batch)
+    assert job_process(job_id=calling.pk) == "dialled"
+    expired = timezone.now() - timedelta(seconds=1)
+    Job.objects.filter(pk__in=[j.pk for j in crashed]).update(
+        status=Job.Status.IN_PROGRESS, reserved_until=expired)
+    Job.objects.filter(pk=calling.pk).update(reserved_until=expired)
+
+    assert jobs_recover_expired() == 3
+    assert set(Job.objects.filter(status=Job.Status.PENDING).values_list("pk", flat=True)) \
+        == {j.pk for j in crashed}
+    assert JobEvent.objects.filter(kind="recovered").count() == 3
+    assert Job.objects.get(pk=calling.pk).status == Job.Status.IN_PROGRESS
+    assert jobs_recover_expired() == 0
 
 
 def test_cl_profile_allows_one_answered_contact_per_week(sim, account):
