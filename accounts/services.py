@@ -287,15 +287,28 @@ def account_settle(
                 account=account, kind=LedgerEntry.Kind.SETTLEMENT, unit=hold.unit,
                 amount=-used, balance_after=balance, reason=_("Call charged"),
                 reference=reference[:120]))
-        changes[field] = F(field) + (hold.amount - used)
+        changes[field] = hold.amount - used
         setattr(account, field, balance)
     if cost:
-        changes["total_spent"] = F("total_spent") + cost
+        changes["total_spent"] = cost
     if changes:
-        Account.objects.filter(pk=account.pk).update(**changes)
+        _add_to_balances(account.pk, changes)
     if cost:
         account.total_spent += cost
     LedgerEntry.objects.bulk_create(entries)
+
+
+def _add_to_balances(account_pk: int, deltas: dict[str, Decimal]) -> None:
+    """``UPDATE … SET credits = credits + %s, …`` (F() expressions), written out: every
+    settle runs it (see calls.db)."""
+    qn = connection.ops.quote_name
+    fields = [Account._meta.get_field(name) for name in deltas]
+    assignments = ", ".join(f"{qn(f.column)} = {qn(f.column)} + %s" for f in fields)
+    params = [connection.ops.adapt_decimalfield_value(value, f.max_digits, f.decimal_places)
+              for f, value in zip(fields, deltas.values(), strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {qn(Account._meta.db_table)} SET {assignments} WHERE id = %s",
+                       [*params, account_pk])
 
 
 def account_release(*, account: Account, hold: Hold, reference: str) -> None:

@@ -88,22 +88,28 @@ class Columns:
 
 
 @functools.cache
-def _update_sql(model, names: tuple[str, ...]) -> tuple[str, list]:
+def _update_sql(model, names: tuple[str, ...], where: str) -> tuple[str, list]:
     fields = [model._meta.get_field(name) for name in names]
     qn = connection.ops.quote_name
     assignments = ", ".join(f"{qn(field.column)} = %s" for field in fields)
-    return f"UPDATE {qn(model._meta.db_table)} SET {assignments} WHERE id = %s", fields
+    return f"UPDATE {qn(model._meta.db_table)} SET {assignments} WHERE {where}", fields
+
+
+def update_rows(model, values: dict, where: str, params=()) -> int:
+    """``Model.objects.filter(...).update(**values)`` for plain values (no expressions), each
+    prepared as the ORM saves it, in a statement written once per set of columns; ``where``
+    is SQL with ``%s`` for ``params``. Returns the number of rows changed."""
+    sql, fields = _update_sql(model, tuple(values), where)
+    prepared = [field.get_db_prep_save(value, connection)
+                for field, value in zip(fields, values.values(), strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*prepared, *params])
+        return cursor.rowcount
 
 
 def update_row(model, pk: int, values: dict) -> int:
-    """``Model.objects.filter(pk=pk).update(**values)`` for plain values (no expressions),
-    each prepared as the ORM saves it, in a statement written once per set of columns."""
-    sql, fields = _update_sql(model, tuple(values))
-    params = [field.get_db_prep_save(value, connection)
-              for field, value in zip(fields, values.values(), strict=True)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, pk])
-        return cursor.rowcount
+    """``Model.objects.filter(pk=pk).update(**values)``, as ``update_rows``."""
+    return update_rows(model, values, "id = %s", [pk])
 
 
 @functools.cache

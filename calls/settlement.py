@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts import services as account_services
 from batches.models import Batch, Job, JobEvent
 from calls import outcomes
-from calls.db import Columns, insert_row, update_row
+from calls.db import Columns, insert_row, placeholders, update_row, update_rows
 from calls.dispatch import dispatch_account_on_commit
 from calls.models import CallAttempt
 from calls.services import (
@@ -84,6 +84,9 @@ def find_attempt(call: dict) -> CallAttempt | None:
     return found
 
 
+_SETTLED_CALL = f"call_id = %s AND status IN ({placeholders(FINAL)})"
+
+
 def _update_in_one_statement(call: dict, event: str) -> str | None:
     """The two common events that need no lock, each one UPDATE: call_started for a call
     already bound (registered -> ongoing), and call_analyzed for an attempt already settled
@@ -99,9 +102,10 @@ def _update_in_one_statement(call: dict, event: str) -> str | None:
         return "updated" if started else None
     if event == "call_analyzed":
         fields = _analysis_fields(call)
-        settled = CallAttempt.objects.filter(call_id=call_id, status__in=FINAL)
         if fields:
-            return "ignored" if settled.update(**fields) else None
+            stored = update_rows(CallAttempt, fields, _SETTLED_CALL, [call_id, *FINAL])
+            return "ignored" if stored else None
+        settled = CallAttempt.objects.filter(call_id=call_id, status__in=FINAL)
         return "ignored" if settled.exists() else None
     return None
 
