@@ -210,6 +210,11 @@ def account_topup(
                 )
             )
     account.credits, account.minutes = locked.credits, locked.minutes
+    # Campaigns waiting for balance resume at once, not at the next sweep. (Imported here:
+    # calls.dispatch prices calls with this module.)
+    from calls.dispatch import dispatch_account_on_commit
+
+    dispatch_account_on_commit(account.pk)
     return entries
 
 

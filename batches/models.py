@@ -209,6 +209,7 @@ class BatchEvent(models.Model):
         COMPLETED = "completed", _("Completed")
         RETRIED = "retried", _("Failed jobs retried")
         PROVIDER_ERROR = "provider_error", _("Provider error")
+        WAITING_BALANCE = "waiting_balance", _("Waiting for balance")
 
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)

@@ -6,15 +6,18 @@ next dispatch publishes it again. Duplicates are harmless: process_job claims at
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Account
-from batches.models import Batch, Job
-from calls.db import db_datetime, json_document, placeholders
+from accounts.services import hold_for_call
+from batches.models import Batch, BatchEvent, Job
+from calls.db import Columns, db_datetime, json_document, placeholders
 from calls.windows import WindowError, build_window, is_allowed
 
 logger = logging.getLogger(__name__)
@@ -36,12 +39,15 @@ def _window_open(call_settings: dict, profile: str, now) -> bool:
 
 # Written out (see calls.db): this runs after every call that ends, to refill the slot it
 # freed, and on every sweep; through the ORM it was a third of the web process's time per call.
+_PRICING = Columns(Account, "a", only=("id", "plan_type", "credits", "minutes",
+                                       "cost_per_call_setup", "cost_per_minute"))
 _BUDGET_SQL = f"""
 SELECT a.max_concurrent_calls, a.compliance_profile,
        (SELECT count(*) FROM {Job._meta.db_table} j
          WHERE j.account_id = a.id AND j.status = %(in_progress)s),
        (SELECT count(*) FROM {Job._meta.db_table} j
-         WHERE j.account_id = a.id AND j.status = %(pending)s AND j.enqueued_until > %(now)s)
+         WHERE j.account_id = a.id AND j.status = %(pending)s AND j.enqueued_until > %(now)s),
+       {{pricing}}
   FROM {Account._meta.db_table} a
  WHERE a.id = %(account)s AND a.status = %(active)s
 """
@@ -71,19 +77,57 @@ RETURNING id
 _MARK_SQL = f"UPDATE {Job._meta.db_table} SET enqueued_until = %s WHERE id IN ({{ids}})"
 
 
-def dispatch_budget(*, account_id: int, now) -> tuple[int, str | None]:
-    """(free call slots plus lookahead, minus jobs being worked on or already nudged; the
-    account's compliance profile). (0, None) when the account is not active."""
+@dataclass
+class Budget:
+    jobs: int  # free call slots plus lookahead, minus jobs being worked on or already nudged
+    profile: str | None  # the account's compliance profile
+    account: Account | None  # its plan, prices and balances (other fields deferred)
+
+
+def dispatch_budget(*, account_id: int, now) -> Budget:
+    """What this account may start now. Zero jobs when the account is not active."""
     with connection.cursor() as cursor:
-        cursor.execute(_BUDGET_SQL, {
+        cursor.execute(_BUDGET_SQL.format(pricing=_PRICING.sql), {
             "account": account_id, "active": Account.Status.ACTIVE, "now": db_datetime(now),
             "in_progress": Job.Status.IN_PROGRESS, "pending": Job.Status.PENDING,
         })
         row = cursor.fetchone()
     if row is None:
-        return 0, None
-    slots, profile, busy, nudged = row
-    return slots + settings.CALLS_DISPATCH_LOOKAHEAD - busy - nudged, profile
+        return Budget(0, None, None)
+    slots, profile, busy, nudged = row[:4]
+    return Budget(slots + settings.CALLS_DISPATCH_LOOKAHEAD - busy - nudged, profile,
+                  _PRICING.build(row[4:]))
+
+
+def _can_pay_a_call(account: Account, call_settings: dict) -> bool:
+    """Whether the balance covers the hold of one call of this campaign. Jobs that could not
+    start are not published (they would only be claimed and handed back at every sweep);
+    process_job decides exactly, under the account's lock."""
+    try:
+        max_duration = int(call_settings.get("max_call_duration", 600))
+    except (TypeError, ValueError):
+        return True  # let process_job record the configuration error on the job
+    hold = hold_for_call(account=account, max_call_duration=max_duration)
+    balance = account.credits if hold.unit == "credits" else account.minutes
+    return not hold.unit or balance >= hold.amount
+
+
+def _note_waiting_for_balance(batch_pk: int) -> None:
+    """Say once, on the campaign, why its due jobs are not dialled (until its next event)."""
+    latest = (BatchEvent.objects.filter(batch_id=batch_pk).order_by("-created_at", "-id")
+              .values_list("kind", flat=True).first())
+    if latest != BatchEvent.Kind.WAITING_BALANCE:
+        BatchEvent.objects.create(
+            batch_id=batch_pk, kind=BatchEvent.Kind.WAITING_BALANCE,
+            message=gettext("Waiting: the balance does not cover one call. Calls resume by "
+                            "themselves after a top-up."))
+
+
+def _due_jobs(cursor, *, batch_pk: int, limit: int, now) -> list[int]:
+    """Up to ``limit`` due jobs of the batch not already nudged (read only)."""
+    cursor.execute(_DUE, {"batch": batch_pk, "pending": Job.Status.PENDING,
+                          "now": db_datetime(now), "limit": limit})
+    return [pk for (pk,) in cursor.fetchall()]
 
 
 def _nudge_batch(cursor, *, batch_pk: int, limit: int, now) -> list[int]:
@@ -93,25 +137,30 @@ def _nudge_batch(cursor, *, batch_pk: int, limit: int, now) -> list[int]:
     if connection.vendor == "postgresql":
         cursor.execute(_NUDGE_SQL, params)
         return sorted(pk for (pk,) in cursor.fetchall())
-    cursor.execute(_DUE, params)
-    ids = [pk for (pk,) in cursor.fetchall()]
+    ids = _due_jobs(cursor, batch_pk=batch_pk, limit=limit, now=now)
     if ids:
         cursor.execute(_MARK_SQL.format(ids=placeholders(ids)), [params["until"], *ids])
     return ids
 
 
-def _nudge_due_jobs(*, account_id: int, profile: str, budget: int, now) -> list[int]:
-    """Mark up to ``budget`` due jobs as nudged, highest batch priority first, oldest first."""
+def _nudge_due_jobs(*, budget: Budget, now) -> list[int]:
+    """Mark up to ``budget.jobs`` due jobs as nudged, highest batch priority first, oldest
+    first."""
     ids: list[int] = []
     with connection.cursor() as cursor:
-        cursor.execute(_BATCHES_SQL, {"account": account_id, "running": Batch.Status.RUNNING,
-                                      "now": db_datetime(now)})
+        cursor.execute(_BATCHES_SQL, {"account": budget.account.pk,
+                                      "running": Batch.Status.RUNNING, "now": db_datetime(now)})
         for batch_pk, call_settings in cursor.fetchall():
-            if len(ids) >= budget:
+            if len(ids) >= budget.jobs:
                 break
-            if not _window_open(json_document(call_settings) or {}, profile, now):
+            call_settings = json_document(call_settings) or {}
+            if not _window_open(call_settings, budget.profile, now):
                 continue  # nothing of this batch may be dialled now; process_job re-checks
-            ids.extend(_nudge_batch(cursor, batch_pk=batch_pk, limit=budget - len(ids),
+            if not _can_pay_a_call(budget.account, call_settings):
+                if _due_jobs(cursor, batch_pk=batch_pk, limit=1, now=now):
+                    _note_waiting_for_balance(batch_pk)
+                continue
+            ids.extend(_nudge_batch(cursor, batch_pk=batch_pk, limit=budget.jobs - len(ids),
                                     now=now))
     return ids
 
@@ -123,10 +172,10 @@ def dispatch_account(*, account_id: int) -> list[int]:
     """
     now = timezone.now()
     with transaction.atomic():
-        budget, profile = dispatch_budget(account_id=account_id, now=now)
-        if budget <= 0:
+        budget = dispatch_budget(account_id=account_id, now=now)
+        if budget.jobs <= 0:
             return []
-        ids = _nudge_due_jobs(account_id=account_id, profile=profile, budget=budget, now=now)
+        ids = _nudge_due_jobs(budget=budget, now=now)
     publish_jobs(ids)
     return ids
 

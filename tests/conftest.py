@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.services import account_topup
 from tests.factories import AccountFactory, UserFactory
 
 
@@ -12,6 +13,14 @@ from tests.factories import AccountFactory, UserFactory
 def account_a(db):
     return AccountFactory(account_id="acct-a", account_name="Cobranzas A",
                           credits=Decimal("0"))
+
+
+@pytest.fixture
+def funded_a(account_a):
+    """Account A with credits for its calls: dispatch publishes only the jobs of campaigns
+    whose account can pay for one call."""
+    account_topup(account=account_a, credits=Decimal("100000"), reference="test")
+    return account_a
 
 
 @pytest.fixture

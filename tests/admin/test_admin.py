@@ -233,7 +233,8 @@ def test_pause_resume_and_cancel_actions_go_through_the_services(
 
 
 def test_retry_failed_now(
-    admin_client, operator, account_a, dispatched, _no_publish, django_capture_on_commit_callbacks
+    funded_a, admin_client, operator, account_a, dispatched, _no_publish,
+    django_capture_on_commit_callbacks,
 ):
     batch = campaign(account_a, jobs=6)
     failed = batch.jobs.get(status=Job.Status.FAILED, last_error=outcomes.FAIL_MAX_ATTEMPTS)
@@ -412,7 +413,8 @@ def _settings_fields(**extra):
 
 
 def test_create_a_campaign_from_the_dirty_sample(
-    admin_client, operator, account_a, _uploads, dispatched, django_capture_on_commit_callbacks
+    funded_a, admin_client, operator, account_a, _uploads, dispatched,
+    django_capture_on_commit_callbacks,
 ):
     url = reverse("admin:batches_batch_create_from_excel")
     page = admin_client.get(url)

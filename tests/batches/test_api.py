@@ -106,7 +106,7 @@ def test_every_endpoint_requires_credentials(anon_api, db, method, path):
 # --- JSON creation ----------------------------------------------------------------------------
 
 
-def test_create_from_json(api_a, account_a, client_a, published, commit):
+def test_create_from_json(funded_a, api_a, account_a, client_a, published, commit):
     body = payload(
         contacts=[
             contact(
@@ -177,7 +177,7 @@ def test_create_from_json(api_a, account_a, client_a, published, commit):
 
 
 def test_creation_publishes_at_most_free_slots_plus_lookahead(
-    api_a, account_a, published, commit, settings
+    funded_a, api_a, account_a, published, commit, settings
 ):
     settings.CALLS_DISPATCH_LOOKAHEAD = 2
     account_a.max_concurrent_calls = 3
@@ -449,7 +449,7 @@ def test_preview_with_column_mapping(api_a, account_a):
     assert list(bad.json()) == ["success", "column_mapping.colour"]
 
 
-def test_excel_create_sucio(api_a, account_a, client_a, published, commit):
+def test_excel_create_sucio(funded_a, api_a, account_a, client_a, published, commit):
     with commit():
         response = excel_create(
             api_a,
@@ -820,7 +820,7 @@ def kinds(batch):
     return list(batch.events.order_by("id").values_list("kind", flat=True))
 
 
-def test_pause_and_resume(api_a, batch_a, client_a, published, commit):
+def test_pause_and_resume(funded_a, api_a, batch_a, client_a, published, commit):
     jobs = [JobFactory(batch=batch_a) for _ in range(3)]
     Job.objects.filter(pk=jobs[0].pk).update(enqueued_until=timezone.now() + timedelta(1))
 
@@ -898,7 +898,7 @@ def test_completed_batch_cannot_be_cancelled_or_resumed(api_a, batch_a):
 
 
 @time_machine.travel(datetime(2025, 3, 12, 15, 0, tzinfo=UTC))  # Wednesday, 12:00 in Santiago
-def test_settings_edit_merges_validates_and_logs(api_a, batch_a, published, commit):
+def test_settings_edit_merges_validates_and_logs(funded_a, api_a, batch_a, published, commit):
     now = timezone.now()
     deferred = JobFactory(batch=batch_a, next_try_at=now + timedelta(hours=10))
     retrying = JobFactory(batch=batch_a, attempts=1, next_try_at=now + timedelta(hours=10))

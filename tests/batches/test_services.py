@@ -247,7 +247,8 @@ def test_set_active_without_change_logs_nothing(account_a):
     assert not batch.events.exists()
 
 
-def test_resume_dispatches_after_commit(account_a, published, django_capture_on_commit_callbacks):
+def test_resume_dispatches_after_commit(funded_a, account_a, published,
+                                        django_capture_on_commit_callbacks):
     batch = BatchFactory(account=account_a, status="paused", is_active=False)
     job = JobFactory(batch=batch)
     with django_capture_on_commit_callbacks(execute=True):

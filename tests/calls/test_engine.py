@@ -6,12 +6,13 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts import services as account_services
 from accounts.models import Account, DoNotCall, LedgerEntry
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from calls import outcomes
+from calls.dispatch import dispatch_account
 from calls.models import CallAttempt
 from calls.services import job_process
 from calls.settlement import call_update
@@ -217,6 +218,42 @@ def test_insufficient_balance_waits_and_resumes_after_topup(sim, job, account):
     assert job_process(job_id=job.pk) == "dialled"
     account.refresh_from_db()
     assert account.credits == Decimal("0") == ledger_sum(account)
+
+
+def test_dispatch_skips_campaigns_the_balance_cannot_pay_for_until_a_topup(
+        job, account, _no_publish, django_capture_on_commit_callbacks):
+    """Jobs that could only be refused for balance are not published at every sweep; the
+    campaign says why once, and a top-up publishes them at once."""
+    Account.objects.filter(pk=account.pk).update(credits=0, compliance_profile="none")
+    LedgerEntry.objects.filter(account=account).delete()
+    account_services.account_topup(account=account, credits=Decimal("604"), reference="t")
+    short_calls = BatchFactory(account=account, call_settings={
+        **job.batch.call_settings, "max_call_duration": 60})
+    cheap = JobFactory(batch=short_calls)  # hold 5 + 60 = 65 credits: affordable
+    # Nothing due in this one (a retry tomorrow): nothing to say about it.
+    JobFactory(batch=BatchFactory(account=account),
+               next_try_at=timezone.now() + timedelta(days=1))
+
+    with translation.override("es-cl"):  # the workers' language (LANGUAGE_CODE)
+        assert dispatch_account(account_id=account.pk) == [cheap.pk]  # not the 605 credits
+    waiting = BatchEvent.objects.filter(kind=BatchEvent.Kind.WAITING_BALANCE)
+    assert [e.batch_id for e in waiting] == [job.batch_id]
+    assert "saldo" in waiting.get().message  # shipped in Spanish
+    Job.objects.filter(pk=cheap.pk).update(status=Job.Status.DONE)
+    assert dispatch_account(account_id=account.pk) == []
+    assert waiting.count() == 1  # said once
+
+    with django_capture_on_commit_callbacks(execute=True):
+        account_services.account_topup(account=account, credits=Decimal("1"), reference="t2")
+    assert _no_publish[-1:] == [job.pk]
+    assert dispatch_account(account_id=account.pk) == []  # already nudged
+
+
+def test_unlimited_plans_are_dispatched_without_balance(job, account):
+    Account.objects.filter(pk=account.pk).update(
+        plan_type=Account.Plan.UNLIMITED, credits=0, minutes=0, compliance_profile="none")
+    assert dispatch_account(account_id=account.pk) == [job.pk]
+    assert not BatchEvent.objects.filter(kind=BatchEvent.Kind.WAITING_BALANCE).exists()
 
 
 def test_minutes_plan_reserves_minutes(sim, job, account):
