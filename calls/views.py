@@ -45,6 +45,12 @@ def retell_webhook(request):
     if not isinstance(body, dict) or not isinstance(body.get("call"), dict):
         return Response({"call": ["This field is required and must be an object."]},
                         status=status.HTTP_400_BAD_REQUEST)
+    call_id = body["call"].get("call_id")
+    if call_id is not None and (not isinstance(call_id, str) or "\x00" in call_id
+                                or len(call_id) > 100):
+        return Response({"call": {"call_id": ["Must be a string of at most 100 characters, "
+                                              "without null characters."]}},
+                        status=status.HTTP_400_BAD_REQUEST)
     event = body.get("event")
     if event not in EVENTS:
         logger.info("retell webhook event %r ignored", event)

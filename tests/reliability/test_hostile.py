@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
@@ -20,6 +21,7 @@ from rest_framework.test import APIClient
 from accounts.models import Account, LedgerEntry
 from batches.models import Batch, Job
 from calls.dispatch import dispatch_account
+from calls.simulator_workers import sign
 from tests.factories import BatchFactory, JobFactory
 from tests.queue_support import ROOT, wait_for
 from tests.reliability import bad_files
@@ -253,6 +255,18 @@ def test_webhook_without_a_valid_signature_is_refused(account_a):
                     {"HTTP_X_RETELL_SIGNATURE": "🙂" * 500}):
         response = client.post(WEBHOOK_PATH, body, content_type="application/json", **headers)
         assert response.status_code == 401
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("call_id", [123, ["c1"], "c\x001", "c" * 101])
+def test_signed_webhook_with_a_malformed_call_id_is_a_400(account_a, call_id):
+    body = json.dumps({"event": "call_ended", "call": {"call_id": call_id,
+                                                       "call_status": "ended"}})
+    response = APIClient().post(WEBHOOK_PATH, body, content_type="application/json",
+                                HTTP_X_RETELL_SIGNATURE=sign(body, settings.RETELL_API_KEY))
+    assert response.status_code == 400
+    assert response.json() == {"call": {"call_id": [
+        "Must be a string of at most 100 characters, without null characters."]}}
 
 
 # --- production settings and secrets -----------------------------------------------------------
