@@ -15,11 +15,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from accounts.services import account_topup
 from batches.models import Batch, BatchEvent, Job
 from calls.models import CallAttempt
 from tests.admin.data import attempt
@@ -104,6 +106,8 @@ def test_an_operator_runs_a_campaign_from_the_admin(live_server, page, tmp_path)
     operator.set_password(PASSWORD)
     operator.save()
     account = AccountFactory(account_id="retail", account_name="Retail Cobranzas")
+    # Funded: a campaign its account cannot pay for waits for a top-up (its own event).
+    account_topup(account=account, credits=Decimal("100000"), reference="journey")
     base = live_server.url
 
     # Log in; the index shows the dashboard, loaded without reloading the page.
