@@ -11,7 +11,6 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
@@ -41,6 +40,8 @@ class Hold:
 
 
 NO_HOLD = Hold(unit="", amount=Decimal("0"))
+# The account column each ledger unit moves.
+BALANCE_COLUMN = {CREDITS: "credits", MINUTES: "minutes"}
 
 
 def _money(value) -> Decimal:
@@ -71,12 +72,12 @@ def _apply(
     user=None,
 ) -> LedgerEntry:
     """Change a locked account's balance by ``amount`` and record it. Caller holds the lock."""
-    field = "credits" if unit == CREDITS else "minutes"
+    field = BALANCE_COLUMN[unit]
     new_balance = getattr(account, field) + amount
     if new_balance < 0:
         raise InsufficientBalance(field)
     setattr(account, field, new_balance)
-    Account.objects.filter(pk=account.pk).update(**{field: F(field) + amount})
+    _add_to_balances(account.pk, {field: amount})
     return LedgerEntry.objects.create(
         account=account,
         kind=kind,
@@ -92,16 +93,8 @@ def _apply(
 def account_lock(account_pk: int, *, fields: tuple[str, ...] = ()) -> Account:
     """The account row, locked until the transaction ends (every balance change and every
     dial takes this lock). ``fields``: load only these columns (the others on access)."""
-    columns = _locked_columns(fields)
-    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        # Written out: every dial and every settle runs it (see calls.db).
-        cursor.execute(f"SELECT {columns.sql} FROM {Account._meta.db_table} a "
-                       f"WHERE a.id = %s{lock}", [account_pk])
-        row = cursor.fetchone()
-    if row is None:
-        raise Account.DoesNotExist(f"account {account_pk} does not exist")
-    return columns.build(row)
+    # Written out: every dial and every settle runs it (see calls.db).
+    return _locked_columns(fields).get(account_pk, lock=True)
 
 
 @functools.cache
@@ -244,6 +237,11 @@ def hold_for_call(*, account: Account, max_call_duration: int) -> Hold:
     )
 
 
+def can_cover(*, account: Account, hold: Hold) -> bool:
+    """Whether the account's balance covers this hold (always, when nothing is held)."""
+    return not hold.unit or getattr(account, BALANCE_COLUMN[hold.unit]) >= hold.amount
+
+
 def call_cost(*, account: Account, seconds: int, answered: bool) -> Decimal:
     """Price of a call in credits: setup plus per-minute, per second; unanswered = setup only."""
     if not answered:
@@ -279,7 +277,7 @@ def account_settle(
     # comes back, the call is charged, total_spent grows; the ledger gets both entries.
     changes, entries = {}, []
     if hold.unit:
-        field = "credits" if hold.unit == CREDITS else "minutes"
+        field = BALANCE_COLUMN[hold.unit]
         balance = getattr(account, field) + hold.amount
         entries.append(LedgerEntry(
             account=account, kind=LedgerEntry.Kind.REFUND, unit=hold.unit, amount=hold.amount,
@@ -304,8 +302,9 @@ def account_settle(
 
 
 def _add_to_balances(account_pk: int, deltas: dict[str, Decimal]) -> None:
-    """``UPDATE … SET credits = credits + %s, …`` (F() expressions), written out: every
-    settle runs it (see calls.db)."""
+    """``UPDATE … SET credits = credits + %s, …``: every balance change goes through it, the
+    increment made by the database (as an F() expression would) under the caller's row lock;
+    written out because every dial and settle runs it (see calls.db)."""
     qn = connection.ops.quote_name
     fields = [Account._meta.get_field(name) for name in deltas]
     assignments = ", ".join(f"{qn(f.column)} = {qn(f.column)} + %s" for f in fields)

@@ -25,6 +25,12 @@ def read_datetime(value):
     return connection.ops.convert_datetimefield_value(value, None, connection)
 
 
+def row_lock(clause: str = "FOR UPDATE") -> str:
+    """`` FOR UPDATE`` (or the clause given) on PostgreSQL; nothing on SQLite, which has no
+    row locks (it writes one transaction at a time)."""
+    return f" {clause}" if connection.vendor == "postgresql" else ""
+
+
 def placeholders(values) -> str:
     """``%s, %s, ...``: one per value, for an ``IN (...)`` list."""
     return ", ".join(["%s"] * len(values))
@@ -61,6 +67,26 @@ class Columns:
         # Both databases quote names the same way ("name").
         qn = connection.ops.quote_name
         return ", ".join(f"{self.alias}.{qn(f.column)}" for f in self.fields)
+
+    def fetch(self, where: str, params, *, order: str = "", lock: bool = False) -> list:
+        """``SELECT <columns> FROM <table> <alias> WHERE <where> [ORDER BY <order>]``: the
+        instances built. ``lock``: the rows are locked until the transaction ends."""
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        sql = f"SELECT {self.sql} FROM {table} {self.alias} WHERE {where}"
+        if order:
+            sql += f" ORDER BY {order}"
+        if lock:
+            sql += row_lock()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [self.build(row) for row in cursor.fetchall()]
+
+    def get(self, pk: int, *, lock: bool = False):
+        """The row with this primary key (``Model.DoesNotExist`` if none)."""
+        found = self.fetch(f"{self.alias}.id = %s", [pk], lock=lock)
+        if not found:
+            raise self.model.DoesNotExist(f"{self.model.__name__} {pk} does not exist")
+        return found[0]
 
     def _converters(self):
         # Per connection (each worker thread has its own): what the ORM's compiler would apply.

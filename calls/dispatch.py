@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import Account
-from accounts.services import hold_for_call
+from accounts.services import can_cover, hold_for_call
 from batches.models import Batch, BatchEvent, Job
 from calls.db import Columns, db_datetime, json_document, placeholders
 from calls.windows import WindowError, build_window, is_allowed
@@ -107,9 +107,8 @@ def _can_pay_a_call(account: Account, call_settings: dict) -> bool:
         max_duration = int(call_settings.get("max_call_duration", 600))
     except (TypeError, ValueError):
         return True  # let process_job record the configuration error on the job
-    hold = hold_for_call(account=account, max_call_duration=max_duration)
-    balance = account.credits if hold.unit == "credits" else account.minutes
-    return not hold.unit or balance >= hold.amount
+    return can_cover(account=account,
+                     hold=hold_for_call(account=account, max_call_duration=max_duration))
 
 
 def _note_waiting_for_balance(batch_pk: int) -> None:

@@ -25,7 +25,14 @@ from accounts.selectors import suppressed_for
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from calls import outcomes, retell
 from calls.compliance import PROFILES
-from calls.db import Columns, db_datetime, insert_row, placeholders, read_datetime
+from calls.db import (
+    Columns,
+    db_datetime,
+    insert_row,
+    placeholders,
+    read_datetime,
+    row_lock,
+)
 from calls.dispatch import dispatch_account_on_commit
 from calls.models import CallAttempt
 from calls.windows import WindowError, build_window, is_allowed, next_allowed
@@ -64,9 +71,7 @@ SELECT (SELECT id FROM {Batch._meta.db_table}
 
 
 def _live_elsewhere_sql() -> str:
-    # SQLite has no row locks (it writes one transaction at a time).
-    lock = "FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
-    return _LIVE_ELSEWHERE_SQL.format(lock=lock)
+    return _LIVE_ELSEWHERE_SQL.format(lock=row_lock("FOR NO KEY UPDATE"))
 
 
 # What the engine never reads of a job's batch, and which can be large: the import report
@@ -105,8 +110,8 @@ def _engine_job(row) -> Job:
 def engine_job(job_id: int, *, lock: bool = False) -> Job | None:
     """A job with its batch and account, as the engine reads them. ``lock``: the job's row
     (only it, never the batch and account rows) is locked until the transaction ends."""
-    lock_sql = " FOR UPDATE OF j" if lock and connection.vendor == "postgresql" else ""
-    sql = _engine_job_sql(Job._meta.db_table, " WHERE j.id = %s", lock_sql)
+    sql = _engine_job_sql(Job._meta.db_table, " WHERE j.id = %s",
+                          row_lock("FOR UPDATE OF j") if lock else "")
     with connection.cursor() as cursor:
         cursor.execute(sql, [job_id])
         row = cursor.fetchone()
@@ -239,17 +244,13 @@ def _pick_phone(job: Job, suppressed: set[str]) -> tuple[str | None, bool]:
 
 _ATTEMPT_SO_FAR = Columns(CallAttempt, "c",
                           only=("id", "attempt_number", "status", "call_id", "phone"))
-_ATTEMPTS_SQL = (f"SELECT {{columns}} FROM {CallAttempt._meta.db_table} c "
-                 "WHERE c.job_id = %s ORDER BY c.attempt_number")
 
 
 def _attempts_so_far(job: Job) -> tuple[CallAttempt | None, int, bool]:
     """(an attempt saved but not placed — a crash or a provider error — to re-send with the
     same idempotency key instead of opening a new one; the number of attempt rows; whether a
     call of this job is in progress)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_ATTEMPTS_SQL.format(columns=_ATTEMPT_SO_FAR.sql), [job.pk])
-        rows = [_ATTEMPT_SO_FAR.build(row) for row in cursor.fetchall()]
+    rows = _ATTEMPT_SO_FAR.fetch("c.job_id = %s", [job.pk], order="c.attempt_number")
     open_attempt = next(
         (a for a in reversed(rows) if a.call_id is None and a.status in (
             CallAttempt.Status.DIALLING, CallAttempt.Status.PROVIDER_ERROR)), None)
@@ -388,8 +389,7 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
             job_release(claim, reason=outcomes.WAIT_PAUSED, keep_next_try=True)
             return None, "paused"
         hold = account_services.hold_for_call(account=account, max_call_duration=max_duration)
-        balance = account.credits if hold.unit == "credits" else account.minutes
-        if hold.unit and balance < hold.amount:
+        if not account_services.can_cover(account=account, hold=hold):
             job_release(claim, reason=outcomes.WAIT_BALANCE, keep_next_try=True)
             return None, "no_balance"
         if live >= account.max_concurrent_calls:

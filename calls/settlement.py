@@ -9,7 +9,7 @@ import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts import services as account_services
@@ -37,6 +37,7 @@ ENDED_CALL_STATUSES = {"ended", "not_connected", "error"}
 _FINISH_READ = ("id", "status", "job_id", "account_id", "attempt_number", "phone",
                 "idempotency_key", "hold_unit", "hold_amount", "max_call_duration", "started_at",
                 "transcript", "recording_url")
+_FINISH_COLUMNS = Columns(CallAttempt, "c", only=_FINISH_READ)
 _FINISH_FIELDS = ("status", "outcome", "disconnection_reason", "ended_at", "started_at",
                   "duration_seconds", "cost", "settled_at", "transcript", "recording_url",
                   "raw", "updated_at")
@@ -52,16 +53,11 @@ def _ms(value) -> datetime | None:
 
 
 _FOUND = Columns(CallAttempt, "c", only=("id", "status", "call_id", "job_id"))
-_FIND_BY_CALL_SQL = f"SELECT {{columns}} FROM {CallAttempt._meta.db_table} c WHERE c.call_id = %s"
-_FIND_BY_JOB_SQL = (f"SELECT {{columns}} FROM {CallAttempt._meta.db_table} c "
-                    "WHERE c.job_id = %s AND c.attempt_number = %s")
 
 
-def _find(sql: str, params: list) -> CallAttempt | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql.format(columns=_FOUND.sql), params)
-        row = cursor.fetchone()
-    return None if row is None else _FOUND.build(row)
+def _find(where: str, params: list) -> CallAttempt | None:
+    found = _FOUND.fetch(where, params)
+    return found[0] if found else None
 
 
 def find_attempt(call: dict) -> CallAttempt | None:
@@ -69,7 +65,7 @@ def find_attempt(call: dict) -> CallAttempt | None:
     Only the fields call_update reads are loaded (this runs for every webhook)."""
     call_id = call.get("call_id")
     if call_id:
-        found = _find(_FIND_BY_CALL_SQL, [str(call_id)])
+        found = _find("c.call_id = %s", [str(call_id)])
         if found:
             return found
     meta = call.get("metadata") or {}
@@ -78,7 +74,7 @@ def find_attempt(call: dict) -> CallAttempt | None:
     except (TypeError, ValueError):
         return None
     # No call_id filter here: the create response may bind it between the two queries.
-    found = _find(_FIND_BY_JOB_SQL, [job_id, number])
+    found = _find("c.job_id = %s AND c.attempt_number = %s", [job_id, number])
     if found is None or (found.call_id and call_id and found.call_id != call_id):
         return None
     return found
@@ -163,7 +159,7 @@ def _store_analysis(attempt_id: int, call: dict) -> None:
 def attempt_finish(*, attempt_id: int, call: dict, reason: str | None = None) -> bool:
     """Close a live attempt once: settle its hold, record the outcome, move the job on."""
     with transaction.atomic():
-        attempt = _attempt_locked(attempt_id)
+        attempt = _FINISH_COLUMNS.get(attempt_id, lock=True)
         if attempt.status in FINAL or attempt.status == CallAttempt.Status.PROVIDER_ERROR:
             return False
         # of=self: lock the job row only, never the joined batch and account rows.
@@ -207,21 +203,6 @@ def attempt_finish(*, attempt_id: int, call: dict, reason: str | None = None) ->
                                         reference=attempt.idempotency_key)
         dispatch_account_on_commit(account.pk)
     return True
-
-
-_FINISH_COLUMNS = Columns(CallAttempt, "c", only=_FINISH_READ)
-
-
-def _attempt_locked(attempt_id: int) -> CallAttempt:
-    """The attempt's row, locked until the transaction ends, with the columns a settle reads."""
-    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_FINISH_COLUMNS.sql} FROM {CallAttempt._meta.db_table} c "
-                       f"WHERE c.id = %s{lock}", [attempt_id])
-        row = cursor.fetchone()
-    if row is None:
-        raise CallAttempt.DoesNotExist(f"call attempt {attempt_id} does not exist")
-    return _FINISH_COLUMNS.build(row)
 
 
 def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:
