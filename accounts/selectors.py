@@ -4,12 +4,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from batches.models import Batch, Job
-from calls.db import placeholders
+from calls.db import cursor, placeholders
 from calls.models import CallAttempt
 
 from .models import Account, DoNotCall, LedgerEntry
@@ -156,10 +155,10 @@ def suppressed_for(*, account_id: int, rut: str, phones: list[str]) -> tuple[boo
         params.extend(phones)
     if not match:
         return False, set()
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT phone, rut FROM {DoNotCall._meta.db_table} "
-                       f"WHERE account_id = %s AND ({' OR '.join(match)})", params)
-        rows = cursor.fetchall()
+    with cursor() as db:
+        db.execute(f"SELECT phone, rut FROM {DoNotCall._meta.db_table} "
+                   f"WHERE account_id = %s AND ({' OR '.join(match)})", params)
+        rows = db.fetchall()
     rut_blocked, blocked = False, set()
     for phone, listed_rut in rows:
         rut_blocked = rut_blocked or (bool(rut) and listed_rut == rut)

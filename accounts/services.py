@@ -16,7 +16,7 @@ from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from calls.db import Columns
+from calls.db import Columns, cursor
 
 from .models import Account, DoNotCall, LedgerEntry
 
@@ -310,9 +310,9 @@ def _add_to_balances(account_pk: int, deltas: dict[str, Decimal]) -> None:
     assignments = ", ".join(f"{qn(f.column)} = {qn(f.column)} + %s" for f in fields)
     params = [connection.ops.adapt_decimalfield_value(value, f.max_digits, f.decimal_places)
               for f, value in zip(fields, deltas.values(), strict=True)]
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {qn(Account._meta.db_table)} SET {assignments} WHERE id = %s",
-                       [*params, account_pk])
+    with cursor() as db:
+        db.execute(f"UPDATE {qn(Account._meta.db_table)} SET {assignments} WHERE id = %s",
+                   [*params, account_pk])
 
 
 def account_release(*, account: Account, hold: Hold, reference: str) -> None:

@@ -3,6 +3,10 @@
 The database is the source of truth. A job whose message is in flight carries
 ``enqueued_until``; when that passes without the job being claimed (the message was lost), the
 next dispatch publishes it again. Duplicates are harmless: process_job claims atomically.
+
+The sweep looks one period ahead: a job that comes due before the next sweep (a calling window
+opening at 08:00, a retry's delay ending) is published now with a countdown to its due time, so
+it is dialled on the second instead of up to a sweep period late.
 """
 
 import logging
@@ -17,8 +21,8 @@ from django.utils.translation import gettext
 from accounts.models import Account
 from accounts.services import can_cover, hold_for_call
 from batches.models import Batch, BatchEvent, Job
-from calls.db import Columns, db_datetime, json_document, placeholders
-from calls.windows import WindowError, build_window, is_allowed
+from calls.db import Columns, cursor, db_datetime, json_document, placeholders, read_datetime
+from calls.windows import WindowError, build_window, is_allowed, next_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +32,20 @@ def enqueue_ttl() -> timedelta:
     return timedelta(seconds=settings.CALLS_ENQUEUE_TTL_SECONDS)
 
 
-def _window_open(call_settings: dict, profile: str, now) -> bool:
-    """Whether the batch's own window (its time zone) is open. Jobs with a contact time zone of
-    their own are checked exactly by process_job; here they wait for the batch's window."""
+def _window_opens(call_settings: dict, profile: str, now, due_by):
+    """When the batch's own window (its time zone) is open between ``now`` and ``due_by``:
+    ``now`` if it is open now, the instant it opens if that comes first, else None. Jobs with
+    a contact time zone of their own are checked exactly by process_job; here they wait for
+    the batch's window."""
     try:
-        return is_allowed(build_window(call_settings=call_settings, profile=profile), now)
+        window = build_window(call_settings=call_settings, profile=profile)
+        if is_allowed(window, now):
+            return now
+        if due_by <= now or not is_allowed(window, due_by):
+            return None  # (a window shorter than a sweep period waits for a sweep inside it)
+        return next_allowed(window, now)
     except WindowError:
-        return True  # let process_job record the configuration error on the job
+        return now  # let process_job record the configuration error on the job
 
 
 # Written out (see calls.db): this runs after every call that ends, to refill the slot it
@@ -44,23 +55,25 @@ _PRICING = Columns(Account, "a", only=("id", "plan_type", "credits", "minutes",
 _BUDGET_SQL = f"""
 SELECT a.max_concurrent_calls, a.compliance_profile,
        (SELECT count(*) FROM {Job._meta.db_table} j
-         WHERE j.account_id = a.id AND j.status = %(in_progress)s),
+         WHERE j.account_id = a.id AND j.status = '{Job.Status.IN_PROGRESS}'),
        (SELECT count(*) FROM {Job._meta.db_table} j
-         WHERE j.account_id = a.id AND j.status = %(pending)s AND j.enqueued_until > %(now)s),
+         WHERE j.account_id = a.id AND j.status = '{Job.Status.PENDING}'
+           AND j.enqueued_until > %(now)s),
        {{pricing}}
   FROM {Account._meta.db_table} a
- WHERE a.id = %(account)s AND a.status = %(active)s
+ WHERE a.id = %(account)s AND a.status = '{Account.Status.ACTIVE}'
 """
 _BATCHES_SQL = f"""
 SELECT id, call_settings FROM {Batch._meta.db_table}
- WHERE account_id = %(account)s AND status = %(running)s AND is_active
+ WHERE account_id = %(account)s AND status = '{Batch.Status.RUNNING}' AND is_active
    AND (scheduled_at IS NULL OR scheduled_at <= %(now)s)
  ORDER BY priority_rank DESC, created_at
 """
+# Due by ``due_by`` (now, or the end of the sweep's look-ahead) and not already nudged.
 _DUE = f"""
-SELECT id FROM {Job._meta.db_table}
- WHERE batch_id = %(batch)s AND status = %(pending)s
-   AND (next_try_at IS NULL OR next_try_at <= %(now)s)
+SELECT {{columns}} FROM {Job._meta.db_table}
+ WHERE batch_id = %(batch)s AND status = '{Job.Status.PENDING}'
+   AND (next_try_at IS NULL OR next_try_at <= %(due_by)s)
    AND (enqueued_until IS NULL OR enqueued_until <= %(now)s)
  ORDER BY next_try_at, id
  LIMIT %(limit)s
@@ -69,8 +82,8 @@ SELECT id FROM {Job._meta.db_table}
 # are skipped, never waited for (the batched claim: ~20,000 rows/s against ~4,000 one by one).
 _NUDGE_SQL = f"""
 UPDATE {Job._meta.db_table} SET enqueued_until = %(until)s
- WHERE id = ANY(ARRAY({_DUE} FOR UPDATE SKIP LOCKED))
-RETURNING id
+ WHERE id = ANY(ARRAY({_DUE.format(columns="id")} FOR UPDATE SKIP LOCKED))
+RETURNING id, next_try_at
 """
 # SQLite (the demo) has no row locks: it writes one transaction at a time, so the due jobs
 # are read, then marked, inside the dispatch's transaction.
@@ -86,12 +99,10 @@ class Budget:
 
 def dispatch_budget(*, account_id: int, now) -> Budget:
     """What this account may start now. Zero jobs when the account is not active."""
-    with connection.cursor() as cursor:
-        cursor.execute(_BUDGET_SQL.format(pricing=_PRICING.sql), {
-            "account": account_id, "active": Account.Status.ACTIVE, "now": db_datetime(now),
-            "in_progress": Job.Status.IN_PROGRESS, "pending": Job.Status.PENDING,
-        })
-        row = cursor.fetchone()
+    with cursor() as db:
+        db.execute(_BUDGET_SQL.format(pricing=_PRICING.sql),
+                   {"account": account_id, "now": db_datetime(now)})
+        row = db.fetchone()
     if row is None:
         return Budget(0, None, None)
     slots, profile, busy, nudged = row[:4]
@@ -122,72 +133,89 @@ def _note_waiting_for_balance(batch_pk: int) -> None:
                             "themselves after a top-up."))
 
 
-def _due_jobs(cursor, *, batch_pk: int, limit: int, now) -> list[int]:
-    """Up to ``limit`` due jobs of the batch not already nudged (read only)."""
-    cursor.execute(_DUE, {"batch": batch_pk, "pending": Job.Status.PENDING,
-                          "now": db_datetime(now), "limit": limit})
-    return [pk for (pk,) in cursor.fetchall()]
+def _due_jobs(db, *, batch_pk: int, limit: int, now, due_by) -> list[tuple]:
+    """Up to ``limit`` (id, next_try_at) of the batch's jobs due by ``due_by`` and not
+    already nudged (read only)."""
+    db.execute(_DUE.format(columns="id, next_try_at"), {
+        "batch": batch_pk, "now": db_datetime(now), "due_by": db_datetime(due_by),
+        "limit": limit})
+    return db.fetchall()
 
 
-def _nudge_batch(cursor, *, batch_pk: int, limit: int, now) -> list[int]:
-    """Mark up to ``limit`` due jobs of the batch as nudged (enqueued_until); their ids."""
-    params = {"batch": batch_pk, "pending": Job.Status.PENDING, "now": db_datetime(now),
-              "limit": limit, "until": db_datetime(now + enqueue_ttl())}
+def _nudge_batch(db, *, batch_pk: int, limit: int, now, due_by) -> list[tuple]:
+    """Mark up to ``limit`` jobs of the batch due by ``due_by`` as nudged (enqueued_until);
+    their (id, next_try_at)."""
+    params = {"batch": batch_pk, "now": db_datetime(now), "due_by": db_datetime(due_by),
+              "limit": limit,
+              "until": db_datetime(due_by + enqueue_ttl())}
     if connection.vendor == "postgresql":
-        cursor.execute(_NUDGE_SQL, params)
-        return sorted(pk for (pk,) in cursor.fetchall())
-    ids = _due_jobs(cursor, batch_pk=batch_pk, limit=limit, now=now)
-    if ids:
-        cursor.execute(_MARK_SQL.format(ids=placeholders(ids)), [params["until"], *ids])
-    return ids
+        db.execute(_NUDGE_SQL, params)
+        return sorted(db.fetchall())
+    rows = _due_jobs(db, batch_pk=batch_pk, limit=limit, now=now, due_by=due_by)
+    if rows:
+        ids = [pk for pk, _ in rows]
+        db.execute(_MARK_SQL.format(ids=placeholders(ids)), [params["until"], *ids])
+    return [(pk, read_datetime(due)) for pk, due in rows]
 
 
-def _nudge_due_jobs(*, budget: Budget, now) -> list[int]:
-    """Mark up to ``budget.jobs`` due jobs as nudged, highest batch priority first, oldest
-    first."""
-    ids: list[int] = []
-    with connection.cursor() as cursor:
-        cursor.execute(_BATCHES_SQL, {"account": budget.account.pk,
-                                      "running": Batch.Status.RUNNING, "now": db_datetime(now)})
-        for batch_pk, call_settings in cursor.fetchall():
-            if len(ids) >= budget.jobs:
+def _nudge_due_jobs(*, budget: Budget, now, due_by) -> dict[int, object]:
+    """Mark up to ``budget.jobs`` jobs due by ``due_by`` as nudged, highest batch priority
+    first, oldest first. Returns {job id: when it may start} (``now`` for jobs due now)."""
+    starts: dict[int, object] = {}
+    with cursor() as db:
+        db.execute(_BATCHES_SQL, {"account": budget.account.pk, "now": db_datetime(now)})
+        for batch_pk, call_settings in db.fetchall():
+            if len(starts) >= budget.jobs:
                 break
             call_settings = json_document(call_settings) or {}
-            if not _window_open(call_settings, budget.profile, now):
-                continue  # nothing of this batch may be dialled now; process_job re-checks
+            opens = _window_opens(call_settings, budget.profile, now, due_by)
+            if opens is None:
+                continue  # nothing of this batch may be dialled yet; process_job re-checks
             if not _can_pay_a_call(budget.account, call_settings):
-                if _due_jobs(cursor, batch_pk=batch_pk, limit=1, now=now):
+                if _due_jobs(db, batch_pk=batch_pk, limit=1, now=now, due_by=now):
                     _note_waiting_for_balance(batch_pk)
                 continue
-            ids.extend(_nudge_batch(cursor, batch_pk=batch_pk, limit=budget.jobs - len(ids),
-                                    now=now))
-    return ids
+            for pk, due in _nudge_batch(db, batch_pk=batch_pk,
+                                        limit=budget.jobs - len(starts), now=now,
+                                        due_by=due_by):
+                starts[pk] = max(opens, due) if due is not None else opens
+    return starts
 
 
-def dispatch_account(*, account_id: int) -> list[int]:
+def dispatch_account(*, account_id: int, due_by=None) -> list[int]:
     """Publish process_job for the jobs of this account that can start now. Returns their ids.
+
+    ``due_by`` (the sweep's look-ahead): jobs that come due before it, within the calling
+    window, are published too, each with a countdown to the instant it may start; they count
+    against the account's free slots like jobs due now.
 
     Each job is marked (enqueued_until) before its message is published, after that commits.
     """
     now = timezone.now()
+    due_by = max(due_by or now, now)
     with transaction.atomic():
         budget = dispatch_budget(account_id=account_id, now=now)
         if budget.jobs <= 0:
             return []
-        ids = _nudge_due_jobs(budget=budget, now=now)
-    publish_jobs(ids)
-    return ids
+        starts = _nudge_due_jobs(budget=budget, now=now, due_by=due_by)
+    later = {pk: at for pk, at in starts.items() if at > now}
+    publish_jobs([pk for pk in starts if pk not in later])
+    if later:
+        publish_jobs(list(later), eta=later)
+    return list(starts)
 
 
-def publish_jobs(job_ids: list[int]) -> None:
-    """Publish one process_job message per id over a single broker connection."""
+def publish_jobs(job_ids: list[int], *, eta: dict | None = None) -> None:
+    """Publish one process_job message per id over a single broker connection. ``eta``: the
+    instant some of them may start (the worker holds those messages until then)."""
     if not job_ids:
         return
     from calls.tasks import process_job
 
+    eta = eta or {}
     with process_job.app.producer_or_acquire() as producer:
         for job_id in job_ids:
-            process_job.apply_async((job_id,), producer=producer)
+            process_job.apply_async((job_id,), producer=producer, eta=eta.get(job_id))
     logger.debug("published %d process_job messages", len(job_ids))
 
 

@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import services as account_services
 from accounts.models import Account
@@ -29,10 +30,12 @@ from calls.db import (
     Columns,
     db_datetime,
     insert_row,
+    literals,
     placeholders,
     read_datetime,
     row_lock,
 )
+from calls.db import cursor as db_cursor
 from calls.dispatch import dispatch_account_on_commit
 from calls.models import CallAttempt
 from calls.windows import WindowError, build_window, is_allowed, next_allowed
@@ -63,9 +66,9 @@ UPDATE {Job._meta.db_table}
 """
 _LIVE_ELSEWHERE_SQL = f"""
 SELECT (SELECT id FROM {Batch._meta.db_table}
-         WHERE id = %s AND is_active AND status = %s {{lock}}),
+         WHERE id = %s AND is_active AND status = '{Batch.Status.RUNNING}' {{lock}}),
        (SELECT count(*) FROM {CallAttempt._meta.db_table}
-         WHERE account_id = %s AND status IN ({placeholders(CallAttempt.LIVE_STATUSES)})
+         WHERE account_id = %s AND status IN ({literals(CallAttempt.LIVE_STATUSES)})
            AND job_id <> %s)
 """
 
@@ -112,7 +115,7 @@ def engine_job(job_id: int, *, lock: bool = False) -> Job | None:
     (only it, never the batch and account rows) is locked until the transaction ends."""
     sql = _engine_job_sql(Job._meta.db_table, " WHERE j.id = %s",
                           row_lock("FOR UPDATE OF j") if lock else "")
-    with connection.cursor() as cursor:
+    with db_cursor() as cursor:
         cursor.execute(sql, [job_id])
         row = cursor.fetchone()
     return None if row is None else _engine_job(row)
@@ -128,7 +131,7 @@ def job_claim(*, job_id: int, now=None) -> Claim | None:
         Job._meta.get_field("lease_token").get_db_prep_value(token, connection),
         db_datetime(now), job_id, Job.Status.PENDING, db_datetime(now),
     ]
-    with connection.cursor() as cursor:
+    with db_cursor() as cursor:
         if connection.vendor == "postgresql":
             # The claim and the read in one round trip: the UPDATE's new row, joined.
             cursor.execute(f"WITH claimed AS ({_CLAIM_SQL} RETURNING *)"
@@ -205,7 +208,7 @@ def _weekly_limit_until(job: Job, now):
     if policy is None or not (policy.max_answered_contacts_per_7d
                               or policy.max_attempts_per_7d):
         return None, ""
-    with connection.cursor() as cursor:  # every dial under CL or US runs it (see calls.db)
+    with db_cursor() as cursor:  # every dial under CL or US runs it (see calls.db)
         cursor.execute(_RECENT_ENDS_SQL, [job.account_id, job.rut, db_datetime(now - WEEK)])
         rows = [(read_datetime(ended), outcome) for ended, outcome in cursor.fetchall()]
     limit = policy.max_answered_contacts_per_7d
@@ -381,9 +384,8 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
         # A pause committed before this point stops the call; one after it waits for us.
         # (The batch row is locked by the sub-select; the live calls of the account are
         # counted under the account's lock taken above.)
-        with connection.cursor() as cursor:
-            cursor.execute(_live_elsewhere_sql(), [batch.pk, Batch.Status.RUNNING, account.pk,
-                                                 *CallAttempt.LIVE_STATUSES, job.pk])
+        with db_cursor() as cursor:
+            cursor.execute(_live_elsewhere_sql(), [batch.pk, account.pk, job.pk])
             still_running, live = cursor.fetchone()
         if still_running is None:
             job_release(claim, reason=outcomes.WAIT_PAUSED, keep_next_try=True)
@@ -513,11 +515,11 @@ def attempt_placed(*, attempt_id: int, call: dict) -> bool:
     margin = settings.CALLS_STALE_MARGIN_SECONDS
     if connection.vendor == "postgresql":
         # Both updates in one statement (atomic on its own): one round trip, no transaction.
-        with connection.cursor() as cursor:
+        with db_cursor() as cursor:
             cursor.execute(_PLACED_SQL, [*place, Job.Status.IN_PROGRESS, db_datetime(now),
                                          margin, db_datetime(now), *Job.OPEN_STATUSES])
             return bool(cursor.fetchone()[0])
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), db_cursor() as cursor:
         # The conditional UPDATE is the lock: only the first caller moves it out of dialling.
         cursor.execute(_PLACE_SQL, place)
         row = cursor.fetchone()
@@ -586,8 +588,8 @@ def batches_pause_for_provider(*, account: Account, message: str) -> None:
                                         is_active=True))
     Batch.objects.filter(pk__in=[b.pk for b in running]).update(
         is_active=False, status=Batch.Status.PAUSED, updated_at=timezone.now())
+    why = gettext("Paused: Retell refused the account (%(error)s).") % {"error": message}
     BatchEvent.objects.bulk_create([
-        BatchEvent(batch=b, kind=BatchEvent.Kind.PROVIDER_ERROR,
-                   message=f"Pausada: Retell rechazó la cuenta ({message})"[:500])
+        BatchEvent(batch=b, kind=BatchEvent.Kind.PROVIDER_ERROR, message=why[:500])
         for b in running
     ])

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from calls import retell
@@ -36,7 +37,7 @@ def batches_activate_scheduled(*, now=None) -> int:
             if Batch.objects.filter(pk=pk, status=Batch.Status.PENDING).update(
                     status=Batch.Status.RUNNING, updated_at=now):
                 BatchEvent.objects.create(batch_id=pk, kind=BatchEvent.Kind.STARTED,
-                                          message="Campaña iniciada según programación")
+                                          message=gettext("Campaign started as scheduled."))
                 activated += 1
     return activated
 
@@ -58,7 +59,7 @@ def batches_complete_finished(*, now=None) -> int:
                                                        Batch.Status.PAUSED)).update(
                     status=Batch.Status.COMPLETED, completed_at=now, updated_at=now):
                 BatchEvent.objects.create(batch_id=pk, kind=BatchEvent.Kind.COMPLETED,
-                                          message="Campaña completada")
+                                          message=gettext("Campaign completed."))
                 completed += 1
     return completed
 
@@ -87,8 +88,10 @@ def jobs_recover_expired(*, now=None) -> int:
             next_try_at=now, last_error="recuperado: el trabajador no respondió",
             updated_at=now,
         )
+        recovered_message = gettext("Recovered: the worker holding it stopped answering "
+                                    "(its lease expired).")
         JobEvent.objects.bulk_create([
-            JobEvent(job_id=pk, kind="recovered", message="lease expired") for pk in stale
+            JobEvent(job_id=pk, kind="recovered", message=recovered_message) for pk in stale
         ])
     return recovered
 
@@ -151,6 +154,8 @@ def sweep(*, now=None) -> dict:
         "polled": calls_poll_stale(now=now),
         "completed": batches_complete_finished(now=now),
     }
-    result["dispatched"] = sum(len(dispatch_account(account_id=pk))
+    # One period ahead: what comes due before the next sweep starts on time.
+    due_by = now + timedelta(seconds=settings.CALLS_SWEEP_SECONDS)
+    result["dispatched"] = sum(len(dispatch_account(account_id=pk, due_by=due_by))
                                for pk in list(accounts_with_due_work()))
     return result

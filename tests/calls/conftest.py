@@ -22,11 +22,24 @@ def sim(settings):
 def _no_publish(request, monkeypatch):
     """Unit tests of the engine call services directly; nothing is published to a broker.
     Queue tests (marked ``queue``) publish for real to real workers."""
-    published = []
+    published = Published()
     if request.node.get_closest_marker("queue"):
         return published
-    monkeypatch.setattr("calls.dispatch.publish_jobs", published.extend)
+    monkeypatch.setattr("calls.dispatch.publish_jobs", published)
     return published
+
+
+class Published(list):
+    """The job ids published, in order; ``eta``: the start instants of those published ahead
+    of their due time."""
+
+    def __init__(self):
+        super().__init__()
+        self.eta = {}
+
+    def __call__(self, job_ids, *, eta=None):
+        self.extend(job_ids)
+        self.eta.update(eta or {})
 
 
 __all__ = ["settings"]

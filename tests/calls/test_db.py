@@ -4,12 +4,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import BALANCE_FIELDS, account_lock
 from batches.models import Batch, Job, JobEvent
-from calls.db import insert_row, update_row
+from calls.db import cursor, insert_row, update_row
 from calls.models import CallAttempt
 from calls.services import engine_job, job_claim
 from tests.factories import AccountFactory, BatchFactory, JobFactory
@@ -87,3 +88,31 @@ def test_insert_and_update_rows_as_the_orm_saves_them(job):
     assert (stored.cost, stored.ended_at, stored.raw, stored.status) == (
         Decimal("7.25"), ended, {"call_id": "c-1", "n": [1, 2]}, CallAttempt.Status.ENDED)
     assert update_row(Batch, job.batch_id + 1000, {"name": "x"}) == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared on PostgreSQL only")
+def test_engine_statements_are_prepared_once_per_connection(job):
+    """Parsed and planned once, then executed by name (not re-planned at every call)."""
+    sql = f"SELECT status FROM {Job._meta.db_table} WHERE id = %s AND rut <> %s"
+    for _ in range(3):
+        with cursor() as db:
+            db.execute(sql, [job.pk, "prepared-marker"])
+            assert db.fetchone() == (Job.Status.PENDING,)
+    with connection.cursor() as plain:
+        plain.execute("SELECT count(*) FROM pg_prepared_statements "
+                      "WHERE statement LIKE %s AND statement NOT LIKE %s",
+                      ["%rut <> $2%", "%pg_prepared_statements%"])
+        assert plain.fetchone() == (1,)
+
+
+def test_engine_cursor_raises_djangos_errors(job):
+    """A failing statement raises django.db's errors (which the tasks retry on and the
+    engine hands the job back for), as Django's own cursor would, and the transaction rolls
+    back as usual."""
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_row(JobEvent(job_id=job.pk, kind="x", message="y"))
+        insert_row(Job(batch_id=job.batch_id, account_id=job.account_id, rut=job.rut,
+                       deduplication_key=job.deduplication_key))
+    assert not JobEvent.objects.filter(job=job, kind="x").exists()
+    with pytest.raises(DatabaseError), cursor() as db:
+        db.execute("SELECT no_such_column FROM " + Job._meta.db_table)

@@ -256,6 +256,51 @@ def test_unlimited_plans_are_dispatched_without_balance(job, account):
     assert not BatchEvent.objects.filter(kind=BatchEvent.Kind.WAITING_BALANCE).exists()
 
 
+# Monday 2025-06-09 in Santiago (UTC-4); CL allows 08:00-20:00, i.e. from 12:00 UTC.
+OPENING = datetime(2025, 6, 9, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("before, published", [(timedelta(seconds=10), True),
+                                               (timedelta(seconds=20), False)])
+def test_sweep_publishes_jobs_the_window_opens_for_before_the_next_sweep(
+        job, account, settings, _no_publish, before, published):
+    """Deferred to the 08:00 opening (as the engine leaves them), they are published by the
+    sweep before it with a countdown to 08:00 sharp, not up to a sweep period late."""
+    settings.CALLS_SWEEP_SECONDS = 15
+    Account.objects.filter(pk=account.pk).update(compliance_profile="CL")
+    Job.objects.filter(pk=job.pk).update(next_try_at=OPENING)
+    with time_machine.travel(OPENING - before, tick=False):
+        sweep()
+    assert _no_publish == ([job.pk] if published else [])
+    assert _no_publish.eta == ({job.pk: OPENING} if published else {})
+    job.refresh_from_db()
+    assert (job.enqueued_until is not None) is published
+
+
+def test_jobs_due_later_in_the_sweep_period_start_on_their_due_time(
+        job, account, settings, _no_publish):
+    """A retry whose delay ends before the next sweep, in an open window: published now with
+    its own due time; jobs due now go without one; a job due after the look-ahead waits."""
+    Account.objects.filter(pk=account.pk).update(compliance_profile="CL")
+    now = OPENING + timedelta(hours=2)
+    due_now = JobFactory(batch=job.batch, next_try_at=now - timedelta(minutes=1))
+    later = JobFactory(batch=job.batch, next_try_at=now + timedelta(hours=1))
+    Job.objects.filter(pk=job.pk).update(next_try_at=now + timedelta(seconds=4))
+    with time_machine.travel(now, tick=False):
+        assert sorted(dispatch_account(account_id=account.pk,
+                                       due_by=now + timedelta(seconds=15))) == [job.pk, due_now.pk]
+    assert _no_publish == [due_now.pk, job.pk]
+    assert _no_publish.eta == {job.pk: now + timedelta(seconds=4)}
+    # Without a look-ahead (a call ended and freed its slot) only what is due now goes.
+    with time_machine.travel(now, tick=False):
+        assert dispatch_account(account_id=account.pk) == []
+    later.refresh_from_db()
+    assert later.enqueued_until is None
+    # The message held until its due time finds the job claimable then, not before.
+    with time_machine.travel(now + timedelta(seconds=3), tick=False):
+        assert job_process(job_id=job.pk) == "not_claimed"
+
+
 def test_minutes_plan_reserves_minutes(sim, job, account):
     Account.objects.filter(pk=account.pk).update(plan_type=Account.Plan.MINUTES)
     account_services.account_topup(account=account, minutes=Decimal("30"), reference="m")
@@ -306,10 +351,12 @@ def test_invalid_request_marks_the_phone_invalid(sim, job):
 
 def test_account_rejected_by_retell_pauses_its_campaigns(sim, job):
     sim.configure(fail_next=[{"status": 402, "count": 1}])
-    assert job_process(job_id=job.pk) == "provider_account"
+    with translation.override("es-cl"):  # the workers' language (LANGUAGE_CODE)
+        assert job_process(job_id=job.pk) == "provider_account"
     batch = Batch.objects.get(pk=job.batch_id)
     assert batch.is_active is False and batch.status == Batch.Status.PAUSED
-    assert BatchEvent.objects.filter(batch=batch, kind=BatchEvent.Kind.PROVIDER_ERROR).exists()
+    event = BatchEvent.objects.get(batch=batch, kind=BatchEvent.Kind.PROVIDER_ERROR)
+    assert event.message.startswith("Pausada: Retell rechazó la cuenta (")
 
 
 def test_crash_after_saving_the_attempt_is_recovered_with_the_same_key(sim, job):
@@ -321,11 +368,30 @@ def test_crash_after_saving_the_attempt_is_recovered_with_the_same_key(sim, job)
     CallAttempt.objects.filter(job=job).update(status=CallAttempt.Status.DIALLING, call_id=None)
     Job.objects.filter(pk=job.pk).update(attempts=0,
                                          reserved_until=timezone.now() - timedelta(seconds=1))
-    assert jobs_recover_expired() == 1
+    with translation.override("es-cl"):
+        assert jobs_recover_expired() == 1
+    assert JobEvent.objects.get(job=job, kind="recovered").message.startswith("Recuperado:")
     assert job_process(job_id=job.pk) == "dialled"
     assert sim.stats()["calls_created"] == 1
     job.refresh_from_db()
     assert job.attempts == 1
+
+
+def test_sweep_starts_scheduled_campaigns_and_completes_finished_ones(job, account):
+    scheduled = BatchFactory(account=account, status=Batch.Status.PENDING,
+                             schedule_type=Batch.ScheduleType.SCHEDULED,
+                             scheduled_at=timezone.now() - timedelta(minutes=1))
+    JobFactory(batch=scheduled)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.DONE)
+    with translation.override("es-cl"):
+        sweep()
+    scheduled.refresh_from_db()
+    assert scheduled.status == Batch.Status.RUNNING
+    assert BatchEvent.objects.get(batch=scheduled, kind=BatchEvent.Kind.STARTED).message \
+        == "Campaña iniciada según lo programado."
+    assert Batch.objects.get(pk=job.batch_id).status == Batch.Status.COMPLETED
+    assert BatchEvent.objects.get(batch_id=job.batch_id, kind=BatchEvent.Kind.COMPLETED).message \
+        == "Campaña completada."
 
 
 def test_sweep_closes_calls_that_retell_forgot(sim, job, account, settings):

@@ -1,10 +1,12 @@
 """End-to-end: real Celery workers on real Redis and PostgreSQL, the Retell simulator sending
 signed webhooks to the live server."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
+from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import LedgerEntry
@@ -67,6 +69,23 @@ def test_campaign_completes_within_the_concurrency_limit(live_sim, settings):
     assert account.credits == ledger and account.credits >= 0
     spent = CallAttempt.objects.filter(batch=batch).aggregate(s=Sum("cost"))["s"]
     assert account.credits == Decimal("100000") - spent
+
+
+def test_a_job_published_ahead_is_dialled_at_its_due_time(live_sim):
+    """The sweep's look-ahead: the worker holds the message until the job's due time (a
+    message run early could not claim it, and the job would wait for the next sweep)."""
+    account = AccountFactory(max_concurrent_calls=2)
+    account_services.account_topup(account=account, credits=Decimal("100000"), reference="t")
+    batch = make_jobs(account, 1)
+    with CeleryProcesses(workers=1, beat=False):
+        due = timezone.now() + timedelta(seconds=2)
+        Job.objects.filter(batch=batch).update(next_try_at=due)
+        assert len(dispatch_account(account_id=account.pk,
+                                    due_by=due + timedelta(seconds=1))) == 1
+        wait_for(lambda: CallAttempt.objects.filter(batch=batch).exists(), timeout=20,
+                 message="the job to be dialled at its due time")
+    dialled = CallAttempt.objects.get(batch=batch).created_at
+    assert due <= dialled < due + timedelta(seconds=5)
 
 
 def test_pause_stops_new_calls_at_once(live_sim):
