@@ -60,7 +60,8 @@ def cursor():
     time; planning alone was a third of its time per call). Parameters go separately, with
     their types; the statements compare statuses with literals, not parameters, so that the
     one plan kept can use the partial indexes on status. Prepared statements need a direct
-    connection or a session-pooling proxy (not PgBouncer's transaction pooling).
+    connection or a session-pooling proxy (not PgBouncer's transaction pooling). They are not
+    recorded in ``connection.queries`` under DEBUG (the demo runs on SQLite, where they are).
     SQLite: Django's cursor."""
     if connection.vendor != "postgresql":
         with connection.cursor() as django_cursor:
