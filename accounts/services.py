@@ -78,16 +78,18 @@ def _apply(
         raise InsufficientBalance(field)
     setattr(account, field, new_balance)
     _add_to_balances(account.pk, {field: amount})
-    return LedgerEntry.objects.create(
-        account=account,
-        kind=kind,
-        unit=unit,
-        amount=amount,
-        balance_after=new_balance,
-        reason=reason[:255],
-        reference=reference[:120],
-        created_by=user,
-    )
+    entry = _ledger_entry(account, unit=unit, amount=amount, balance_after=new_balance,
+                          kind=kind, reason=reason, reference=reference, user=user)
+    entry.save(force_insert=True)
+    return entry
+
+
+def _ledger_entry(account: Account, *, unit: str, amount: Decimal, balance_after: Decimal,
+                  kind: str, reason: str, reference: str, user=None) -> LedgerEntry:
+    """The ledger's record of one balance change (not saved yet)."""
+    return LedgerEntry(account=account, kind=kind, unit=unit, amount=amount,
+                       balance_after=balance_after, reason=reason[:255],
+                       reference=reference[:120], created_by=user)
 
 
 def account_lock(account_pk: int, *, fields: tuple[str, ...] = ()) -> Account:
@@ -279,25 +281,24 @@ def account_settle(
     if hold.unit:
         field = BALANCE_COLUMN[hold.unit]
         balance = getattr(account, field) + hold.amount
-        entries.append(LedgerEntry(
-            account=account, kind=LedgerEntry.Kind.REFUND, unit=hold.unit, amount=hold.amount,
-            balance_after=balance, reason=_("Hold released"), reference=reference[:120]))
+        entries.append(_ledger_entry(
+            account, unit=hold.unit, amount=hold.amount, balance_after=balance,
+            kind=LedgerEntry.Kind.REFUND, reason=_("Hold released"), reference=reference))
         used = cost if hold.unit == CREDITS else _money(Decimal(seconds) / 60)
         used = min(used, hold.amount)  # never more than the hold: never below zero
         if used > 0:
             balance -= used
-            entries.append(LedgerEntry(
-                account=account, kind=LedgerEntry.Kind.SETTLEMENT, unit=hold.unit,
-                amount=-used, balance_after=balance, reason=_("Call charged"),
-                reference=reference[:120]))
+            entries.append(_ledger_entry(
+                account, unit=hold.unit, amount=-used, balance_after=balance,
+                kind=LedgerEntry.Kind.SETTLEMENT, reason=_("Call charged"),
+                reference=reference))
         changes[field] = hold.amount - used
         setattr(account, field, balance)
     if cost:
         changes["total_spent"] = cost
+        account.total_spent += cost
     if changes:
         _add_to_balances(account.pk, changes)
-    if cost:
-        account.total_spent += cost
     LedgerEntry.objects.bulk_create(entries)
 
 

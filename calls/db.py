@@ -58,10 +58,12 @@ def cursor():
     On PostgreSQL they are prepared: each is parsed and planned once per connection instead
     of at every call (Django binds parameters on the client, so PostgreSQL sees new text each
     time; planning alone was a third of its time per call). Parameters go separately, with
-    their types; the statements compare statuses with literals, not parameters, so that the
-    one plan kept can use the partial indexes on status. Prepared statements need a direct
-    connection or a session-pooling proxy (not PgBouncer's transaction pooling). They are not
-    recorded in ``connection.queries`` under DEBUG (the demo runs on SQLite, where they are).
+    their types. Where a status picks a partial index (due, busy, nudged and live rows) the
+    statement compares it with a literal, not a parameter: the one plan kept could not use
+    the index otherwise (statements that find their rows by key may take it as a parameter).
+    Prepared statements need a direct connection or a session-pooling proxy (not PgBouncer's
+    transaction pooling). They are not recorded in ``connection.queries`` under DEBUG (the
+    demo runs on SQLite, where they are).
     SQLite: Django's cursor."""
     if connection.vendor != "postgresql":
         with connection.cursor() as django_cursor:

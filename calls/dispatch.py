@@ -50,16 +50,17 @@ def _window_opens(call_settings: dict, profile: str, now, due_by):
 
 # Written out (see calls.db): this runs after every call that ends, to refill the slot it
 # freed, and on every sweep; through the ORM it was a third of the web process's time per call.
-_PRICING = Columns(Account, "a", only=("id", "plan_type", "credits", "minutes",
+# What dispatch reads of the account: slots, profile, plan, prices and balances.
+_ACCOUNT = Columns(Account, "a", only=("id", "max_concurrent_calls", "compliance_profile",
+                                       "plan_type", "credits", "minutes",
                                        "cost_per_call_setup", "cost_per_minute"))
 _BUDGET_SQL = f"""
-SELECT a.max_concurrent_calls, a.compliance_profile,
-       (SELECT count(*) FROM {Job._meta.db_table} j
+SELECT (SELECT count(*) FROM {Job._meta.db_table} j
          WHERE j.account_id = a.id AND j.status = '{Job.Status.IN_PROGRESS}'),
        (SELECT count(*) FROM {Job._meta.db_table} j
          WHERE j.account_id = a.id AND j.status = '{Job.Status.PENDING}'
            AND j.enqueued_until > %(now)s),
-       {{pricing}}
+       {{account}}
   FROM {Account._meta.db_table} a
  WHERE a.id = %(account)s AND a.status = '{Account.Status.ACTIVE}'
 """
@@ -93,21 +94,21 @@ _MARK_SQL = f"UPDATE {Job._meta.db_table} SET enqueued_until = %s WHERE id IN ({
 @dataclass
 class Budget:
     jobs: int  # free call slots plus lookahead, minus jobs being worked on or already nudged
-    profile: str | None  # the account's compliance profile
-    account: Account | None  # its plan, prices and balances (other fields deferred)
+    account: Account | None  # its slots, profile, plan, prices and balances (others deferred)
 
 
 def dispatch_budget(*, account_id: int, now) -> Budget:
     """What this account may start now. Zero jobs when the account is not active."""
     with cursor() as db:
-        db.execute(_BUDGET_SQL.format(pricing=_PRICING.sql),
+        db.execute(_BUDGET_SQL.format(account=_ACCOUNT.sql),
                    {"account": account_id, "now": db_datetime(now)})
         row = db.fetchone()
     if row is None:
-        return Budget(0, None, None)
-    slots, profile, busy, nudged = row[:4]
-    return Budget(slots + settings.CALLS_DISPATCH_LOOKAHEAD - busy - nudged, profile,
-                  _PRICING.build(row[4:]))
+        return Budget(0, None)
+    busy, nudged = row[:2]
+    account = _ACCOUNT.build(row[2:])
+    return Budget(account.max_concurrent_calls + settings.CALLS_DISPATCH_LOOKAHEAD - busy
+                  - nudged, account)
 
 
 def _can_pay_a_call(account: Account, call_settings: dict) -> bool:
@@ -168,7 +169,8 @@ def _nudge_due_jobs(*, budget: Budget, now, due_by) -> dict[int, object]:
             if len(starts) >= budget.jobs:
                 break
             call_settings = json_document(call_settings) or {}
-            opens = _window_opens(call_settings, budget.profile, now, due_by)
+            opens = _window_opens(call_settings, budget.account.compliance_profile, now,
+                                  due_by)
             if opens is None:
                 continue  # nothing of this batch may be dialled yet; process_job re-checks
             if not _can_pay_a_call(budget.account, call_settings):
