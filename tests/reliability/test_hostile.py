@@ -269,6 +269,18 @@ def test_signed_webhook_with_a_malformed_call_id_is_a_400(account_a, call_id):
         "Must be a string of at most 100 characters, without null characters."]}}
 
 
+@pytest.mark.django_db
+def test_webhook_answers_only_post_and_stays_in_the_schema(api_operator):
+    """The view skips DRF at run time (it is the busiest endpoint) but is still documented."""
+    client = APIClient()
+    for method in ("get", "put", "delete"):
+        response = getattr(client, method)(WEBHOOK_PATH)
+        assert response.status_code == 405 and response["Allow"] == "POST", method
+    operation = api_operator.get("/api/schema/?format=json").json()["paths"][WEBHOOK_PATH]
+    assert set(operation) == {"post"}
+    assert set(operation["post"]["responses"]) == {"200", "400", "401"}
+
+
 # --- production settings and secrets -----------------------------------------------------------
 
 PRODUCTION_SECRET = "prod-" + "s3cr3t-K3y-" * 5 + "9"  # 60 characters
