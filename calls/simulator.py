@@ -70,7 +70,8 @@ Control API (loopback clients only, no auth)
 
 Python: ``RetellSimulator(host, port, **config)`` with start() -> base_url, stop(), context
 manager, configure(**kw), config(), stats(), reset(config=False), get_call(id), calls(),
-end_call(id, reason), wait_idle(timeout) (no live call, no webhook pending).
+end_call(id, reason), wait_idle(timeout) (no live call, no lifecycle step scheduled, no
+webhook pending).
 """
 
 from __future__ import annotations
@@ -317,11 +318,14 @@ class RetellSimulator:
         return self.state.end_call(call_id, reason)[1]
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
-        """Wait until no call is live and no webhook is pending (True) or ``timeout``."""
+        """Wait until no call is live, no lifecycle step is scheduled (an ended call's
+        call_analyzed comes ``analyzed_delay_ms`` later) and no webhook is pending (True), or
+        ``timeout``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             stats = self.stats()
-            if stats["live_total"] == 0 and stats["webhooks_pending"] == 0:
+            if stats["live_total"] == 0 and stats["webhooks_pending"] == 0 \
+                    and self._scheduler.pending == 0:
                 return True
             time.sleep(0.005)
         return False

@@ -43,6 +43,7 @@ class Scheduler:
         self._cv = threading.Condition()
         self._seq = itertools.count()
         self._stopped = False
+        self._running = 0
         self._thread = threading.Thread(target=self._run, name="retell-sim-scheduler", daemon=True)
 
     @property
@@ -51,6 +52,12 @@ class Scheduler:
 
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def pending(self) -> int:
+        """Actions not yet run, or running (an analysis whose webhook is still to be sent)."""
+        with self._cv:
+            return len(self._heap) + self._running
 
     def schedule(self, delay_ms: int, action: str, call_id: str, epoch: int) -> None:
         with self._cv:
@@ -76,10 +83,14 @@ class Scheduler:
                 if self._stopped:
                     return
                 _, _, action, call_id, epoch = heapq.heappop(self._heap)
+                self._running += 1
             try:
                 self._fn(action, call_id, epoch)
             except Exception:  # pragma: no cover - keep the lifecycle running
                 log.exception("simulator action %s for %s failed", action, call_id)
+            finally:
+                with self._cv:
+                    self._running -= 1
 
 
 class WebhookDispatcher:

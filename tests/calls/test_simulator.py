@@ -295,6 +295,18 @@ def test_lifecycle_sends_signed_webhooks_in_order(
     assert stats["by_status"] == {"ended": 1} and stats["by_reason"] == {"user_hangup": 1}
 
 
+def test_wait_idle_waits_for_the_analysis_still_to_come(
+    api: retell.Retell, sim: RetellSimulator, receiver: WebhookReceiver
+) -> None:
+    sim.configure(analyzed_delay_ms=400)
+    call = create(api, "+15551230011")
+    wait_until(lambda: len(receiver.events(call.call_id)) == 2, what="started and ended")
+    assert sim.stats()["live_total"] == 0  # ended; its call_analyzed is 400 ms away
+    assert sim.wait_idle(5)
+    assert [r["event"] for r in receiver.accepted(call.call_id)][-1] == "call_analyzed"
+    assert sim.stats()["webhooks_sent"] == 3
+
+
 def test_outcomes_by_number_and_overrides(
     api: retell.Retell, sim: RetellSimulator, receiver: WebhookReceiver
 ) -> None:
