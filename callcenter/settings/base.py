@@ -79,9 +79,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    # Django's backend, with a health check that skips the round trip when the connection's
-    # socket shows nothing from the server (callcenter/postgresql/base.py).
-    DATABASES["default"]["ENGINE"] = "callcenter.postgresql"
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Lets the call engine's cursor (calls.db.cursor) prepare its statements; Django's own

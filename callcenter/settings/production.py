@@ -16,7 +16,7 @@ if "*" in ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list real host names, not '*'.")
 RETELL_API_KEY = env_str("RETELL_API_KEY")
 
-if DATABASES["default"]["ENGINE"] != "callcenter.postgresql":
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL in production.")
 if not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://")):
     raise ImproperlyConfigured("CELERY_BROKER_URL must point to Redis in production.")
