@@ -268,7 +268,7 @@ def broker_publisher():
         redis.Redis.from_url(BROKER_URL, socket_connect_timeout=1).ping()
     except Exception as exc:  # no broker: count what would be published
 
-        def count(ids):
+        def count(ids, *, eta=None):
             published.extend(ids)
 
         return count, lambda: None, published, f"counted (no broker at {BROKER_URL}: {exc})"
@@ -276,12 +276,13 @@ def broker_publisher():
     from callcenter.celery import app
     from calls.tasks import process_job
 
-    def publish(ids):
+    def publish(ids, *, eta=None):
         # Same shape as calls.dispatch.publish_jobs: one connection, one producer.
         with app.connection_for_write(BROKER_URL) as conn:
             producer = app.amqp.Producer(conn, auto_declare=True)
             for job_id in ids:
-                process_job.apply_async((job_id,), producer=producer)
+                process_job.apply_async((job_id,), producer=producer,
+                                        eta=(eta or {}).get(job_id))
         published.extend(ids)
 
     def purge():

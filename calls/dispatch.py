@@ -200,16 +200,15 @@ def dispatch_account(*, account_id: int, due_by=None) -> list[int]:
         if budget.jobs <= 0:
             return []
         starts = _nudge_due_jobs(budget=budget, now=now, due_by=due_by)
+    # Those due now first, then those held until their due time, in one publish.
     later = {pk: at for pk, at in starts.items() if at > now}
-    publish_jobs([pk for pk in starts if pk not in later])
-    if later:
-        publish_jobs(list(later), eta=later)
+    publish_jobs([pk for pk in starts if pk not in later] + list(later), eta=later)
     return list(starts)
 
 
 def publish_jobs(job_ids: list[int], *, eta: dict | None = None) -> None:
-    """Publish one process_job message per id over a single broker connection. ``eta``: the
-    instant some of them may start (the worker holds those messages until then)."""
+    """Publish one process_job message per id over a single broker connection. ``eta``:
+    {id: instant} for those that may start only later (the worker holds them until then)."""
     if not job_ids:
         return
     from calls.tasks import process_job

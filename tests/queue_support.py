@@ -19,6 +19,19 @@ ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = settings.CELERY_BROKER_URL
 
 
+class Published(list):
+    """A stand-in for calls.dispatch.publish_jobs where no broker runs: the job ids it was
+    given, in order; ``eta``: the start instants of those published ahead of their due time."""
+
+    def __init__(self):
+        super().__init__()
+        self.eta = {}
+
+    def __call__(self, job_ids, *, eta=None):
+        self.extend(job_ids)
+        self.eta.update(eta or {})
+
+
 def flush_broker(url: str = REDIS_URL) -> None:
     redis.Redis.from_url(url).flushdb()
 

@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from batches.models import Batch, BatchEvent, Job
 from calls.models import CallAttempt
 from tests.factories import BatchFactory, JobFactory, rut_with_dv
+from tests.queue_support import Published
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -23,8 +24,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @pytest.fixture
 def published(monkeypatch):
     """Ids the dispatcher would publish (no broker in these tests)."""
-    ids: list[int] = []
-    monkeypatch.setattr("calls.dispatch.publish_jobs", ids.extend)
+    ids = Published()
+    monkeypatch.setattr("calls.dispatch.publish_jobs", ids)
     return ids
 
 

@@ -13,14 +13,15 @@ from django.utils import timezone, translation
 from batches import ingest, services
 from batches.models import Batch, BatchEvent, Job
 from tests.factories import BatchFactory, JobFactory, rut_with_dv
+from tests.queue_support import Published
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 
 
 @pytest.fixture(autouse=True)
 def published(monkeypatch):
-    ids: list[int] = []
-    monkeypatch.setattr("calls.dispatch.publish_jobs", ids.extend)
+    ids = Published()
+    monkeypatch.setattr("calls.dispatch.publish_jobs", ids)
     return ids
 
 

@@ -26,6 +26,7 @@ from batches.models import Batch, BatchEvent, Job
 from calls.models import CallAttempt
 from tests.admin.data import attempt
 from tests.factories import AccountFactory, UserFactory
+from tests.queue_support import Published
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls (and the
 # live server's, in its thread) are synchronous and safe.
@@ -92,7 +93,7 @@ def page(chromium, tmp_path):
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path, monkeypatch):
     """No broker (the live server runs in this process), uploads in a temporary folder."""
-    monkeypatch.setattr("calls.dispatch.publish_jobs", lambda ids: None)
+    monkeypatch.setattr("calls.dispatch.publish_jobs", Published())
     settings.ADMIN_UPLOAD_DIR = str(tmp_path / "uploads")
 
 

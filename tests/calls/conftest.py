@@ -2,6 +2,7 @@ import pytest
 from django.conf import settings
 
 from calls.simulator import RetellSimulator
+from tests.queue_support import Published
 
 
 @pytest.fixture
@@ -27,19 +28,6 @@ def _no_publish(request, monkeypatch):
         return published
     monkeypatch.setattr("calls.dispatch.publish_jobs", published)
     return published
-
-
-class Published(list):
-    """The job ids published, in order; ``eta``: the start instants of those published ahead
-    of their due time."""
-
-    def __init__(self):
-        super().__init__()
-        self.eta = {}
-
-    def __call__(self, job_ids, *, eta=None):
-        self.extend(job_ids)
-        self.eta.update(eta or {})
 
 
 __all__ = ["settings"]
