@@ -69,7 +69,8 @@ SELECT (SELECT id FROM {Batch._meta.db_table}
          WHERE id = %s AND is_active AND status = '{Batch.Status.RUNNING}' {{lock}}),
        (SELECT count(*) FROM {CallAttempt._meta.db_table}
          WHERE account_id = %s AND status IN ({literals(CallAttempt.LIVE_STATUSES)})
-           AND job_id <> %s)
+           AND job_id <> %s),
+       (SELECT count(*) FROM {Job._meta.db_table} WHERE id = %s AND lease_token = %s)
 """
 
 
@@ -268,7 +269,7 @@ def job_process(*, job_id: int, now=None) -> str:
     if claim is None:
         return "not_claimed"
     try:
-        return _process_claimed(claim)
+        return job_process_claimed(claim)
     except DatabaseError:
         # A deadlock victim or a dropped connection: hand the job back so the task's retry
         # claims it again at once, instead of waiting for the lease to expire. If the attempt
@@ -280,7 +281,8 @@ def job_process(*, job_id: int, now=None) -> str:
         raise
 
 
-def _process_claimed(claim: Claim) -> str:
+def job_process_claimed(claim: Claim) -> str:
+    """The checks and the dial of a job this worker claimed (job_process claims it first)."""
     job, now = claim.job, claim.now
     batch, account = job.batch, job.account
 
@@ -384,9 +386,15 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
         # A pause committed before this point stops the call; one after it waits for us.
         # (The batch row is locked by the sub-select; the live calls of the account are
         # counted under the account's lock taken above.)
+        token = Job._meta.get_field("lease_token").get_db_prep_value(claim.token, connection)
         with db_cursor() as cursor:
-            cursor.execute(_live_elsewhere_sql(), [batch.pk, account.pk, job.pk])
-            still_running, live = cursor.fetchone()
+            cursor.execute(_live_elsewhere_sql(), [batch.pk, account.pk, job.pk, job.pk, token])
+            still_running, live, still_ours = cursor.fetchone()
+        if not still_ours:
+            # The job moved on while we held it: a call of it that we had recorded as failed
+            # turned out to be placed, and its end settled it (attempt_revive); or our lease
+            # expired and the sweep handed it to someone else. It is not ours to dial.
+            return None, "claim_lost"
         if still_running is None:
             job_release(claim, reason=outcomes.WAIT_PAUSED, keep_next_try=True)
             return None, "paused"
@@ -529,6 +537,40 @@ def attempt_placed(*, attempt_id: int, call: dict) -> bool:
         lease = timedelta(seconds=ring_timeout + max_call_duration + margin)
         cursor.execute(_PLACED_JOB_SQL, [Job.Status.IN_PROGRESS, db_datetime(now + lease),
                                          db_datetime(now), job_id, *Job.OPEN_STATUSES])
+    return True
+
+
+def attempt_revive(*, attempt_id: int, call: dict) -> bool:
+    """Retell's own word (a webhook, get-call) shows that a create we recorded as failed
+    placed the call after all: the request reached Retell and the answer was lost (a timeout,
+    a dropped connection). The attempt is bound to the call and counts against the debtor,
+    its job is in progress again, and it takes its hold back from the balance (as much of it
+    as the balance has: the call happened and is charged, never below zero), so that the
+    call's end settles it like any other. False if it was not in that state (a re-send bound
+    it meanwhile)."""
+    with transaction.atomic():
+        # Lock order everywhere: attempt, then job, then account.
+        attempt = (CallAttempt.objects.select_for_update()
+                   .filter(pk=attempt_id, status=CallAttempt.Status.PROVIDER_ERROR,
+                           call_id__isnull=True)
+                   .only("id", "account_id", "max_call_duration", "idempotency_key").first())
+        if attempt is None:
+            return False
+        CallAttempt.objects.filter(pk=attempt.pk).update(status=CallAttempt.Status.DIALLING)
+        attempt_placed(attempt_id=attempt.pk, call=call)
+        account = account_services.account_lock(attempt.account_id, fields=_DIAL_ACCOUNT_FIELDS)
+        hold = account_services.hold_for_call(account=account,
+                                              max_call_duration=attempt.max_call_duration)
+        if hold.unit:
+            available = max(getattr(account, account_services.BALANCE_COLUMN[hold.unit]), 0)
+            hold = account_services.Hold(unit=hold.unit, amount=min(hold.amount, available))
+        if hold.amount:
+            account_services.account_reserve(account=account, hold=hold,
+                                             reference=attempt.idempotency_key)
+        CallAttempt.objects.filter(pk=attempt.pk).update(
+            hold_amount=hold.amount, hold_unit=hold.unit if hold.amount else "", error="")
+    logger.warning("retell call %s of attempt %s was placed although its create failed",
+                   call.get("call_id"), attempt_id)
     return True
 
 

@@ -20,6 +20,7 @@ from calls.dispatch import dispatch_account_on_commit
 from calls.models import CallAttempt
 from calls.services import (
     attempt_placed,
+    attempt_revive,
     engine_job,
     job_window,
     provider_backoff,
@@ -117,6 +118,8 @@ def call_update(*, call: dict, event: str = "") -> str:
         return "unknown"
     if attempt.status == CallAttempt.Status.DIALLING:
         attempt_placed(attempt_id=attempt.pk, call=call)
+    elif attempt.status == CallAttempt.Status.PROVIDER_ERROR and not attempt.call_id:
+        attempt_revive(attempt_id=attempt.pk, call=call)
     status = call.get("call_status")
     ends = status in ENDED_CALL_STATUSES or event == "call_ended"
     # Closing the attempt stores the analysis, transcript and recording the call carries.

@@ -14,7 +14,7 @@ from batches.models import Batch, BatchEvent, Job, JobEvent
 from calls import outcomes
 from calls.dispatch import dispatch_account
 from calls.models import CallAttempt
-from calls.services import job_process
+from calls.services import job_claim, job_process, job_process_claimed
 from calls.settlement import call_update
 from calls.sweep import jobs_recover_expired, sweep
 from tests.factories import AccountFactory, BatchFactory, JobFactory
@@ -340,6 +340,75 @@ def test_transient_provider_error_reuses_the_attempt_and_key(sim, job, account):
     assert job_process(job_id=job.pk) == "dialled"
     assert CallAttempt.objects.filter(job=job).count() == 1
     assert CallAttempt.objects.get(job=job).idempotency_key == f"job-{job.pk}-attempt-1"
+
+
+def test_a_call_whose_create_timed_out_is_settled_by_its_webhook(sim, job, account, settings):
+    """Retell placed the call but its answer came after our timeout: the attempt was given
+    back as a provider error. The call's webhook then arrives before the re-send: the attempt
+    takes its hold again, is bound and settled, and the job moves on; nothing dials again."""
+    settings.RETELL_TIMEOUT_SECONDS = 1
+    sim.configure(create_delay_ms=1500, create_delay_count=1, accept_then_timeout=True)
+    assert job_process(job_id=job.pk) == "provider_transient"
+    attempt = CallAttempt.objects.get(job=job)
+    assert attempt.status == CallAttempt.Status.PROVIDER_ERROR and attempt.call_id is None
+    (call,) = sim.calls()
+    sim.end_call(call["call_id"], "user_hangup")
+    assert call_update(call=sim.get_call(call["call_id"]), event="call_ended") == "finished"
+
+    attempt.refresh_from_db()
+    job.refresh_from_db()
+    account.refresh_from_db()
+    assert attempt.status == CallAttempt.Status.ENDED and attempt.call_id == call["call_id"]
+    assert attempt.outcome == CallAttempt.Outcome.CONTACT
+    assert job.status == Job.Status.DONE and job.attempts == 1
+    assert attempt.cost == account_services.call_cost(
+        account=account, seconds=attempt.duration_seconds, answered=True) > 0
+    assert account.credits == Decimal("10000") - attempt.cost == ledger_sum(account)
+    kinds = LedgerEntry.objects.filter(reference=attempt.idempotency_key).order_by("pk")
+    assert [e.kind for e in kinds] == [
+        LedgerEntry.Kind.RESERVATION, LedgerEntry.Kind.REFUND,  # the create that timed out
+        LedgerEntry.Kind.RESERVATION, LedgerEntry.Kind.REFUND,  # the call found placed
+        LedgerEntry.Kind.SETTLEMENT]
+    assert job_process(job_id=job.pk) == "not_claimed"
+    assert sim.stats()["calls_created"] == 1
+
+
+def test_a_call_found_placed_after_its_create_failed_never_takes_the_balance_below_zero(
+        sim, settings):
+    """Meanwhile another call took most of the balance: the call found placed holds what is
+    left and is charged at most that."""
+    account = AccountFactory(max_concurrent_calls=5, cost_per_call_setup=Decimal("5"),
+                             cost_per_minute=Decimal("60"))
+    account_services.account_topup(account=account, credits=Decimal("700"), reference="t")
+    first, second = (JobFactory(batch=BatchFactory(account=account)) for _ in range(2))
+    settings.RETELL_TIMEOUT_SECONDS = 1
+    sim.configure(create_delay_ms=1500, create_delay_count=1, accept_then_timeout=True)
+    assert job_process(job_id=first.pk) == "provider_transient"
+    assert job_process(job_id=second.pk) == "dialled"  # holds 605 of the 700
+    attempt = CallAttempt.objects.get(job=first)
+    (call,) = [c for c in sim.calls() if c["metadata"]["job_id"] == first.pk]
+    sim.end_call(call["call_id"], "user_hangup")
+    ended = {**sim.get_call(call["call_id"]), "duration_ms": 120_000}  # 2 min: 125 credits
+    assert call_update(call=ended, event="call_ended") == "finished"
+    account.refresh_from_db()
+    attempt.refresh_from_db()
+    assert attempt.status == CallAttempt.Status.ENDED and attempt.cost == Decimal("125")
+    assert account.credits == Decimal("0") == ledger_sum(account)
+    charged = LedgerEntry.objects.get(reference=attempt.idempotency_key,
+                                      kind=LedgerEntry.Kind.SETTLEMENT)
+    assert charged.amount == Decimal("-95")
+
+
+def test_a_worker_whose_claim_was_taken_over_never_dials(sim, job):
+    """A worker stalled past its lease; the sweep handed the job back. When the worker
+    wakes up it does not dial: the job is no longer its own."""
+    stalled = job_claim(job_id=job.pk)
+    Job.objects.filter(pk=job.pk).update(reserved_until=timezone.now() - timedelta(seconds=1))
+    assert jobs_recover_expired() == 1
+    assert job_process_claimed(stalled) == "claim_lost"
+    assert sim.stats()["calls_created"] == 0
+    assert not CallAttempt.objects.filter(job=job).exists()
+    assert job_process(job_id=job.pk) == "dialled"
 
 
 def test_invalid_request_marks_the_phone_invalid(sim, job):

@@ -286,6 +286,36 @@ def test_retell_times_out_and_never_sends_webhooks(sim, workers, live_server):
     assert snapshot(batch) == before
 
 
+def test_retell_times_out_and_the_calls_webhook_arrives_before_the_resend(sim, workers):
+    """Retell accepts the call but answers after the client's 1 s timeout, so the worker
+    gives the attempt back as a provider error and the job waits for its re-send (7.5-15 s).
+    The call ends and its webhook arrives first: the call is settled from it (its hold taken
+    again, charged once), the job is done, and the re-send never dials. (The engine used to
+    ignore that webhook: the job stayed in progress until the stale-call poll.)"""
+    account = funded_account()
+    batch = campaign(account, 1)
+    job = Job.objects.get(batch=batch)
+    sim.configure(create_delay_ms=2500, create_delay_count=1, accept_then_timeout=True,
+                  never_end=True)
+    workers(count=1, env={"RETELL_TIMEOUT_SECONDS": "1"})
+    dispatch_account(account_id=account.pk)
+    wait_for(lambda: CallAttempt.objects.filter(
+        job=job, status=CallAttempt.Status.PROVIDER_ERROR).exists(), timeout=20,
+        message="the create to time out")
+    (call,) = sim.calls()
+    sim.configure(never_end=False)
+    sim.end_call(call["call_id"], "user_hangup")
+
+    wait_all_closed(timeout=5, batch=batch)  # well before the re-send is due
+    attempt = CallAttempt.objects.get(job=job)
+    assert attempt.call_id == call["call_id"] and attempt.provider_failures == 1
+    assert attempt.outcome == CallAttempt.Outcome.CONTACT and attempt.cost > 0
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE and job.attempts == 1
+    assert_dialled_once(sim, batch=batch)
+    assert_books_balanced(account)
+
+
 # --- webhooks --------------------------------------------------------------------------------
 
 
