@@ -165,6 +165,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+    # kombu's filesystem transport, writing each message whole before it can be read.
+    CELERY_BROKER_TRANSPORT = "callcenter.broker:FilesystemTransport"
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 if CELERY_BROKER_URL.startswith("redis://"):

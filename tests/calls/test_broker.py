@@ -1,4 +1,5 @@
-"""The Redis broker transport (callcenter/broker.py), on the real Redis the tests use."""
+"""The broker transports (callcenter/broker.py): Redis on the real Redis the tests use; the
+filesystem one of the demo on a temporary folder."""
 
 import json
 
@@ -37,3 +38,39 @@ def test_messages_published_through_the_transport_reach_the_queue():
     bodies = [json.loads(message)["headers"] for message in queued]
     assert sorted(headers["argsrepr"] for headers in bodies) == ["(11,)", "(12,)"]
     assert {headers["task"] for headers in bodies} == {"calls.tasks.process_job"}
+
+
+def test_filesystem_messages_are_never_read_before_they_are_whole(tmp_path, monkeypatch):
+    """The demo's broker: a worker listing the folder while a message is being written finds
+    nothing (kombu's own transport let it take the empty file and die of a JSONDecodeError),
+    then the whole message."""
+    from kombu import Connection
+    from kombu.transport import filesystem
+    from kombu.transport.virtual import Empty
+
+    folders = {name: tmp_path / name for name in ("in", "processed", "control")}
+    for folder in folders.values():
+        folder.mkdir()
+    connection = Connection("filesystem://", transport=broker.FilesystemTransport,
+                            transport_options={
+                                "data_folder_in": str(folders["in"]),
+                                "data_folder_out": str(folders["in"]),
+                                "processed_folder": str(folders["processed"]),
+                                "control_folder": str(folders["control"])})
+    channel = connection.default_channel
+    seen_while_writing = []
+
+    def dumps_while_a_worker_reads(payload):
+        try:
+            seen_while_writing.append(channel._get("celery"))
+        except Empty:
+            seen_while_writing.append(None)
+        return json.dumps(payload)
+
+    for module in (broker, filesystem):  # ours, and kombu's own (to compare)
+        monkeypatch.setattr(module, "dumps", dumps_while_a_worker_reads)
+    channel._put("celery", {"body": "job 7"})
+    assert seen_while_writing == [None]
+    assert channel._get("celery") == {"body": "job 7"}
+    assert list(folders["in"].iterdir()) == []
+    connection.release()
