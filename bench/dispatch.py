@@ -9,10 +9,16 @@ simulator, and measures in one run:
 
 1. the ceiling: a no-op task doing one PostgreSQL UPDATE, published through one producer;
 2. calls placed per second for ``--jobs`` jobs with zero ring/talk time (one account, 50 slots);
+   and the floor under it (bench/floor.py): the same number of calls, 50 at a time, making only
+   the hops every call must make (a task, a claim, the SDK's create, two signed webhooks into
+   Django, a write each, the next task published), without any of the engine's rules;
 3. slot utilisation with 5 slots and 2-second calls (busy slot-time / available slot-time);
 4. the time from a calling window opening to the first 1,000 due jobs dialled, with beat:
    over 20 accounts of 50 slots (how fast due jobs are taken up), and over 4 (where 800 of
-   the dials wait for a call to end, so the figure is the call cycle's throughput again).
+   the dials wait for a call to end, so the figure is the call cycle's throughput again),
+   both with zero-second calls (every dial's two webhooks compete with the dials for the
+   cores); then over 20 accounts with one-minute calls, as collection calls last: no call
+   ends within the measurement, so it is the dials alone.
 """
 
 import argparse
@@ -31,6 +37,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cc_ben
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("CALLS_SWEEP_SECONDS", "5")
 WEB_PORT = 18731
+FLOOR_PORT = 18732
 
 
 def setup_django():
@@ -118,10 +125,30 @@ def measure_ceiling(count):
     return count / elapsed, count / published
 
 
-def measure_window(workers, sim, *, accounts, label, first, pool, count):
+def measure_floor(sim, first, last):
+    """Calls/s of bench/floor.py over the jobs ``first``..``last`` (already settled), 50 at a
+    time; until the simulator has delivered every webhook."""
+    from bench.floor import SLOTS, floor_dial
+    from tests.queue_support import flush_broker
+
+    sim.reset()
+    sim.configure(talk_ms=0, webhook_url=f"http://127.0.0.1:{FLOOR_PORT}/webhook")
+    flush_broker()
+    started = time.perf_counter()
+    with floor_dial.app.producer_or_acquire() as producer:
+        for job_id in range(first, min(first + SLOTS, last + 1)):
+            floor_dial.apply_async((job_id, last), producer=producer)
+    count = last - first + 1
+    wait(lambda: sim.stats()["calls_created"] >= count, 900, 0.1)
+    sim.wait_idle(timeout=60)
+    return sim.stats()["calls_created"] / (time.perf_counter() - started)
+
+
+def measure_window(workers, sim, *, accounts, label, first, talk_ms, pool, count):
     """Defer 1,000 jobs (debtors numbered from ``first``) of ``accounts`` accounts of 50
     slots, named bench-<label><n>, to a window opening 8 s ahead; start workers and beat, and
-    print the time from the opening to the 1,000th dial. Returns the running workers."""
+    print the time from the opening to the 1,000th dial, calls lasting ``talk_ms``. Returns
+    the running workers."""
     from django.conf import settings
     from django.utils import timezone
 
@@ -129,7 +156,7 @@ def measure_window(workers, sim, *, accounts, label, first, pool, count):
     from tests.queue_support import CeleryProcesses, flush_broker
 
     sim.reset()
-    sim.configure(talk_ms=0)
+    sim.configure(talk_ms=talk_ms)
     flush_broker()
     opens_at = timezone.now() + timedelta(seconds=8)
     for n in range(accounts):
@@ -145,7 +172,8 @@ def measure_window(workers, sim, *, accounts, label, first, pool, count):
         workers.stop()
         raise
     reached = timezone.now()
-    print(f"window opening -> 1,000 due jobs dialled, {accounts} accounts x 50 slots: "
+    print(f"window opening -> 1,000 due jobs dialled, {accounts} accounts x 50 slots, "
+          f"{talk_ms / 1000:g}-second calls: "
           f"{(reached - opens_at).total_seconds():.1f} s (sweep period "
           f"{settings.CALLS_SWEEP_SECONDS} s; target <= sweep + 5 s)")
     return workers
@@ -162,6 +190,7 @@ def main():
     args = parser.parse_args()
     setup_django()
     from django.conf import settings
+    from django.db.models import Max, Min
     from django.utils import timezone
 
     from batches.models import Job
@@ -181,9 +210,14 @@ def main():
         [sys.executable, "-m", "gunicorn", "callcenter.wsgi:application", "--bind",
          f"127.0.0.1:{WEB_PORT}", "--workers", "2", "--threads", "8", "--log-level", "warning"],
         cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "callcenter.settings.test"})
+    floor_web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "bench.floor:wsgi()", "--bind",
+         f"127.0.0.1:{FLOOR_PORT}", "--workers", "2", "--threads", "8", "--log-level", "warning"],
+        cwd=ROOT, env=env)
     flush_broker()
     pool = {"pool": args.pool, "concurrency": 1 if args.pool == "solo" else args.concurrency}
-    workers = CeleryProcesses(workers=args.workers, env={"RETELL_BASE_URL": sim.base_url}, **pool)
+    workers = CeleryProcesses(workers=args.workers, env={"RETELL_BASE_URL": sim.base_url},
+                              include="bench.floor", **pool)
     try:
         workers.start()
         ceiling, publish_rate = measure_ceiling(5_000)
@@ -206,6 +240,15 @@ def main():
               f"= {rate / ceiling:.0%} of the ceiling (target >= 50%)")
         max_live = sim.stats()["max_live_by_account"].get("bench-a")
         print(f"max live calls at the simulator: {max_live} (limit 50)")
+
+        # The floor: the same calls with only the hops, on the jobs just settled.
+        ids = Job.objects.filter(account=account).aggregate(first=Min("pk"), last=Max("pk"))
+        floor = measure_floor(sim, ids["first"], ids["last"])
+        print(f"floor (only the hops of a call: a task, 2 writes, the SDK's create, 2 signed "
+              f"webhooks into Django without middleware, a write each, the next publish): "
+              f"{floor:,.0f} calls/s = {floor / ceiling:.0%} of the ceiling; the engine "
+              f"reached {rate / floor:.0%} of it")
+        sim.configure(webhook_url=webhook)
 
         # Slot utilisation: 5 slots, 2-second calls.
         sim.reset()
@@ -235,17 +278,21 @@ def main():
               f"{overall:.1%} over {last - first:.1f} s counting the drain of the last calls; "
               f"dispatch began {first - started_at.timestamp():.2f} s after the request)")
 
-        # Window opening: 1,000 deferred jobs, beat sweeping. Twice: over 20 accounts (1,000
-        # free slots: how fast the engine takes up jobs a window opens for), and over 4
-        # (200 slots: 800 of the dials wait for a call to end, the call cycle's throughput).
-        for accounts, label, first in ((20, "w", 200_000), (4, "v", 300_000)):
+        # Window opening: 1,000 deferred jobs, beat sweeping. Over 20 accounts (1,000 free
+        # slots: how fast the engine takes up jobs a window opens for) and over 4 (200 slots:
+        # 800 of the dials wait for a call to end, the call cycle's throughput), with
+        # zero-second calls; then over 20 accounts with one-minute calls: the dials alone.
+        # The last one's calls are still live when the bench ends.
+        for accounts, label, first, talk_ms in ((20, "w", 200_000, 0), (4, "v", 300_000, 0),
+                                                (20, "u", 400_000, 60_000)):
             workers.stop()
             workers = measure_window(workers, sim, accounts=accounts, label=label, first=first,
-                                     pool=pool, count=args.workers)
+                                     talk_ms=talk_ms, pool=pool, count=args.workers)
     finally:
         workers.stop()
-        web.terminate()
-        web.wait(timeout=10)
+        for server in (web, floor_web):
+            server.terminate()
+            server.wait(timeout=10)
         sim.stop()
 
 

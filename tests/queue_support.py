@@ -47,11 +47,13 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.05, message: str 
 
 
 class CeleryProcesses:
-    """Start ``workers`` worker processes (solo pool) and optionally beat; stop them all."""
+    """Start ``workers`` worker processes (solo pool) and optionally beat; stop them all.
+    ``include``: more task modules for the workers to load (comma-separated)."""
 
     def __init__(self, *, workers: int = 2, beat: bool = False, env: dict | None = None,
-                 broker_url: str = REDIS_URL, pool: str = "solo", concurrency: int = 1):
-        self.broker_url = broker_url
+                 broker_url: str = REDIS_URL, pool: str = "solo", concurrency: int = 1,
+                 include: str = ""):
+        self.broker_url, self.include = broker_url, include
         self.count, self.beat, self.pool, self.concurrency = workers, beat, pool, concurrency
         db = connection.settings_dict
         self.env = {
@@ -83,7 +85,8 @@ class CeleryProcesses:
         process = self._spawn(
             ["worker", "--pool", self.pool, "--concurrency", str(self.concurrency),
              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"w{index}-{os.getpid()}@%h"],
+             "-n", f"w{index}-{os.getpid()}@%h",
+             *(["--include", self.include] if self.include else [])],
             f"worker-{index}",
         )
         self.workers.append(process)
