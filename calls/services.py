@@ -378,11 +378,6 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
             if open_attempt is None:
                 return None, "already_placed"  # a webhook bound its call; it moves the job on
         account = account_services.account_lock(job.account_id, fields=_DIAL_ACCOUNT_FIELDS)
-        if open_attempt is not None and open_attempt.hold_amount:
-            # The try before was cut short (a worker killed mid-create, a dropped connection)
-            # with its hold still taken: give it back; the re-send takes a fresh one below.
-            _release_hold(account, open_attempt)
-            CallAttempt.objects.filter(pk=open_attempt.pk).update(hold_amount=0, hold_unit="")
         # A pause committed before this point stops the call; one after it waits for us.
         # (The batch row is locked by the sub-select; the live calls of the account are
         # counted under the account's lock taken above.)
@@ -395,6 +390,11 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
             # turned out to be placed, and its end settled it (attempt_revive); or our lease
             # expired and the sweep handed it to someone else. It is not ours to dial.
             return None, "claim_lost"
+        if open_attempt is not None and open_attempt.hold_amount:
+            # The try before was cut short (a worker killed mid-create, a dropped connection)
+            # with its hold still taken: give it back; the re-send takes a fresh one below.
+            _release_hold(account, open_attempt)
+            CallAttempt.objects.filter(pk=open_attempt.pk).update(hold_amount=0, hold_unit="")
         if still_running is None:
             job_release(claim, reason=outcomes.WAIT_PAUSED, keep_next_try=True)
             return None, "paused"
