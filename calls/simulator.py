@@ -81,6 +81,7 @@ import json
 import logging
 import socket
 import struct
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -205,6 +206,14 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
     simulator: RetellSimulator
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that closes its keep-alive connection (a worker stopping) is not an
+        # error worth a traceback on stderr; anything else still gets one.
+        if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
+            log.debug("client %s closed its connection", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 def _parse_json(raw: bytes) -> Any:

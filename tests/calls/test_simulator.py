@@ -454,3 +454,23 @@ def test_cli_options_build_a_simulator() -> None:
     config = sim.config()
     assert (config["api_key"], config["webhook_url"], config["ring_ms"]) == ("k", "http://x/h", 7)
     assert config["talk_ms"] == 9 and sim.port == 0
+
+
+def test_a_client_resetting_its_connection_is_no_traceback(
+        sim: RetellSimulator, caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A worker that stops drops its keep-alive connection mid-request: logged at debug
+    level, no traceback on stderr (the stdlib server printed one)."""
+    import socket
+    import struct
+    from urllib.parse import urlsplit
+
+    caplog.set_level("DEBUG", logger="calls.simulator")
+    address = urlsplit(sim.base_url)
+    client = socket.create_connection((address.hostname, address.port))
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.sendall(b"GET /v2/get-call/call_x HTTP/1.1\r\n")
+    time.sleep(0.05)  # the server is reading the headers when the reset comes
+    client.close()  # linger 0: a reset, not a close
+    wait_until(lambda: "closed its connection" in caplog.text, what="the reset to be seen")
+    assert "Traceback" not in capsys.readouterr().err
