@@ -513,13 +513,15 @@ SELECT count(*) FROM placed
 """
 
 
-def attempt_placed(*, attempt_id: int, call: dict) -> bool:
+def attempt_placed(*, attempt_id: int, call: dict,
+                   was: str = CallAttempt.Status.DIALLING) -> bool:
     """Retell accepted the call: bind its id, count the attempt against the debtor and extend
     the job's lease to cover the whole call. Idempotent: the create response and the first
-    webhook may race; only the first one counts."""
+    webhook may race; only the first one counts. ``was``: the status the attempt must still
+    have (provider_error for a call found placed after its create failed)."""
     now = timezone.now()
     place = [call.get("call_id"), CallAttempt.Status.REGISTERED, db_datetime(now),
-             db_datetime(now), attempt_id, CallAttempt.Status.DIALLING]
+             db_datetime(now), attempt_id, was]
     margin = settings.CALLS_STALE_MARGIN_SECONDS
     if connection.vendor == "postgresql":
         # Both updates in one statement (atomic on its own): one round trip, no transaction.
@@ -556,8 +558,7 @@ def attempt_revive(*, attempt_id: int, call: dict) -> bool:
                    .only("id", "account_id", "max_call_duration", "idempotency_key").first())
         if attempt is None:
             return False
-        CallAttempt.objects.filter(pk=attempt.pk).update(status=CallAttempt.Status.DIALLING)
-        attempt_placed(attempt_id=attempt.pk, call=call)
+        attempt_placed(attempt_id=attempt.pk, call=call, was=CallAttempt.Status.PROVIDER_ERROR)
         account = account_services.account_lock(attempt.account_id, fields=_DIAL_ACCOUNT_FIELDS)
         hold = account_services.hold_for_call(account=account,
                                               max_call_duration=attempt.max_call_duration)
