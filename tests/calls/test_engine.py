@@ -342,12 +342,17 @@ def test_transient_provider_error_reuses_the_attempt_and_key(sim, job, account):
     assert CallAttempt.objects.get(job=job).idempotency_key == f"job-{job.pk}-attempt-1"
 
 
+def next_create_times_out(sim, settings):
+    """Retell places the next call but answers after the client's timeout (1 s)."""
+    settings.RETELL_TIMEOUT_SECONDS = 1
+    sim.configure(create_delay_ms=1500, create_delay_count=1, accept_then_timeout=True)
+
+
 def test_a_call_whose_create_timed_out_is_settled_by_its_webhook(sim, job, account, settings):
     """Retell placed the call but its answer came after our timeout: the attempt was given
     back as a provider error. The call's webhook then arrives before the re-send: the attempt
     takes its hold again, is bound and settled, and the job moves on; nothing dials again."""
-    settings.RETELL_TIMEOUT_SECONDS = 1
-    sim.configure(create_delay_ms=1500, create_delay_count=1, accept_then_timeout=True)
+    next_create_times_out(sim, settings)
     assert job_process(job_id=job.pk) == "provider_transient"
     attempt = CallAttempt.objects.get(job=job)
     assert attempt.status == CallAttempt.Status.PROVIDER_ERROR and attempt.call_id is None
@@ -381,8 +386,7 @@ def test_a_call_found_placed_after_its_create_failed_never_takes_the_balance_bel
                              cost_per_minute=Decimal("60"))
     account_services.account_topup(account=account, credits=Decimal("700"), reference="t")
     first, second = (JobFactory(batch=BatchFactory(account=account)) for _ in range(2))
-    settings.RETELL_TIMEOUT_SECONDS = 1
-    sim.configure(create_delay_ms=1500, create_delay_count=1, accept_then_timeout=True)
+    next_create_times_out(sim, settings)
     assert job_process(job_id=first.pk) == "provider_transient"
     assert job_process(job_id=second.pk) == "dialled"  # holds 605 of the 700
     attempt = CallAttempt.objects.get(job=first)
