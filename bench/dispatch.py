@@ -144,11 +144,11 @@ def measure_floor(sim, first, last):
     return sim.stats()["calls_created"] / (time.perf_counter() - started)
 
 
-def measure_window(workers, sim, *, accounts, label, first, talk_ms, pool, count):
+def measure_window(sim, *, accounts, label, first, talk_ms, pool, count):
     """Defer 1,000 jobs (debtors numbered from ``first``) of ``accounts`` accounts of 50
     slots, named bench-<label><n>, to a window opening 8 s ahead; start workers and beat, and
     print the time from the opening to the 1,000th dial, calls lasting ``talk_ms``. Returns
-    the running workers."""
+    the workers it started (the caller stops them)."""
     from django.conf import settings
     from django.utils import timezone
 
@@ -286,7 +286,7 @@ def main():
         for accounts, label, first, talk_ms in ((20, "w", 200_000, 0), (4, "v", 300_000, 0),
                                                 (20, "u", 400_000, 60_000)):
             workers.stop()
-            workers = measure_window(workers, sim, accounts=accounts, label=label, first=first,
+            workers = measure_window(sim, accounts=accounts, label=label, first=first,
                                      talk_ms=talk_ms, pool=pool, count=args.workers)
     finally:
         workers.stop()

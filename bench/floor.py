@@ -27,6 +27,8 @@ TOUCH = "UPDATE batches_job SET attempts = attempts WHERE id = %s"
 
 def request_body(job_id: int, last: int) -> dict:
     """A create request shaped and sized like the engine's (calls.services.call_request)."""
+    from calls.services import WEBHOOK_EVENTS  # the models need Django set up first
+
     return {
         "from_number": "+56229999999",
         "to_number": f"+5699{job_id % 10_000_000:07d}",
@@ -38,7 +40,7 @@ def request_body(job_id: int, last: int) -> dict:
         "metadata": {"job_id": job_id, "last": last, "account_id": "bench-floor",
                      "batch_id": "floor", "attempt": 1},
         "agent_override": {"agent": {"ring_duration_ms": 30_000, "max_call_duration_ms": 300_000,
-                                     "webhook_events": ["call_ended", "call_analyzed"]}},
+                                     "webhook_events": list(WEBHOOK_EVENTS)}},
         "idempotency_key": f"floor-{job_id}",
     }
 
