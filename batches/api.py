@@ -163,6 +163,20 @@ UNAUTHORIZED = OpenApiResponse(
         )
     ],
 )
+FORBIDDEN = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="An operator without the operation's permission (view, add or change "
+    "campaigns), or a client naming a Retell agent.",
+    examples=[
+        OpenApiExample(
+            "Permission missing",
+            value={"detail": "You need the permission batches.change_batch to do this."},
+        ),
+        OpenApiExample(
+            "Agent", value={"voice_settings.agent_id": ["Only operators may set this field."]}
+        ),
+    ],
+)
 NOT_FOUND = OpenApiResponse(
     OpenApiTypes.OBJECT,
     description="No such campaign, or it belongs to another client.",
@@ -313,6 +327,7 @@ class BatchListCreateView(BatchAPIView):
                 OpenApiExample("Bad filter", value={"status": ['"paused2" is not a valid choice.']})
             ),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
         },
     )
     def get(self, request):
@@ -397,6 +412,7 @@ class BatchListCreateView(BatchAPIView):
             ),
             **bad_request(FIELD_ERRORS),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
         },
     )
     def post(self, request):
@@ -462,6 +478,7 @@ class ExcelPreviewView(BatchAPIView):
             ),
             **bad_request(*EXCEL_ERRORS[:1], description="The file cannot be used."),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
         },
     )
     def post(self, request):
@@ -518,6 +535,7 @@ class ExcelCreateView(BatchAPIView):
             ),
             **bad_request(*EXCEL_ERRORS),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
         },
     )
     def post(self, request):
@@ -573,6 +591,7 @@ class BatchDetailView(BatchAPIView):
                 ],
             ),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
@@ -616,6 +635,7 @@ class BatchDetailView(BatchAPIView):
                 ),
             ),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
@@ -659,6 +679,7 @@ class BatchCancelView(BatchAPIView):
                 )
             ),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
@@ -713,6 +734,7 @@ class BatchStatusView(BatchAPIView):
                 ],
             ),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
@@ -745,6 +767,7 @@ class BatchJobsView(BatchAPIView):
                 OpenApiExample("Bad filter", value={"status": ['"open" is not a valid choice.']})
             ),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
@@ -807,6 +830,7 @@ class BatchLogsView(BatchAPIView):
                 )
             ),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )

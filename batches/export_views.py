@@ -15,7 +15,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 
 from batches import exports, selectors
-from batches.api import BATCH_ID, NOT_FOUND, UNAUTHORIZED, VIEW, BatchAPIView
+from batches.api import BATCH_ID, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, VIEW, BatchAPIView
 
 
 def download(export: exports.Export) -> FileResponse:
@@ -67,6 +67,7 @@ class BatchExportView(_ExportView):
         responses={
             (200, exports.XLSX_CONTENT_TYPE): XLSX_RESPONSE,
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
@@ -86,6 +87,7 @@ class BatchAuditExportView(_ExportView):
         responses={
             (200, exports.XLSX_CONTENT_TYPE): XLSX_RESPONSE,
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
