@@ -2,7 +2,8 @@
 
 Balances are read-only here: they change only through the ledger (the top-up action, the call
 engine). Plan, limits and pricing are validated by the model fields' validators, the same
-rules as the API, and saved through the services.
+rules as the API, and saved through the services. Top-ups (and an initial balance) and the
+compliance profile need their own permissions, as in the API (``accounts.permissions``).
 """
 
 from functools import lru_cache
@@ -22,6 +23,7 @@ from django.utils.translation import ngettext
 
 from . import services
 from .models import MONEY, Account, DoNotCall, LedgerEntry, User
+from .permissions import CHANGE_COMPLIANCE_PROFILE, TOPUP
 
 LEDGER_INLINE_ROWS = 50
 
@@ -237,24 +239,39 @@ class AccountAdmin(admin.ModelAdmin):
         ),
         (_("Dates"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+    initial_balance_fields = ["initial_credits", "initial_minutes"]
     add_fieldsets = [
         (None, {"fields": ["account_id", "account_name"]}),
         contact_fieldset,
         plan_fieldset,
-        (_("Initial balance"), {"fields": ["initial_credits", "initial_minutes"]}),
+        (_("Initial balance"), {"fields": initial_balance_fields}),
     ]
 
     def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else self.fieldsets
+        if obj is not None:
+            return self.fieldsets
+        if request.user.has_perm(TOPUP):
+            return self.add_fieldsets
+        return self.add_fieldsets[:-1]  # an initial balance is a top-up
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm(CHANGE_COMPLIANCE_PROFILE):
+            readonly.append("compliance_profile")
         return readonly if obj is None else [*readonly, "account_id"]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = self.add_form
-        return super().get_form(request, obj, **kwargs)
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None and not request.user.has_perm(TOPUP):
+            # Declared fields stay in a form whatever its fieldsets: drop them, not hide them.
+            for name in self.initial_balance_fields:
+                form.base_fields.pop(name, None)
+        return form
+
+    def has_topup_permission(self, request):
+        return request.user.has_perm(TOPUP)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else [DoNotCallInline]
@@ -315,7 +332,7 @@ class AccountAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description=_("Top up the selected accounts"), permissions=["change"])
+    @admin.action(description=_("Top up the selected accounts"), permissions=["topup"])
     def topup(self, request, queryset):
         """An intermediate page asks for the amounts; each account gets its ledger entries."""
         if "apply" in request.POST:

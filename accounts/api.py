@@ -1,7 +1,10 @@
 """The accounts REST API (``/api/v1/accounts``): thin views over the services and selectors.
 
-Operators (staff) see and manage every account. A client user reads only its own account;
-another account answers 404, and what only operators may do answers 403.
+Operators (staff) see and manage every account, each operation with its Django permission
+(``accounts.permissions``): view for reads, add, change (suspend and reactivate too),
+``topup_account`` for top-ups and an initial balance, ``change_compliance_profile`` for the
+profile. A client user reads only its own account; another account answers 404, and what
+only operators may do answers 403.
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -16,12 +19,13 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from . import selectors, services
 from .models import Account
+from .permissions import CHANGE_COMPLIANCE_PROFILE, TOPUP, ModelPermissions, require
 from .serializers import (
     AccountBalanceSerializer,
     AccountCreateSerializer,
@@ -39,7 +43,8 @@ NESTED_FIELDS = {
     "timezone": "settings",
     "compliance_profile": "settings",
 }
-STAFF_ACTIONS = {"create", "partial_update", "suspend", "reactivate", "topup"}
+VIEW, ADD, CHANGE = "accounts.view_account", "accounts.add_account", "accounts.change_account"
+DEFAULT_COMPLIANCE_PROFILE = Account._meta.get_field("compliance_profile").default
 
 
 def api_validation_error(exc: DjangoValidationError) -> serializers.ValidationError:
@@ -55,28 +60,6 @@ def api_validation_error(exc: DjangoValidationError) -> serializers.ValidationEr
         else:
             errors[field] = messages
     return serializers.ValidationError(errors)
-
-
-class IsOperatorOrReadOwn(permissions.BasePermission):
-    """Reads for everyone who can see the account (the queryset is scoped); writes for staff.
-
-    Object writes are checked after the lookup, so another tenant's account is a 404 before it
-    is ever a 403.
-    """
-
-    message = _("Only operators can do this.")
-
-    def has_permission(self, request, view):
-        if not (request.user and request.user.is_authenticated):
-            return False
-        if view.action == "create":
-            return request.user.is_staff
-        return True
-
-    def has_object_permission(self, request, view, obj):
-        if view.action in STAFF_ACTIONS or request.method not in permissions.SAFE_METHODS:
-            return request.user.is_staff
-        return True
 
 
 # --- Schema documentation ---------------------------------------------------------------------
@@ -97,8 +80,14 @@ ERROR_RESPONSES = {
     ),
     403: OpenApiResponse(
         OpenApiTypes.OBJECT,
-        description=_("Only operators (staff) may do this."),
-        examples=[OpenApiExample("Forbidden", value={"detail": "Only operators can do this."})],
+        description=_("Only operators (staff) holding the operation's permission may do this."),
+        examples=[
+            OpenApiExample("Forbidden", value={"detail": "Only operators can do this."}),
+            OpenApiExample(
+                "Permission missing",
+                value={"detail": "You need the permission accounts.topup_account to do this."},
+            ),
+        ],
     ),
 }
 NOT_FOUND = {
@@ -239,7 +228,20 @@ FIELD_ERRORS = OpenApiExample(
 )
 class AccountViewSet(viewsets.GenericViewSet):
     serializer_class = AccountSerializer
-    permission_classes = [IsOperatorOrReadOwn]
+    permission_classes = [ModelPermissions]
+    operator_permissions = {
+        "list": [VIEW],
+        "retrieve": [VIEW],
+        "balance": [VIEW],
+        "stats": [VIEW],
+        "create": [ADD],
+        "partial_update": [CHANGE],
+        "suspend": [CHANGE],
+        "reactivate": [CHANGE],
+        # The admin's top-up is an action of the account list, which needs view too.
+        "topup": [VIEW, TOPUP],
+    }
+    client_actions = {"list", "retrieve", "balance", "stats"}
     lookup_field = "account_id"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
 
@@ -258,6 +260,15 @@ class AccountViewSet(viewsets.GenericViewSet):
             AccountSerializer(account, context=self.get_serializer_context()).data, status=code
         )
 
+    def _check_compliance_profile(self, data: dict, *, current: str) -> None:
+        """Choosing the legal calling rules is a permission of its own (403 naming the field)."""
+        if data.get("compliance_profile", current) != current:
+            require(
+                self.request.user,
+                CHANGE_COMPLIANCE_PROFILE,
+                field=("settings", "compliance_profile"),
+            )
+
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(AccountSerializer(page, many=True).data)
@@ -266,6 +277,10 @@ class AccountViewSet(viewsets.GenericViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        self._check_compliance_profile(data, current=DEFAULT_COMPLIANCE_PROFILE)
+        for field in ("initial_credits", "initial_minutes"):
+            if data.get(field):
+                require(request.user, TOPUP, field=field)
         try:
             account = services.account_create(user=request.user, **data)
         except DjangoValidationError as exc:
@@ -287,8 +302,10 @@ class AccountViewSet(viewsets.GenericViewSet):
         account = self.get_object()
         serializer = self.get_serializer(account, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        self._check_compliance_profile(data, current=account.compliance_profile)
         try:
-            account = services.account_update(account=account, **serializer.validated_data)
+            account = services.account_update(account=account, **data)
         except DjangoValidationError as exc:
             raise api_validation_error(exc)
         return self._account_response(account)

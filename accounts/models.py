@@ -112,6 +112,12 @@ class Account(TimeStamped):
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
         ordering = ["account_name"]
+        # Beyond add/change/view: money and legal rules are granted on their own
+        # (accounts.permissions; the API and the admin check the same ones).
+        permissions = [
+            ("topup_account", _("Can top up an account")),
+            ("change_compliance_profile", _("Can change the compliance profile of an account")),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(credits__gte=0), name="account_credits_gte_0"),
             models.CheckConstraint(condition=Q(minutes__gte=0), name="account_minutes_gte_0"),

@@ -12,14 +12,15 @@ from calls.db import cursor, placeholders
 from calls.models import CallAttempt
 
 from .models import Account, DoNotCall, LedgerEntry
+from .permissions import can_view
 
 
 def accounts_visible_to(user):
-    """Operators see every account; a client user sees only their own."""
+    """Operators allowed to view accounts see every one; a client user only their own."""
     queryset = Account.objects.all()
-    if user.is_staff:
+    if can_view(user, Account):
         return queryset
-    if user.account_id is None:
+    if user.is_staff or user.account_id is None:
         return queryset.none()
     return queryset.filter(pk=user.account_id)
 

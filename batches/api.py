@@ -1,6 +1,9 @@
 """The batches REST API (``/api/v1/batches``): thin views over services and selectors.
 
-Scoping: operators (staff) see every account's batches; a client user only its account's.
+Scoping: operators (staff) see every account's batches, each operation needing its Django
+permission as in the admin (``accounts.permissions.ModelPermissions``: view for reads, add
+for creations and the Excel preview, change for pause, resume, edits and cancel; 403
+otherwise); a client user reads and runs only its account's campaigns.
 Another tenant's batch answers 404; an ``account_id`` (body or query) the user cannot use
 answers 400 ``{"account_id": ["Unknown account."]}``, the same as an unknown one, so nothing
 leaks. Every error is a JSON object naming the field (``call_settings.max_attempts``,
@@ -25,6 +28,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import ModelPermissions
 from batches import selectors, services
 from batches.excel import ExcelError, read_contacts
 from batches.serializers import (
@@ -47,6 +51,18 @@ from batches.serializers import (
 )
 
 PREVIEW_CONTACTS = 20
+VIEW, ADD, CHANGE = "batches.view_batch", "batches.add_batch", "batches.change_batch"
+# A client user may do all of this on its own account's campaigns.
+CLIENT_METHODS = frozenset({"GET", "POST", "PATCH"})
+
+
+class BatchAPIView(APIView):
+    """A batch endpoint: ``operator_permissions`` maps each HTTP method to the permissions a
+    staff user needs."""
+
+    permission_classes = [ModelPermissions]
+    client_actions = CLIENT_METHODS
+    operator_permissions: dict[str, list[str]] = {}
 
 
 class BatchPagination(PageNumberPagination):
@@ -145,6 +161,20 @@ UNAUTHORIZED = OpenApiResponse(
         OpenApiExample(
             "Unauthenticated", value={"detail": "Authentication credentials were not provided."}
         )
+    ],
+)
+FORBIDDEN = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="An operator without the operation's permission (view, add or change "
+    "campaigns), or a client naming a Retell agent.",
+    examples=[
+        OpenApiExample(
+            "Permission missing",
+            value={"detail": "You need the permission batches.change_batch to do this."},
+        ),
+        OpenApiExample(
+            "Agent", value={"voice_settings.agent_id": ["Only operators may set this field."]}
+        ),
     ],
 )
 NOT_FOUND = OpenApiResponse(
@@ -269,7 +299,8 @@ def bad_request(
 # --- Views ----------------------------------------------------------------------------------
 
 
-class BatchListCreateView(APIView):
+class BatchListCreateView(BatchAPIView):
+    operator_permissions = {"GET": [VIEW], "POST": [ADD]}
     parser_classes = [JSONParser]
     pagination_class = BatchPagination
 
@@ -296,6 +327,7 @@ class BatchListCreateView(APIView):
                 OpenApiExample("Bad filter", value={"status": ['"paused2" is not a valid choice.']})
             ),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
         },
     )
     def get(self, request):
@@ -308,7 +340,9 @@ class BatchListCreateView(APIView):
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(BatchSerializer(page, many=True).data)
+        return paginator.get_paginated_response(
+            BatchSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(
         operation_id="batches_create",
@@ -378,6 +412,7 @@ class BatchListCreateView(APIView):
             ),
             **bad_request(FIELD_ERRORS),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
         },
     )
     def post(self, request):
@@ -389,7 +424,8 @@ class BatchListCreateView(APIView):
         return _created(result)
 
 
-class ExcelPreviewView(APIView):
+class ExcelPreviewView(BatchAPIView):
+    operator_permissions = {"POST": [ADD]}
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
@@ -442,6 +478,7 @@ class ExcelPreviewView(APIView):
             ),
             **bad_request(*EXCEL_ERRORS[:1], description="The file cannot be used."),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
         },
     )
     def post(self, request):
@@ -477,7 +514,8 @@ class ExcelPreviewView(APIView):
         return Response(ExcelPreviewResponseSerializer(body).data)
 
 
-class ExcelCreateView(APIView):
+class ExcelCreateView(BatchAPIView):
+    operator_permissions = {"POST": [ADD]}
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
@@ -497,6 +535,7 @@ class ExcelCreateView(APIView):
             ),
             **bad_request(*EXCEL_ERRORS),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
         },
     )
     def post(self, request):
@@ -520,7 +559,8 @@ class ExcelCreateView(APIView):
         return _created(result)
 
 
-class BatchDetailView(APIView):
+class BatchDetailView(BatchAPIView):
+    operator_permissions = {"GET": [VIEW], "PATCH": [CHANGE]}
     parser_classes = [JSONParser]
 
     @extend_schema(
@@ -551,12 +591,13 @@ class BatchDetailView(APIView):
                 ],
             ),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
     def get(self, request, batch_id):
         batch = _batch_or_404(request, batch_id)
-        return Response(BatchDetailSerializer(batch).data)
+        return Response(BatchDetailSerializer(batch, context={"request": request}).data)
 
     @extend_schema(
         operation_id="batches_partial_update",
@@ -594,6 +635,7 @@ class BatchDetailView(APIView):
                 ),
             ),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
@@ -604,10 +646,12 @@ class BatchDetailView(APIView):
             services.batch_update(batch=batch, user=request.user, **data)
         except services.BatchError as exc:
             return _error(exc)
-        return Response(BatchDetailSerializer(batch).data)
+        return Response(BatchDetailSerializer(batch, context={"request": request}).data)
 
 
-class BatchCancelView(APIView):
+class BatchCancelView(BatchAPIView):
+    operator_permissions = {"POST": [CHANGE]}
+
     @extend_schema(
         operation_id="batches_cancel",
         summary="Cancel a campaign",
@@ -635,6 +679,7 @@ class BatchCancelView(APIView):
                 )
             ),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
@@ -649,7 +694,9 @@ class BatchCancelView(APIView):
         )
 
 
-class BatchStatusView(APIView):
+class BatchStatusView(BatchAPIView):
+    operator_permissions = {"GET": [VIEW]}
+
     @extend_schema(
         operation_id="batches_status",
         summary="Progress of a campaign",
@@ -687,6 +734,7 @@ class BatchStatusView(APIView):
                 ],
             ),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
@@ -695,7 +743,8 @@ class BatchStatusView(APIView):
         return Response(BatchStatusSerializer(selectors.batch_status(batch=batch)).data)
 
 
-class BatchJobsView(APIView):
+class BatchJobsView(BatchAPIView):
+    operator_permissions = {"GET": [VIEW, "batches.view_job"]}
     pagination_class = JobPagination
 
     @extend_schema(
@@ -718,6 +767,7 @@ class BatchJobsView(APIView):
                 OpenApiExample("Bad filter", value={"status": ['"open" is not a valid choice.']})
             ),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
@@ -731,7 +781,9 @@ class BatchJobsView(APIView):
         return paginator.get_paginated_response(JobSerializer(page, many=True).data)
 
 
-class BatchLogsView(APIView):
+class BatchLogsView(BatchAPIView):
+    operator_permissions = {"GET": [VIEW]}
+
     @extend_schema(
         operation_id="batches_logs",
         summary="Log of a campaign",
@@ -778,6 +830,7 @@ class BatchLogsView(APIView):
                 )
             ),
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
@@ -785,4 +838,5 @@ class BatchLogsView(APIView):
         batch = _batch_or_404(request, batch_id)
         query = _validated(LogsQuerySerializer, request.query_params, request)
         events = selectors.batch_events(batch=batch, limit=query["limit"])
-        return Response(BatchLogsSerializer({"batch_id": batch.batch_id, "logs": events}).data)
+        logs = {"batch_id": batch.batch_id, "logs": events}
+        return Response(BatchLogsSerializer(logs, context={"request": request}).data)

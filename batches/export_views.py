@@ -1,7 +1,8 @@
 """Downloads of a batch's results and audit trail as .xlsx (``batches.exports``).
 
-Scoped like every batch endpoint (``batches.selectors.batch_get``): operators see every
-account's batches, a client user only its own; another tenant's batch answers 404.
+Scoped like every batch endpoint (``batches.selectors.batch_get``): operators with the view
+permission see every account's batches, a client user only its own; another tenant's batch
+answers 404.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
-from rest_framework.views import APIView
 
 from batches import exports, selectors
-from batches.api import BATCH_ID, NOT_FOUND, UNAUTHORIZED
+from batches.api import BATCH_ID, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, VIEW, BatchAPIView
 
 
 def download(export: exports.Export) -> FileResponse:
@@ -36,9 +36,11 @@ XLSX_RESPONSE = OpenApiResponse(
 )
 
 
-class _ExportView(APIView):
-    # The success response is a file; the renderer only serves the JSON errors (401, 404).
+class _ExportView(BatchAPIView):
+    # The success response is a file; the renderer only serves the JSON errors (401, 403, 404).
     renderer_classes = [JSONRenderer]
+    # As the admin's export views: viewing the campaign is enough.
+    operator_permissions = {"GET": [VIEW]}
 
     def perform_content_negotiation(self, request, force=False):
         # A client asking for the spreadsheet (Accept: application/vnd...sheet) gets it, or
@@ -65,6 +67,7 @@ class BatchExportView(_ExportView):
         responses={
             (200, exports.XLSX_CONTENT_TYPE): XLSX_RESPONSE,
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
@@ -84,8 +87,10 @@ class BatchAuditExportView(_ExportView):
         responses={
             (200, exports.XLSX_CONTENT_TYPE): XLSX_RESPONSE,
             401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
     def get(self, request, batch_id):
-        return download(exports.export_audit(batch=self._batch(request, batch_id)))
+        batch = self._batch(request, batch_id)
+        return download(exports.export_audit(batch=batch, viewer=request.user))

@@ -28,6 +28,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from accounts.models import User
+from accounts.permissions import username_shown_to
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from calls.models import CallAttempt
 
@@ -188,9 +190,10 @@ def export_results(*, batch: Batch) -> Export:
 # --- audit ------------------------------------------------------------------------------------
 
 
-def export_audit(*, batch: Batch) -> Export:
+def export_audit(*, batch: Batch, viewer) -> Export:
     """The audit trail of a batch, three sheets: the batch log (who paused, resumed, changed
-    settings...), every call attempt, and every job event (deferrals, claims, outcomes)."""
+    settings... as ``viewer`` may see them: a client never sees operators' usernames), every
+    call attempt, and every job event (deferrals, claims, outcomes)."""
     zone = _zone(batch)
     workbook = Workbook(write_only=True)
     kinds = {key: str(label) for key, label in BatchEvent.Kind.choices}
@@ -203,17 +206,28 @@ def export_audit(*, batch: Batch) -> Export:
     events = (
         BatchEvent.objects.filter(batch=batch)
         .order_by("created_at", "id")
-        .values_list("created_at", "kind", "message", "user__username", "data")
+        .values_list(
+            "created_at",
+            "kind",
+            "message",
+            "user__username",
+            "user__is_staff",
+            "user__account_id",
+            "data",
+        )
     )
     system = _("system")
-    for created_at, kind, message, username, data in events.iterator(chunk_size=CHUNK):
+    for created_at, kind, message, username, is_staff, account_id, data in events.iterator(
+        chunk_size=CHUNK
+    ):
+        author = User(username=username, is_staff=is_staff, account_id=account_id)
         log.append(
             [
                 created_at,
                 kinds.get(kind, kind),
                 kind,
                 message,
-                username or system,
+                username_shown_to(viewer, author) if username else system,
                 _json(data),
             ]
         )

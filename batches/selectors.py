@@ -1,7 +1,7 @@
 """Reads for batches, always scoped to what the user may see.
 
-Operators (staff) see every account's batches; a client user only their account's. Another
-tenant's batch is simply not found (the API answers 404).
+Operators (staff) allowed to view batches see every account's; a client user only their
+account's. Another tenant's batch is simply not found (the API answers 404).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
+from accounts.permissions import can_view
 from batches.models import Batch, BatchEvent, Job
 from calls.models import CallAttempt
 
@@ -34,9 +35,9 @@ ATTEMPT_FIELDS = (
 
 def batches_visible_to(user) -> QuerySet[Batch]:
     queryset = Batch.objects.select_related("account", "created_by")
-    if user.is_staff:
+    if can_view(user, Batch):
         return queryset
-    if user.account_id is None:
+    if user.is_staff or user.account_id is None:
         return queryset.none()
     return queryset.filter(account_id=user.account_id)
 

@@ -21,6 +21,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Account
+from accounts.permissions import SET_AGENT, operator_field, username_shown_to
 from accounts.selectors import accounts_visible_to
 from batches.excel_headers import FIELDS as MAPPABLE_FIELDS
 from batches.excel_headers import MULTI_COLUMN_FIELDS
@@ -106,11 +107,11 @@ class AccountIdField(serializers.Field):
     def to_internal_value(self, data) -> Account:
         if not isinstance(data, str) or not data.strip() or len(data) > 64:
             self.fail("unknown")
-        account = (
-            accounts_visible_to(self.context["request"].user)
-            .filter(account_id=data.strip())
-            .first()
-        )
+        user = self.context["request"].user
+        # An operator may name any account (the view checked its batch permission); a client
+        # only its own.
+        accounts = Account.objects.all() if user.is_staff else accounts_visible_to(user)
+        account = accounts.filter(account_id=data.strip()).first()
         if account is None:
             self.fail("unknown")
         return account
@@ -392,7 +393,13 @@ class BatchOptionsSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        attrs["account"] = resolve_account(attrs, self.context["request"].user)
+        user = self.context["request"].user
+        voice = attrs.get("voice_settings")
+        if isinstance(voice, dict) and voice.get("agent_id") not in (None, ""):
+            # The agent is the account's, chosen by operators: a client naming one could call
+            # through another tenant's agent.
+            operator_field(user, SET_AGENT, field="voice_settings.agent_id")
+        attrs["account"] = resolve_account(attrs, user)
         attrs.pop("account_id", None)
         return attrs
 
@@ -405,7 +412,8 @@ class BatchCreateSerializer(BatchOptionsSerializer):
         required=False,
         default=None,
         help_text=(
-            "{voice_id, speed 0.5-2.0, pitch -10-10, volume 0.5-2.0, language (es-CL), agent_id}"
+            "{voice_id, speed 0.5-2.0, pitch -10-10, volume 0.5-2.0, language (es-CL), "
+            "agent_id (operators only; default: the account's agent)}"
         ),
     )
     call_settings = serializers.JSONField(
@@ -543,7 +551,9 @@ class BatchSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_created_by(self, batch) -> str | None:
-        return batch.created_by.username if batch.created_by_id else None
+        if not batch.created_by_id:
+            return None
+        return username_shown_to(self.context["request"].user, batch.created_by)
 
 
 class BatchDetailSerializer(BatchSerializer):
@@ -685,7 +695,9 @@ class BatchEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_user(self, event) -> str:
-        return event.user.username if event.user_id else "system"
+        if not event.user_id:
+            return "system"
+        return username_shown_to(self.context["request"].user, event.user)
 
 
 class BatchLogsSerializer(serializers.Serializer):

@@ -379,4 +379,5 @@ class BatchAdmin(BatchOperationsMixin, ExcelCreationMixin, admin.ModelAdmin):
         return download(exports.export_results(batch=self._viewable(request, object_id)))
 
     def export_audit_view(self, request, object_id):
-        return download(exports.export_audit(batch=self._viewable(request, object_id)))
+        batch = self._viewable(request, object_id)
+        return download(exports.export_audit(batch=batch, viewer=request.user))

@@ -275,3 +275,42 @@ def test_actions_need_the_change_permission(client, account_a):
     account_a.refresh_from_db()
     assert account_a.status == "active"
     assert not LedgerEntry.objects.exists()
+
+
+def staff_with(client, *codenames):
+    user = UserFactory(username="cajero", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return login(client, user)
+
+
+def test_topups_and_the_compliance_profile_need_their_own_permissions(client, account_a):
+    """Changing an account is not topping it up nor choosing its legal rules (issue 13)."""
+    Account.objects.filter(pk=account_a.pk).update(compliance_profile="CL")
+    staff_with(client, "view_account", "change_account", "add_account")
+    action(client, "topup", [account_a], apply="1", credits="1000000")
+    assert not LedgerEntry.objects.exists()
+    page = client.get(change_url(account_a))
+    assert "compliance_profile" not in page.context["adminform"].form.fields
+    data = form_data(page)
+    data.update(compliance_profile="none", max_concurrent_calls="7")
+    assert client.post(change_url(account_a), data).status_code == 302
+    account_a.refresh_from_db()
+    assert (account_a.compliance_profile, account_a.max_concurrent_calls) == ("CL", 7)
+
+    add = reverse("admin:accounts_account_add")
+    data = form_data(client.get(add))
+    assert "initial_credits" not in data
+    data.update(account_id="", account_name="Austral", contact_name="Pedro",
+                contact_email="pedro@austral.cl", plan_type="credit_based",
+                initial_credits="1000000", compliance_profile="none")
+    assert client.post(add, data).status_code == 302
+    created = Account.objects.get(account_id="austral")
+    assert (created.credits, created.compliance_profile) == (Decimal("0"), "CL")
+    assert not LedgerEntry.objects.exists()
+
+
+def test_the_topup_permission_allows_the_topup_action(client, account_a):
+    staff_with(client, "view_account", "topup_account")
+    action(client, "topup", [account_a], apply="1", credits="10")
+    account_a.refresh_from_db()
+    assert account_a.credits == Decimal("10")
