@@ -5,9 +5,13 @@ and a signed webhook of another call that names one of our attempts in its metad
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.test import Client
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from calls.models import CallAttempt
@@ -78,3 +82,35 @@ def test_the_event_of_our_own_call_still_binds_by_metadata(dialling):
     assert dialling.call_id == "call_from_elsewhere"
     assert dialling.status == CallAttempt.Status.ONGOING
 
+
+
+# --- the API schema and its docs page --------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_schema_and_the_docs_need_a_login(anon_api):
+    for accept in ("application/json", "application/vnd.oai.openapi"):
+        response = anon_api.get("/api/schema/", HTTP_ACCEPT=accept)
+        assert response.status_code == 401, accept
+        assert b"/api/v1/" not in response.content
+    docs = Client().get("/api/docs/")
+    assert docs.status_code == 302 and docs["Location"] == "/admin/login/?next=/api/docs/"
+
+
+@pytest.mark.django_db
+def test_the_schema_is_served_to_a_token_and_the_docs_to_a_session(client_a, operator):
+    token = Token.objects.create(user=client_a).key
+    schema = APIClient().get("/api/schema/?format=json", HTTP_AUTHORIZATION=f"Token {token}")
+    assert schema.status_code == 200 and "/api/v1/batches" in schema.json()["paths"]
+    browser = Client()
+    browser.force_login(operator)
+    page = browser.get("/api/docs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    # Swagger UI comes from our own static files, pinned; no other origin is named.
+    assert not re.search(r"(https?:)?//[a-z0-9]", html, re.I), re.findall(r"\S*//\S+", html)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in assets
+    for asset in assets:
+        assert asset.startswith(settings.STATIC_URL), asset
+        assert finders.find(asset.removeprefix(settings.STATIC_URL)), asset
