@@ -21,7 +21,7 @@ from drf_spectacular.utils import (
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -45,6 +45,7 @@ from batches.serializers import (
     LogsQuerySerializer,
     flatten_errors,
 )
+from callcenter.api import BoundedJSONParser
 
 PREVIEW_CONTACTS = 20
 
@@ -270,7 +271,7 @@ def bad_request(
 
 
 class BatchListCreateView(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     pagination_class = BatchPagination
 
     @extend_schema(
@@ -521,7 +522,7 @@ class ExcelCreateView(APIView):
 
 
 class BatchDetailView(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(
         operation_id="batches_retrieve",

@@ -4,6 +4,7 @@ and a signed webhook of another call that names one of our attempts in its metad
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
@@ -14,6 +15,8 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from batches.models import Batch, Job
+from callcenter.api import BoundedJSONParser, RequestTooLarge
 from calls.models import CallAttempt
 from calls.simulator_workers import sign
 from tests.factories import BatchFactory, JobFactory
@@ -114,3 +117,120 @@ def test_the_schema_is_served_to_a_token_and_the_docs_to_a_session(client_a, ope
     for asset in assets:
         assert asset.startswith(settings.STATIC_URL), asset
         assert finders.find(asset.removeprefix(settings.STATIC_URL)), asset
+
+
+# --- JSON bodies ---------------------------------------------------------------------------
+
+BATCHES = "/api/v1/batches"
+
+
+def campaign_body(account, **changes) -> dict:
+    contact = {"name": "Juan Soto", "rut": "12.345.678-5", "phones": ["+56987650001"]}
+    contact.update(changes.pop("contact", {}))
+    return {"name": "Campaña", "account_id": account.account_id, "contacts": [contact],
+            **changes}
+
+
+@pytest.mark.django_db
+def test_a_json_body_over_the_limit_is_a_413_and_nothing_is_stored(api_a, funded_a, settings):
+    settings.API_MAX_JSON_BYTES = 64 * 1024
+    body = campaign_body(funded_a, description="x" * 70_000)
+    response = api_a.post(BATCHES, body, format="json")
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is larger than the 0.1 MB limit."}
+    assert not Batch.objects.exists()
+
+
+class CountingStream(io.BytesIO):
+    def __init__(self, data: bytes):
+        super().__init__(data)
+        self.served = 0
+
+    def read(self, size=-1):
+        chunk = super().read(size)
+        self.served += len(chunk)
+        return chunk
+
+
+def test_the_json_parser_reads_no_further_than_the_limit(settings, rf):
+    """A body without a Content-Length (or one that lies) is read up to the limit only."""
+    settings.API_MAX_JSON_BYTES = 1024
+    stream = CountingStream(b'{"a": "' + b"x" * 10_000_000 + b'"}')
+    request = rf.post("/", content_type="application/json")
+    request.META.pop("CONTENT_LENGTH", None)
+    with pytest.raises(RequestTooLarge):
+        BoundedJSONParser().parse(stream, parser_context={"request": request})
+    assert stream.served == 1025
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("raw", [
+    "[" * 100_000 + "]" * 100_000,
+    '{"a":' * 100_000 + "1" + "}" * 100_000,
+    "[{}," * 700_000 + "{}]",
+], ids=["nested-lists", "nested-objects", "too-many-objects"])
+def test_a_deeply_nested_or_object_heavy_body_is_a_400(api_a, funded_a, raw):
+    response = api_a.post(BATCHES, raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error")
+    assert not Batch.objects.exists()
+
+
+def nested(depth: int):
+    value = 1
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["call_settings", "voice_settings", "recurring_config"])
+@pytest.mark.parametrize("depth", [50, 900])
+def test_a_deeply_nested_settings_object_is_a_400(api_a, funded_a, field, depth):
+    raw = json.dumps(campaign_body(funded_a), ensure_ascii=False)[:-1]
+    raw += f', "{field}": ' + '{"a":' * depth + "1" + "}" * depth + "}"
+    response = api_a.post(BATCHES, raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()[field] == ["Nested too deeply: at most 10 levels."]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("changes", "field", "message"), [
+    ({"description": "x" * 2001}, "description", "no more than 2000 characters"),
+    ({"script_content": "x" * 10_001}, "script_content", "no more than 10000 characters"),
+    ({"recurring_config": {"note": "x" * 10_001}}, "recurring_config",
+     "At most 10000 characters as JSON."),
+    ({"contact": {"name": "x" * 201}}, "contacts[0].name", "At most 200 characters."),
+    ({"contact": {"email": "a" * 250 + "@x.cl"}}, "contacts[0].email", "At most 254"),
+    ({"contact": {"rut": "1" * 8_000_000}}, "contacts[0].rut", "At most 20 characters."),
+    ({"contact": {"debt_amount": "1" * 100}}, "contacts[0].debt_amount", "At most 30"),
+    ({"contact": {"phones": ["+56987650001"] * 11}}, "contacts[0].phones",
+     "At most 10 phone numbers."),
+    ({"contact": {"phones": ["9" * 101]}}, "contacts[0].phones[0]", "At most 100"),
+    ({"contact": {"custom_fields": {f"k{i}": "v" for i in range(51)}}},
+     "contacts[0].custom_fields", "At most 50 custom fields"),
+    ({"contact": {"custom_fields": {"Sucursal": "x" * 501}}},
+     "contacts[0].custom_fields.Sucursal", "At most 500 characters"),
+    ({"contact": {"custom_fields": {"k" * 65: "v"}}},
+     "contacts[0].custom_fields." + "k" * 64 + "…",
+     "A custom field name has at most 64 characters"),
+], ids=lambda v: v if isinstance(v, str) and len(v) < 40 else None)
+def test_a_text_over_its_limit_is_a_400_naming_the_field(api_a, funded_a, changes, field,
+                                                          message):
+    response = api_a.post(BATCHES, campaign_body(funded_a, **changes), format="json")
+    assert response.status_code == 400, response.content[:300]
+    body = response.json()
+    assert field in body, list(body)
+    assert message in body[field][0]
+    assert not Batch.objects.exists()
+
+
+@pytest.mark.django_db
+def test_texts_at_their_limits_are_accepted(api_a, funded_a):
+    custom = {f"{i:02d}" + "k" * 62: "v" * 500 for i in range(50)}
+    body = campaign_body(funded_a, description="d" * 2000, script_content="s" * 10_000,
+                         contact={"name": "n" * 200, "custom_fields": custom})
+    response = api_a.post(BATCHES, body, format="json")
+    assert response.status_code == 201, response.content[:500]
+    job = Job.objects.get()
+    assert job.payload["additional_info"] == custom
