@@ -45,6 +45,7 @@ from batches.serializers import (
     LogsQuerySerializer,
     flatten_errors,
 )
+from batches.uploads import ExcelUploadLimit
 from callcenter.api import BoundedJSONParser
 
 PREVIEW_CONTACTS = 20
@@ -90,9 +91,7 @@ def _upload_source(upload):
     return upload
 
 
-def _too_large(upload) -> Response | None:
-    if upload.size <= settings.EXCEL_MAX_BYTES:
-        return None
+def _file_too_large() -> Response:
     return Response(
         {
             "success": False,
@@ -107,11 +106,16 @@ def _too_large(upload) -> Response | None:
 
 def _excel_form(serializer_class, request) -> tuple[dict | None, Response | None]:
     """Validated multipart form, or the 400 response (with success false) naming fields."""
+    limit = ExcelUploadLimit(request)
+    request.upload_handlers.insert(0, limit)
+    request.data  # noqa: B018 - parse now, through the limit
+    if limit.refused:
+        return None, _file_too_large()
     try:
         data = _validated(serializer_class, request.data, request)
     except ValidationError as exc:
         return None, Response({"success": False, **exc.detail}, status=status.HTTP_400_BAD_REQUEST)
-    return data, _too_large(data["file"])
+    return data, None
 
 
 def _created(result: services.BatchCreateResult) -> Response:

@@ -11,10 +11,16 @@ import re
 import pytest
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.core.handlers.wsgi import LimitedStream
 from django.test import Client
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+from openpyxl import Workbook
 from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
+from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 
+from batches.api import ExcelCreateView, ExcelPreviewView
 from batches.models import Batch, Job
 from callcenter.api import BoundedJSONParser, RequestTooLarge
 from calls.models import CallAttempt
@@ -234,3 +240,123 @@ def test_texts_at_their_limits_are_accepted(api_a, funded_a):
     assert response.status_code == 201, response.content[:500]
     job = Job.objects.get()
     assert job.payload["additional_info"] == custom
+
+
+# --- spreadsheets ----------------------------------------------------------------------------
+
+PREVIEW = "/api/v1/batches/excel/preview"
+CREATE = "/api/v1/batches/excel/create"
+HEADERS = ["Nombre", "RUT", "Teléfono"]
+DEBTOR = ["Juan Soto", "12.345.678-5", "+56987650001"]
+
+
+def xlsx(rows: list[list]) -> SimpleUploadedFile:
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return SimpleUploadedFile("deudores.xlsx", buffer.getvalue(), content_type="application/vnd"
+                              ".openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@pytest.mark.django_db
+def test_too_many_extra_columns_are_refused_naming_the_header_row(api_a, account_a):
+    extra = [f"Dato {i}" for i in range(51)]
+    response = api_a.post(PREVIEW, {"account_id": account_a.account_id,
+                                    "file": xlsx([HEADERS + extra, DEBTOR + ["x"] * 51])},
+                          format="multipart")
+    assert response.status_code == 400
+    assert response.json()["file"] == [
+        "Row 1: 51 extra columns; at most 50 are passed to the agent."]
+
+
+@pytest.mark.django_db
+def test_an_extra_column_with_a_long_name_is_refused_naming_row_and_column(api_a, account_a):
+    header = "Observación " + "x" * 60
+    response = api_a.post(PREVIEW, {"account_id": account_a.account_id,
+                                    "file": xlsx([HEADERS + [header], DEBTOR + ["x"]])},
+                          format="multipart")
+    assert response.status_code == 400
+    assert response.json()["file"] == [
+        f'Row 1, column "{header[:64]}…": a column name has at most 64 characters.']
+
+
+@pytest.mark.django_db
+def test_a_long_extra_value_makes_its_row_invalid_naming_row_and_column(api_a, funded_a):
+    rows = [HEADERS + ["Sucursal"], DEBTOR + ["Maipú"],
+            ["Ana Díaz", "11.111.111-1", "+56987650002", "y" * 501]]
+    response = api_a.post(CREATE, {"account_id": funded_a.account_id, "batch_name": "Cartera",
+                                   "file": xlsx(rows)}, format="multipart")
+    assert response.status_code == 201, response.content[:500]
+    body = response.json()
+    assert body["total_jobs"] == 1 and body["invalid_rows"] == 1
+    (error,) = body["errors"]
+    assert (error["row"], error["column"]) == (3, "Sucursal")
+    assert error["message"] == "At most 500 characters"
+    assert Job.objects.get().payload["additional_info"] == {"Sucursal": "Maipú"}
+
+
+class CountingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
+    """Django's handler for large uploads, counting the bytes it writes to disk."""
+
+    written = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        type(self).written += len(raw_data)
+        return super().receive_data_chunk(raw_data, start)
+
+
+def post_upload(url: str, user, payload: bytes, content_type: str, **meta):
+    """The request as a WSGI server hands it over, counting the bytes the view reads."""
+    request = APIRequestFactory().post(url, payload, content_type=content_type)
+    request.META.update(meta)
+    source = CountingStream(payload)
+    request._stream = LimitedStream(source, int(request.META["CONTENT_LENGTH"]))
+    force_authenticate(request, user=user)
+    view = ExcelCreateView if url == CREATE else ExcelPreviewView
+    return view.as_view()(request), source
+
+
+@pytest.fixture
+def small_limits(settings):
+    settings.EXCEL_MAX_BYTES = 200 * 1024
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024  # larger uploads go to a temporary file
+    settings.FILE_UPLOAD_HANDLERS = [
+        f"{__name__}.CountingTemporaryFileUploadHandler"]
+    CountingTemporaryFileUploadHandler.written = 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", [PREVIEW, CREATE])
+def test_an_upload_over_the_limit_is_read_and_written_no_further(client_a, small_limits, url):
+    """A file 100 KB over a 200 KB limit: refused naming the file; at most the limit is
+    written to disk and one chunk (64 KB) more is read."""
+    form = {"account_id": "acct-a", "batch_name": "Cartera",
+            "file": SimpleUploadedFile("big.xlsx", b"PK" + b"\0" * (300 * 1024))}
+    payload = encode_multipart(BOUNDARY, form)
+    response, source = post_upload(url, client_a, payload, MULTIPART_CONTENT)
+    assert response.status_code == 400
+    assert response.data == {"success": False, "file": ["The file is larger than the 0.2 MB "
+                                                        "limit."]}
+    assert CountingTemporaryFileUploadHandler.written <= 200 * 1024
+    assert source.served <= 200 * 1024 + 64 * 1024 + 1024
+    assert not Batch.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_upload_declared_far_over_the_limit_is_not_read_at_all(client_a, small_limits):
+    payload = encode_multipart(BOUNDARY, {"account_id": "acct-a", "file": SimpleUploadedFile(
+        "big.xlsx", b"PK" + b"\0" * (300 * 1024))})
+    response, source = post_upload(PREVIEW, client_a, payload, MULTIPART_CONTENT,
+                                   CONTENT_LENGTH=str(200 * 1024 + 5 * 1024 * 1024 + 1))
+    assert response.status_code == 400 and "0.2 MB" in response.data["file"][0]
+    assert source.served == 0 and CountingTemporaryFileUploadHandler.written == 0
+
+
+@pytest.mark.django_db
+def test_an_upload_at_the_limit_is_read_whole(client_a, small_limits):
+    rows = [HEADERS, DEBTOR]
+    payload = encode_multipart(BOUNDARY, {"account_id": "acct-a", "file": xlsx(rows)})
+    response, _source = post_upload(PREVIEW, client_a, payload, MULTIPART_CONTENT)
+    assert response.status_code == 200 and response.data["valid_rows"] == 1
