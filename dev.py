@@ -93,7 +93,7 @@ def up(args) -> None:
   callcenter is running.
     Admin (operators):  http://127.0.0.1:{args.port}/admin/
                         user "operador", password "{args.password}"
-    API docs:           http://127.0.0.1:{args.port}/api/docs/
+    API docs:           http://127.0.0.1:{args.port}/api/docs/ (log in to the admin first)
     Client API token:   see "seed_demo" output above (user "cliente-demo", account "demo")
     Retell simulator:   http://127.0.0.1:{args.sim_port}/_sim/stats
   A demo campaign of 25 debtors is running against the simulator. Ctrl-C stops everything.

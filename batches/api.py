@@ -24,7 +24,7 @@ from drf_spectacular.utils import (
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -49,6 +49,8 @@ from batches.serializers import (
     LogsQuerySerializer,
     flatten_errors,
 )
+from batches.uploads import ExcelUploadLimit
+from callcenter.api import BoundedJSONParser
 
 PREVIEW_CONTACTS = 20
 VIEW, ADD, CHANGE = "batches.view_batch", "batches.add_batch", "batches.change_batch"
@@ -105,9 +107,7 @@ def _upload_source(upload):
     return upload
 
 
-def _too_large(upload) -> Response | None:
-    if upload.size <= settings.EXCEL_MAX_BYTES:
-        return None
+def _file_too_large() -> Response:
     return Response(
         {
             "success": False,
@@ -122,11 +122,16 @@ def _too_large(upload) -> Response | None:
 
 def _excel_form(serializer_class, request) -> tuple[dict | None, Response | None]:
     """Validated multipart form, or the 400 response (with success false) naming fields."""
+    limit = ExcelUploadLimit(request)
+    request.upload_handlers.insert(0, limit)
+    request.data  # noqa: B018 - parse now, through the limit
+    if limit.refused:
+        return None, _file_too_large()
     try:
         data = _validated(serializer_class, request.data, request)
     except ValidationError as exc:
         return None, Response({"success": False, **exc.detail}, status=status.HTTP_400_BAD_REQUEST)
-    return data, _too_large(data["file"])
+    return data, None
 
 
 def _created(result: services.BatchCreateResult) -> Response:
@@ -301,7 +306,7 @@ def bad_request(
 
 class BatchListCreateView(BatchAPIView):
     operator_permissions = {"GET": [VIEW], "POST": [ADD]}
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     pagination_class = BatchPagination
 
     @extend_schema(
@@ -561,7 +566,7 @@ class ExcelCreateView(BatchAPIView):
 
 class BatchDetailView(BatchAPIView):
     operator_permissions = {"GET": [VIEW], "PATCH": [CHANGE]}
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(
         operation_id="batches_retrieve",

@@ -46,6 +46,10 @@ from batches.excel_headers import (
     no_columns_error,
 )
 from batches.normalize import (
+    MAX_CUSTOM_FIELDS,
+    MAX_CUSTOM_KEY,
+    MAX_CUSTOM_VALUE,
+    MSG_CUSTOM_VALUE_TOO_LONG,
     FieldError,
     amount_to_text,
     normalize_email,
@@ -285,6 +289,7 @@ def _open_sheet(
             continue
         if plan is None:
             continue
+        _check_custom_columns(plan)
         body = chain((row for n, row in head if n > plan.header_row), rows)
         return ContactReader(body, plan, sheet_name=name, max_rows=max_rows, max_errors=max_errors)
     if first_error is not None:
@@ -292,6 +297,30 @@ def _open_sheet(
     if first_head is None:
         raise ExcelError(EMPTY_FILE)
     raise no_columns_error(first_head)
+
+
+def _check_custom_columns(plan: ColumnPlan) -> None:
+    """Extra columns become Retell dynamic variables: as many and as long as JSON custom
+    fields may be (batches.normalize)."""
+    if len(plan.custom) > MAX_CUSTOM_FIELDS:
+        raise ExcelError(
+            format_lazy(
+                _("Row {row}: {count} extra columns; at most {max} are passed to the agent."),
+                row=plan.header_row,
+                count=len(plan.custom),
+                max=MAX_CUSTOM_FIELDS,
+            )
+        )
+    for _index, key in plan.custom:
+        if len(key) > MAX_CUSTOM_KEY:
+            raise ExcelError(
+                format_lazy(
+                    _('Row {row}, column "{header}…": a column name has at most {max} characters.'),
+                    row=plan.header_row,
+                    header=key[:MAX_CUSTOM_KEY],
+                    max=MAX_CUSTOM_KEY,
+                )
+            )
 
 
 def _is_blank(row) -> bool:
@@ -382,6 +411,16 @@ def _parse_rows(
                 problems.extend((i, raw, MSG_NO_VALID_PHONE) for i, raw in bad_phones)
             else:
                 problems.append((phone_is[0], "", MSG_NO_PHONE))
+        extra = {}
+        for index, key in custom:
+            value = row[index]
+            if value != "" and (text := text_of(value)):
+                if len(text) > MAX_CUSTOM_VALUE:
+                    problems = [
+                        *(problems or ()),
+                        (index, f"{text[:50]}…", MSG_CUSTOM_VALUE_TOO_LONG),
+                    ]
+                extra[key] = text
         contact = {
             "row": rownum,
             "name": text_of(row[name_i]) if name_i is not None else "",
@@ -392,7 +431,7 @@ def _parse_rows(
             "due_date": None,
             "installments": None,
             "company_name": None,
-            "custom_fields": {},
+            "custom_fields": extra,
         }
         if amount_i is not None and (value := row[amount_i]) != "":
             try:
@@ -429,12 +468,6 @@ def _parse_rows(
                 report(result.warnings, rownum, email_i, value, MSG_EMAIL_IGNORED)
         if company_i is not None:
             contact["company_name"] = text_of(row[company_i]) or None
-        if custom:
-            extra = contact["custom_fields"]
-            for index, key in custom:
-                value = row[index]
-                if value != "" and (text := text_of(value)):
-                    extra[key] = text
         first = by_rut.get(rut)
         if first is None:
             by_rut[rut] = contact

@@ -17,6 +17,7 @@ from functools import lru_cache
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -56,6 +57,16 @@ MSG_EMAIL_INVALID = _("Invalid email address")
 MSG_INSTALLMENTS_INVALID = _("Installments must be a whole number, zero or more")
 
 _CACHE_SIZE = 1 << 16
+
+# Custom fields reach the agent as Retell dynamic variables (short strings) on every call.
+MAX_CUSTOM_FIELDS = 50
+MAX_CUSTOM_KEY = 64
+MAX_CUSTOM_VALUE = 500
+MSG_TOO_MANY_CUSTOM = format_lazy(_("At most {max} custom fields"), max=MAX_CUSTOM_FIELDS)
+MSG_CUSTOM_KEY_TOO_LONG = format_lazy(
+    _("A custom field name has at most {max} characters"), max=MAX_CUSTOM_KEY
+)
+MSG_CUSTOM_VALUE_TOO_LONG = format_lazy(_("At most {max} characters"), max=MAX_CUSTOM_VALUE)
 
 # --- text ---------------------------------------------------------------------------------
 

@@ -27,6 +27,12 @@ from batches.excel_headers import FIELDS as MAPPABLE_FIELDS
 from batches.excel_headers import MULTI_COLUMN_FIELDS
 from batches.models import Batch, BatchEvent, Job
 from batches.normalize import (
+    MAX_CUSTOM_FIELDS,
+    MAX_CUSTOM_KEY,
+    MAX_CUSTOM_VALUE,
+    MSG_CUSTOM_KEY_TOO_LONG,
+    MSG_CUSTOM_VALUE_TOO_LONG,
+    MSG_TOO_MANY_CUSTOM,
     FieldError,
     normalize_email,
     normalize_phones,
@@ -39,6 +45,24 @@ from batches.normalize import (
 from calls.models import CallAttempt
 
 MAX_CONTACT_ERRORS = 500
+# What a real campaign needs, so that a client cannot store megabytes of text that the engine
+# then sends to Retell on every call.
+MAX_DESCRIPTION = 2_000
+MAX_SCRIPT = 10_000
+MAX_OPTION_JSON = 10_000  # characters of a settings object (call, voice, recurring, mapping)
+MAX_OPTION_DEPTH = 10
+# A debtor's texts, by field (name and company_name: 200, checked with their own message).
+CONTACT_TEXT_LIMITS = {
+    "rut": 20,
+    "dni": 20,
+    "email": 254,
+    "debt_amount": 30,
+    "due_date": 30,
+    "installments": 12,
+    "timezone": 64,
+}
+MAX_PHONES = 10
+MAX_PHONE_TEXT = 100
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
@@ -132,6 +156,35 @@ def resolve_account(attrs: dict, user, *, require_active: bool = True) -> Accoun
     return account
 
 
+def check_option_json(value) -> None:
+    """A settings object stays small and shallow: at most MAX_OPTION_DEPTH levels (walked
+    without recursion, before anything recursive such as json.dumps sees it) and
+    MAX_OPTION_JSON characters as JSON."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_OPTION_DEPTH:
+                raise serializers.ValidationError(
+                    _("Nested too deeply: at most %(max)s levels.") % {"max": MAX_OPTION_DEPTH}
+                )
+            stack.extend(
+                (v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)
+            )
+    if len(json.dumps(value, ensure_ascii=False, default=str)) > MAX_OPTION_JSON:
+        raise serializers.ValidationError(
+            _("At most %(max)s characters as JSON.") % {"max": MAX_OPTION_JSON}
+        )
+
+
+class OptionJSONField(serializers.JSONField):
+    """A settings object of the JSON form (see ``check_option_json``)."""
+
+    def to_internal_value(self, data):
+        check_option_json(data)
+        return super().to_internal_value(data)
+
+
 class JSONTextField(serializers.CharField):
     """A JSON document sent as text (multipart forms): parsed, must hold ``kind``."""
 
@@ -140,6 +193,7 @@ class JSONTextField(serializers.CharField):
         kwargs.setdefault("default", None)
         kwargs.setdefault("allow_blank", True)
         kwargs.setdefault("trim_whitespace", True)
+        kwargs.setdefault("max_length", MAX_OPTION_JSON)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
@@ -150,8 +204,13 @@ class JSONTextField(serializers.CharField):
             value = json.loads(text)
         except (TypeError, ValueError) as exc:
             raise serializers.ValidationError(_("Invalid JSON: %(error)s") % {"error": exc})
+        except RecursionError:
+            raise serializers.ValidationError(
+                _("Nested too deeply: at most %(max)s levels.") % {"max": MAX_OPTION_DEPTH}
+            ) from None
         if value is not None and not isinstance(value, self.kind):
             raise serializers.ValidationError(_("Must be a JSON object."))
+        check_option_json(value)
         return value
 
 
@@ -188,17 +247,22 @@ def clean_column_mapping(value):
 class ContactInputSerializer(serializers.Serializer):
     """One debtor of the JSON form (documentation; ``ContactsField`` does the work)."""
 
-    name = serializers.CharField(required=False, allow_blank=True)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     rut = serializers.CharField(
-        required=False, help_text="12.345.678-5, 12345678-5, 123456785; rut or dni required."
+        required=False,
+        max_length=20,
+        help_text="12.345.678-5, 12345678-5, 123456785; rut or dni required.",
     )
-    dni = serializers.CharField(required=False, help_text="Alias of rut.")
+    dni = serializers.CharField(required=False, max_length=20, help_text="Alias of rut.")
     phones = serializers.ListField(
-        child=serializers.CharField(),
+        child=serializers.CharField(max_length=MAX_PHONE_TEXT),
         min_length=1,
+        max_length=MAX_PHONES,
         help_text="Chilean numbers in any usual format; stored as E.164.",
     )
-    email = serializers.EmailField(required=False, allow_null=True, allow_blank=True)
+    email = serializers.EmailField(
+        required=False, allow_null=True, allow_blank=True, max_length=254
+    )
     debt_amount = serializers.CharField(
         required=False, allow_null=True, help_text='150000, "$150.000" or a number.'
     )
@@ -206,12 +270,16 @@ class ContactInputSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="ISO date or dd/mm/yyyy."
     )
     installments = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    company_name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    company_name = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=200
+    )
     timezone = serializers.CharField(
         required=False, allow_null=True, help_text="IANA zone of the debtor, if not the batch's."
     )
     custom_fields = serializers.DictField(
-        required=False, help_text="Extra columns passed to the agent."
+        required=False,
+        help_text=f"Extra columns passed to the agent: at most {MAX_CUSTOM_FIELDS}, names of at "
+        f"most {MAX_CUSTOM_KEY} characters, values of at most {MAX_CUSTOM_VALUE}.",
     )
 
 
@@ -229,6 +297,9 @@ def _contact_clean(item, index: int, errors: dict) -> dict | None:
     for key in item:
         if key not in CONTACT_KEYS:
             problems[f"{where}.{key}"] = [_("Unknown field.")]
+    if _too_long(item, where, problems):
+        errors.update(problems)
+        return None  # the normalisers (memoised) never see an over-long text
     rut_key = "rut" if item.get("rut") not in (None, "") else "dni"
     rut = None
     try:
@@ -298,20 +369,53 @@ def _contact_clean(item, index: int, errors: dict) -> dict | None:
             contact["timezone"] = tz
     custom = item.get("custom_fields")
     if custom is not None:
-        if not isinstance(custom, dict):
-            problems[f"{where}.custom_fields"] = [_("Must be an object.")]
-        else:
-            for key, value in custom.items():
-                if isinstance(value, dict | list):
-                    problems[f"{where}.custom_fields.{key}"] = [
-                        _("Must be a text, a number or a boolean.")
-                    ]
-                elif value is not None and (text := _text(value)):
-                    contact["custom_fields"][_text(key)[:100]] = text
+        _custom_clean(custom, f"{where}.custom_fields", contact["custom_fields"], problems)
     if problems:
         errors.update(problems)
         return None
     return contact
+
+
+def _too_long(item: dict, where: str, problems: dict) -> bool:
+    """Record the debtor's texts over their limits (CONTACT_TEXT_LIMITS, phones)."""
+    found = False
+    for key, limit in CONTACT_TEXT_LIMITS.items():
+        value = item.get(key)
+        if isinstance(value, str) and len(value) > limit:
+            problems[f"{where}.{key}"] = [_("At most %(max)s characters.") % {"max": limit}]
+            found = True
+    phones = item.get("phones")
+    if isinstance(phones, list) and len(phones) > MAX_PHONES:
+        problems[f"{where}.phones"] = [_("At most %(max)s phone numbers.") % {"max": MAX_PHONES}]
+        return True
+    for j, raw in enumerate(phones if isinstance(phones, list) else [phones]):
+        if isinstance(raw, str) and len(raw) > MAX_PHONE_TEXT:
+            name = f"{where}.phones[{j}]" if isinstance(phones, list) else f"{where}.phones"
+            problems[name] = [_("At most %(max)s characters.") % {"max": MAX_PHONE_TEXT}]
+            found = True
+    return found
+
+
+def _custom_clean(custom, where: str, into: dict, problems: dict) -> None:
+    """Custom fields {name: text}: at most MAX_CUSTOM_FIELDS, names of at most
+    MAX_CUSTOM_KEY characters, values of at most MAX_CUSTOM_VALUE (Retell variables)."""
+    if not isinstance(custom, dict):
+        problems[where] = [_("Must be an object.")]
+        return
+    if len(custom) > MAX_CUSTOM_FIELDS:
+        problems[where] = [str(MSG_TOO_MANY_CUSTOM)]
+        return
+    for key, value in custom.items():
+        name = _text(key)
+        if len(name) > MAX_CUSTOM_KEY:
+            problems[f"{where}.{name[:MAX_CUSTOM_KEY]}…"] = [str(MSG_CUSTOM_KEY_TOO_LONG)]
+        elif isinstance(value, dict | list):
+            problems[f"{where}.{key}"] = [_("Must be a text, a number or a boolean.")]
+        elif value is not None and (text := _text(value)):
+            if len(text) > MAX_CUSTOM_VALUE:
+                problems[f"{where}.{key}"] = [str(MSG_CUSTOM_VALUE_TOO_LONG)]
+            else:
+                into[name] = text
 
 
 @extend_schema_field(ContactInputSerializer(many=True))
@@ -357,9 +461,11 @@ class BatchOptionsSerializer(serializers.Serializer):
     """Options shared by the JSON form and the Excel upload."""
 
     account_id = AccountIdField()
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=MAX_DESCRIPTION
+    )
     script_content = serializers.CharField(
-        required=False, allow_blank=True, default="", trim_whitespace=False
+        required=False, allow_blank=True, default="", trim_whitespace=False, max_length=MAX_SCRIPT
     )
     schedule_type = serializers.ChoiceField(
         choices=Batch.ScheduleType.choices, default=Batch.ScheduleType.IMMEDIATE
@@ -408,7 +514,7 @@ class BatchCreateSerializer(BatchOptionsSerializer):
     """POST /batches (JSON)."""
 
     name = serializers.CharField(max_length=200)
-    voice_settings = serializers.JSONField(
+    voice_settings = OptionJSONField(
         required=False,
         default=None,
         help_text=(
@@ -416,7 +522,7 @@ class BatchCreateSerializer(BatchOptionsSerializer):
             "agent_id (operators only; default: the account's agent)}"
         ),
     )
-    call_settings = serializers.JSONField(
+    call_settings = OptionJSONField(
         required=False,
         default=None,
         help_text=(
@@ -424,7 +530,7 @@ class BatchCreateSerializer(BatchOptionsSerializer):
             "{start, end}, days_of_week, timezone, priority}; defaults filled in."
         ),
     )
-    recurring_config = serializers.JSONField(required=False, default=None)
+    recurring_config = OptionJSONField(required=False, default=None)
     contacts = ContactsField()
 
 
@@ -473,8 +579,14 @@ class BatchUpdateSerializer(serializers.Serializer):
         required=False, help_text="Partial: merged onto the current ones."
     )
     name = serializers.CharField(required=False, max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_DESCRIPTION
+    )
     priority = serializers.ChoiceField(choices=Batch.Priority.choices, required=False)
+
+    def validate_call_settings(self, value):
+        check_option_json(value)
+        return value
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields)

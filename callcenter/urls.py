@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -10,7 +11,12 @@ urlpatterns = [
     path("api/v1/", include("batches.export_urls")),
     path("api/v1/", include("calls.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # A page for people: without a session it sends them to the admin's login and back.
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerView.as_view(url_name="schema"), login_url="admin:login"),
+        name="swagger-ui",
+    ),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
 

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import services as account_services
+from accounts.models import Account
 from batches.models import Batch, Job, JobEvent
 from calls import outcomes
 from calls.db import Columns, insert_row, placeholders, update_row, update_rows
@@ -61,6 +62,17 @@ def _find(where: str, params: list) -> CallAttempt | None:
     return found[0] if found else None
 
 
+# The metadata fallback binds only the attempt the call was placed for: the number dialled
+# and the account and campaign named in the metadata (call_request sends all three) must be
+# the attempt's, so a signed event of another call that carries a job id and attempt number
+# (another system on the same Retell key, a copy of the metadata) changes nothing.
+_BY_METADATA = (
+    "c.job_id = %s AND c.attempt_number = %s AND c.phone = %s"
+    f" AND c.account_id = (SELECT a.id FROM {Account._meta.db_table} a WHERE a.account_id = %s)"
+    f" AND c.batch_id = (SELECT b.id FROM {Batch._meta.db_table} b WHERE b.batch_id = %s)"
+)
+
+
 def find_attempt(call: dict) -> CallAttempt | None:
     """By call_id, else by the metadata we sent (the webhook can beat the create response).
     Only the fields call_update reads are loaded (this runs for every webhook)."""
@@ -69,13 +81,19 @@ def find_attempt(call: dict) -> CallAttempt | None:
         found = _find("c.call_id = %s", [str(call_id)])
         if found:
             return found
-    meta = call.get("metadata") or {}
+    meta = call.get("metadata")
+    if not isinstance(meta, dict):
+        return None
     try:
         job_id, number = int(meta.get("job_id")), int(meta.get("attempt"))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        return None
+    to_number, account_id, batch_id = (call.get("to_number"), meta.get("account_id"),
+                                       meta.get("batch_id"))
+    if not all(isinstance(v, str) and v for v in (to_number, account_id, batch_id)):
         return None
     # No call_id filter here: the create response may bind it between the two queries.
-    found = _find("c.job_id = %s AND c.attempt_number = %s", [job_id, number])
+    found = _find(_BY_METADATA, [job_id, number, to_number, account_id, batch_id])
     if found is None or (found.call_id and call_id and found.call_id != call_id):
         return None
     return found

@@ -215,9 +215,11 @@ def wait_for_calls(demo: Demo) -> dict:
 def check_web(demo: Demo) -> None:
     login = demo.get(f"{demo.web}/admin/login/")
     assert login is not None and login.status_code == 200, login
-    for path in ("/api/schema/", "/api/docs/"):
-        response = demo.get(demo.web + path)
-        assert response is not None and response.status_code == 200, (path, response)
+    # The schema and the docs page need a login.
+    schema, docs = demo.get(f"{demo.web}/api/schema/"), demo.get(f"{demo.web}/api/docs/")
+    assert schema is not None and schema.status_code == 401, schema
+    assert docs is not None and docs.status_code == 302, docs
+    assert docs.headers["location"] == "/admin/login/?next=/api/docs/"
     # The operator logs in to the admin with the password given to dev.py.
     admin = httpx.Client(base_url=demo.web, timeout=10, trust_env=False)
     with admin:
@@ -228,6 +230,8 @@ def check_web(demo: Demo) -> None:
         assert answer.status_code == 302 and answer.headers["location"] == "/admin/", \
             (answer.status_code, answer.text[:500])
         assert admin.get("/admin/").status_code == 200
+        for path in ("/api/schema/", "/api/docs/"):
+            assert admin.get(path).status_code == 200, path
 
 
 def check_api(demo: Demo, token: str, data: dict) -> dict:

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "accounts",
     "batches",
@@ -144,6 +145,25 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "callcenter.schema.document_invalid_page",
     ],
+}
+
+# Hostile input (issue 13). A JSON body is read up to API_MAX_JSON_BYTES (413 beyond): 32 MB
+# holds a campaign of 100,000 debtors with every standard field (~26 MB; ~15 MB with only
+# name, RUT, phone, amount and date; ~39 MB with three custom fields each).
+API_MAX_JSON_BYTES = env_int("API_MAX_JSON_BYTES", 32 * 1024 * 1024, minimum=1024)
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "callcenter.api.BoundedJSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
+# The schema and the docs page are for logged-in users only (token or
+# session; the page sends a browser to the admin's login), and Swagger UI is served from our
+# own static files (drf-spectacular-sidecar, pinned), never from a CDN on the admin's origin.
+SPECTACULAR_SETTINGS |= {
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: JSON only, late acks (a claim in the database makes redelivery harmless), bounded
