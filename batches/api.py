@@ -660,8 +660,12 @@ class BatchCancelView(BatchAPIView):
     @extend_schema(
         operation_id="batches_cancel",
         summary="Cancel a campaign",
-        description="Pending jobs become cancelled at once; calls in flight finish. "
-        "Cancelling a cancelled campaign changes nothing; a completed one answers 400.",
+        description="What has not started stops: pending jobs (and jobs not dialled yet) "
+        "become cancelled at once (jobs_cancelled). A call already live finishes and its "
+        "outcome decides its job's result (jobs_in_call): done after a conversation or a "
+        "do-not-call request, failed when it was its last attempt or phone, cancelled when it "
+        "would have been retried. Cancelling a cancelled campaign changes nothing; a "
+        "completed one answers 400.",
         parameters=[BATCH_ID],
         request=None,
         responses={
@@ -674,6 +678,7 @@ class BatchCancelView(BatchAPIView):
                             "batch_id": "batch-2025-10-26-142744-439872",
                             "status": "cancelled",
                             "jobs_cancelled": 40,
+                            "jobs_in_call": 2,
                         },
                     )
                 ],
@@ -691,12 +696,11 @@ class BatchCancelView(BatchAPIView):
     def post(self, request, batch_id):
         batch = _batch_or_404(request, batch_id)
         try:
-            batch, cancelled = services.batch_cancel(batch=batch, user=request.user)
+            batch, cancelled, in_call = services.batch_cancel(batch=batch, user=request.user)
         except services.BatchError as exc:
             return _error(exc)
-        return Response(
-            {"batch_id": batch.batch_id, "status": batch.status, "jobs_cancelled": cancelled}
-        )
+        return Response({"batch_id": batch.batch_id, "status": batch.status,
+                         "jobs_cancelled": cancelled, "jobs_in_call": in_call})
 
 
 class BatchStatusView(BatchAPIView):

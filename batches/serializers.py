@@ -820,4 +820,8 @@ class BatchLogsSerializer(serializers.Serializer):
 class CancelResponseSerializer(serializers.Serializer):
     batch_id = serializers.CharField()
     status = serializers.CharField()
-    jobs_cancelled = serializers.IntegerField()
+    jobs_cancelled = serializers.IntegerField(
+        help_text="Jobs that had not started (pending, or claimed but not dialled yet).")
+    jobs_in_call = serializers.IntegerField(
+        help_text="Jobs whose call was live: each ends by its call's outcome; only its "
+        "retries are cancelled.")

@@ -288,7 +288,7 @@ def job_process_claimed(claim: Claim) -> str:
 
     # 1. The batch is running and due, the account active.
     if batch.status == Batch.Status.CANCELLED:
-        job_finish(claim, status=Job.Status.CANCELLED, reason="campaña cancelada")
+        job_finish(claim, status=Job.Status.CANCELLED, reason=outcomes.CANCELLED)
         return "cancelled"
     if batch.scheduled_at and batch.scheduled_at > now:
         job_release(claim, reason=outcomes.WAIT_SCHEDULED, next_try_at=batch.scheduled_at,

@@ -227,26 +227,26 @@ def attempt_finish(*, attempt_id: int, call: dict, reason: str | None = None) ->
 
 
 def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:
-    """The job's next state after its current call ended."""
-    if job.status != Job.Status.IN_PROGRESS:
-        return  # already moved on
-    now = timezone.now()
-    if job.batch.status == Batch.Status.CANCELLED:
-        # The campaign was cancelled while this call was in flight: nothing more to do.
-        Job.objects.filter(pk=job.pk).update(
-            status=Job.Status.CANCELLED, reserved_until=None, lease_token=None,
-            last_outcome=attempt.disconnection_reason, last_error="campaña cancelada",
-            updated_at=now)
-        return
+    """The job's next state after its current call ended. What the call said about the debtor
+    (do not call, an invalid number) is recorded whatever the job or its campaign became
+    meanwhile; the attempt's outcome (the weekly limits) and the charge are stored by the caller.
+    """
     contact = dict(job.contact)
+    if outcome == Outcome.DO_NOT_CALL:
+        account_services.do_not_call_add(account=job.account, phone=attempt.phone, rut=job.rut,
+                                         reason=attempt.disconnection_reason)
+    elif outcome == Outcome.INVALID_NUMBER:
+        contact["invalid_phones"] = sorted({*contact.get("invalid_phones", []), attempt.phone})
+    now = timezone.now()
+    if job.status != Job.Status.IN_PROGRESS:
+        # Already moved on (a call found placed after its job was cancelled): the number only.
+        if contact != job.contact:
+            update_row(Job, job.pk, {"contact": contact, "updated_at": now})
+        return
     fields = {"status": Job.Status.PENDING, "reserved_until": None, "lease_token": None,
               "last_outcome": attempt.disconnection_reason, "last_error": "", "updated_at": now}
     max_attempts = int(job.batch.call_settings.get("max_attempts", 3))
-    if outcome == Outcome.CONTACT:
-        fields["status"] = Job.Status.DONE
-    elif outcome == Outcome.DO_NOT_CALL:
-        account_services.do_not_call_add(account=job.account, phone=attempt.phone, rut=job.rut,
-                                         reason=attempt.disconnection_reason)
+    if outcome in (Outcome.CONTACT, Outcome.DO_NOT_CALL):
         fields["status"] = Job.Status.DONE
     elif outcome in (Outcome.PROVIDER_ERROR, Outcome.UNKNOWN):
         # Not the debtor's fault: give the attempt back and retry soon.
@@ -255,8 +255,6 @@ def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:
         fields["last_error"] = outcomes.WAIT_PROVIDER
     else:
         if outcome == Outcome.INVALID_NUMBER:
-            contact["invalid_phones"] = sorted({*contact.get("invalid_phones", []),
-                                                attempt.phone})
             due = now
         else:
             contact["next_phone_index"] = int(contact.get("next_phone_index") or 0) + 1
@@ -271,6 +269,11 @@ def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:
             fields["last_error"] = outcomes.FAIL_NO_PHONE
         else:
             fields["next_try_at"] = _retry_time(job, attempt, due)
+    if fields["status"] == Job.Status.PENDING and job.batch.status == Batch.Status.CANCELLED:
+        # Cancelled during this call: the call's own result stands, only its retries are not.
+        fields["status"] = Job.Status.CANCELLED
+        fields["last_error"] = outcomes.CANCELLED
+        fields.pop("next_try_at", None)
     update_row(Job, job.pk, fields)
     insert_row(JobEvent(
         job=job, kind=fields["status"],

@@ -862,15 +862,22 @@ def test_resume_of_a_scheduled_batch_waits_for_its_time(api_a, account_a, publis
 def test_cancel(api_a, batch_a, published):
     pending = [JobFactory(batch=batch_a) for _ in range(3)]
     busy = JobFactory(batch=batch_a, status="in_progress", reserved_until=timezone.now())
+    CallAttempt.objects.create(job=busy, batch=batch_a, account=batch_a.account, rut=busy.rut,
+                               attempt_number=1, phone="+56912345678", idempotency_key="k-1",
+                               status="ongoing")
+    # Claimed by a worker that has not dialled yet: it has not started, so it stops.
+    claimed = JobFactory(batch=batch_a, status="in_progress", reserved_until=timezone.now())
     done = JobFactory(batch=batch_a, status="done")
 
     response = api_a.post("/api/v1/batches/batch-a/cancel")
 
     assert response.status_code == 200
-    assert response.json() == {"batch_id": "batch-a", "status": "cancelled", "jobs_cancelled": 3}
+    assert response.json() == {"batch_id": "batch-a", "status": "cancelled", "jobs_cancelled": 4,
+                               "jobs_in_call": 1}
     assert not Job.objects.filter(batch=batch_a, status="pending").exists()
     assert set(
-        Job.objects.filter(pk__in=[j.pk for j in pending]).values_list("status", flat=True)
+        Job.objects.filter(pk__in=[j.pk for j in [*pending, claimed]])
+        .values_list("status", flat=True)
     ) == {"cancelled"}
     busy.refresh_from_db()
     done.refresh_from_db()

@@ -7,9 +7,11 @@ import pytest
 import time_machine
 from django.db.models import Sum
 from django.utils import timezone, translation
+from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import Account, DoNotCall, LedgerEntry
+from batches.exports import results_queryset
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from calls import outcomes
 from calls.dispatch import dispatch_account
@@ -17,7 +19,7 @@ from calls.models import CallAttempt
 from calls.services import job_claim, job_process, job_process_claimed
 from calls.settlement import call_update
 from calls.sweep import jobs_recover_expired, sweep
-from tests.factories import AccountFactory, BatchFactory, JobFactory
+from tests.factories import AccountFactory, BatchFactory, JobFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -166,6 +168,108 @@ def test_cancelled_batch_cancels_the_job(sim, job):
     assert job_process(job_id=job.pk) == "cancelled"
     job.refresh_from_db()
     assert job.status == Job.Status.CANCELLED
+
+
+def cancel_by_api(batch) -> dict:
+    api = APIClient()
+    api.force_authenticate(UserFactory(account=batch.account))
+    response = api.post(f"/api/v1/batches/{batch.batch_id}/cancel")
+    assert response.status_code == 200
+    return response.json()
+
+
+@pytest.mark.parametrize("meanwhile", ["cancelled", "paused", "account_suspended"])
+def test_a_do_not_call_request_is_kept_whatever_happened_during_the_call(sim, job, account,
+                                                                         meanwhile):
+    """Issue 14.1: the outcome of a call is applied in full, whatever its campaign became."""
+    assert job_process(job_id=job.pk) == "dialled"
+    attempt = CallAttempt.objects.get(job=job)
+    if meanwhile == "cancelled":
+        assert cancel_by_api(job.batch)["jobs_cancelled"] == 0
+    elif meanwhile == "paused":
+        Batch.objects.filter(pk=job.batch_id).update(is_active=False,
+                                                     status=Batch.Status.PAUSED)
+    else:
+        Account.objects.filter(pk=account.pk).update(status=Account.Status.SUSPENDED)
+    sim.configure(talk_ms=0)
+    assert end(sim, attempt, "user_requested_dnc") == "finished"
+
+    assert DoNotCall.objects.filter(account=account, phone="+56912345671").exists()
+    assert DoNotCall.objects.filter(account=account, rut=job.rut).exists()
+    job.refresh_from_db()
+    attempt.refresh_from_db()
+    assert (job.status, job.last_outcome) == (Job.Status.DONE, "user_requested_dnc")
+    assert attempt.outcome == CallAttempt.Outcome.DO_NOT_CALL  # counted by the weekly limits
+    account.refresh_from_db()
+    assert account.credits == Decimal("10000") - attempt.cost == ledger_sum(account)
+    # A new campaign with the same debtor never dials them.
+    Account.objects.filter(pk=account.pk).update(status=Account.Status.ACTIVE)
+    again = JobFactory(batch=BatchFactory(account=account), rut=job.rut, contact=job.contact)
+    assert job_process(job_id=again.pk) == "do_not_call"
+    assert sim.stats()["calls_created"] == 1
+
+
+def test_a_do_not_call_request_is_kept_for_a_job_that_moved_on(sim, job, account):
+    """A call found placed after its job was cancelled (a create answered too late)."""
+    job_process(job_id=job.pk)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.CANCELLED, reserved_until=None)
+    assert end(sim, CallAttempt.objects.get(job=job), "user_requested_dnc") == "finished"
+    assert DoNotCall.objects.filter(account=account, rut=job.rut).exists()
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELLED
+
+
+def test_cancel_stops_what_has_not_started_and_live_calls_end_by_their_outcome(sim, account):
+    """Issue 14.2: 5 jobs, 3 in a call, 1 claimed by a worker, 1 pending, then a cancel."""
+    batch = BatchFactory(account=account)  # 3 attempts, 30 h between them
+    phones = {"phones": ["+56912340001", "+56912340002"], "next_phone_index": 0}
+    talked, unanswered, invalid, claimed, pending = (
+        JobFactory(batch=batch, contact={"name": f"Deudor {n}", **phones}) for n in range(5))
+    for job in (talked, unanswered, invalid):
+        assert job_process(job_id=job.pk) == "dialled"
+    claim = job_claim(job_id=claimed.pk)
+
+    answer = cancel_by_api(batch)
+    assert answer["jobs_cancelled"] == 2
+    assert answer["jobs_in_call"] == 3
+    # The worker holding the claimed job lost its lease: it never dials.
+    assert job_process_claimed(claim) == "claim_lost"
+    assert sim.stats()["calls_created"] == 3
+    event = batch.events.get(kind=BatchEvent.Kind.CANCELLED)
+    assert event.data == {"jobs_cancelled": 2, "jobs_in_call": 3}
+    assert event.message == ("Campaign cancelled: 2 pending jobs cancelled. 3 calls in progress "
+                             "finish; their outcomes decide their jobs' results.")
+
+    sim.configure(talk_ms=0)
+    for job, reason in ((talked, "user_hangup"), (unanswered, "dial_no_answer"),
+                        (invalid, "invalid_destination")):
+        assert end(sim, CallAttempt.objects.get(job=job), reason) == "finished"
+    results = {row["id"]: (row["status"], row["last_outcome"], row["last_error"], row["calls"])
+               for row in results_queryset(batch=batch)}
+    assert results == {
+        talked.pk: ("done", "user_hangup", "", 1),
+        # Would have been retried: its result is the call's, its retries are cancelled.
+        unanswered.pk: ("cancelled", "dial_no_answer", outcomes.CANCELLED, 1),
+        invalid.pk: ("cancelled", "invalid_destination", outcomes.CANCELLED, 1),
+        claimed.pk: ("cancelled", "", "", 0),
+        pending.pk: ("cancelled", "", "", 0),
+    }
+    invalid.refresh_from_db()
+    assert invalid.contact["invalid_phones"] == ["+56912340001"]
+    batch.refresh_from_db()
+    assert (batch.status, batch.is_active) == (Batch.Status.CANCELLED, False)
+    assert sweep()["completed"] == 0  # a cancelled campaign stays cancelled
+    assert sorted(JobEvent.objects.filter(job__batch=batch).values_list("kind", flat=True)) \
+        == ["cancelled", "cancelled", "done"]
+
+
+def test_a_live_call_on_its_last_attempt_fails_after_a_cancel(sim, job):
+    Job.objects.filter(pk=job.pk).update(attempts=2)
+    assert job_process(job_id=job.pk) == "dialled"
+    cancel_by_api(job.batch)
+    end(sim, CallAttempt.objects.get(job=job), "dial_busy")
+    job.refresh_from_db()
+    assert (job.status, job.last_error) == (Job.Status.FAILED, outcomes.FAIL_MAX_ATTEMPTS)
 
 
 def test_scheduled_batch_waits_for_its_time(sim, job):

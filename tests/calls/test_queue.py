@@ -1,6 +1,8 @@
 """End-to-end: real Celery workers on real Redis and PostgreSQL, the Retell simulator sending
 signed webhooks to the live server."""
 
+import os
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -106,3 +108,11 @@ def test_pause_stops_new_calls_at_once(live_sim):
     assert CallAttempt.objects.filter(batch=batch).count() == in_flight
     assert live_sim.stats()["calls_created"] == in_flight
     assert Job.objects.filter(batch=batch, status=Job.Status.PENDING).count() >= 16
+
+
+def test_a_worker_imports_the_retell_sdk_before_its_first_message():
+    """Issue 14.3: the SDK's import (over a second of CPU) was paid by each worker's first
+    dial, often the refill of a freed call slot."""
+    with CeleryProcesses(workers=1, beat=False) as workers:
+        log = workers.logs / f"worker-0-{os.getpid()}.log"
+        assert re.search(r"retell SDK imported in \d+\.\d\d s", log.read_text())
