@@ -29,8 +29,10 @@ from accounts.services import call_cost
 from batches import ingest
 from batches.excel import ExcelError, ParseResult, open_contacts
 from batches.models import Batch, BatchEvent, Job
-from calls.compliance import CallSettingsError, validate_call_settings
+from calls import outcomes
+from calls.compliance import CallSettingsError, validate_call_settings, zone_error
 from calls.dispatch import dispatch_account_on_commit
+from calls.windows import campaign_opens
 
 # Expected length of one call, for estimated_cost (capped by the batch's max_call_duration).
 EXPECTED_CALL_SECONDS = getattr(settings, "BATCH_EXPECTED_CALL_SECONDS", 120)
@@ -265,6 +267,19 @@ def batch_options_clean(
 # --- creation ------------------------------------------------------------------------------
 
 
+def contact_zones_check(*, account: Account, contacts: list[dict], contacts_field: str) -> None:
+    """BatchError naming ``contacts[i].timezone`` for each contact zone the account's
+    compliance profile does not accept (a zone abroad would move its hours)."""
+    errors = {
+        f"{contacts_field}[{index}].timezone": [message]
+        for index, contact in enumerate(contacts)
+        if contact.get("timezone")
+        and (message := zone_error(contact["timezone"], account.compliance_profile)) is not None
+    }
+    if errors:
+        raise BatchError(errors)
+
+
 def batch_create(
     *,
     account: Account,
@@ -294,6 +309,8 @@ def batch_create(
     cleaned = batch_options_clean(
         account=account, name=name, call_settings=call_settings, now=now, **options
     )
+    contacts = list(contacts)
+    contact_zones_check(account=account, contacts=contacts, contacts_field=contacts_field)
     unique, merged, merge_warnings = ingest.contacts_merge(contacts)
     import_errors = list(import_errors)
     if not unique:
@@ -458,6 +475,12 @@ def _batch_create(
     fecha_maxima = _offset_date(today, options.dias_fecha_maxima)
     immediate = options.schedule_type == Batch.ScheduleType.IMMEDIATE
     status = Batch.Status.RUNNING if immediate else Batch.Status.PENDING
+    start = now if immediate else options.scheduled_at
+    # A window closed at the start: the jobs say when it opens (and why), from the outset.
+    due = start
+    if start is not None:
+        due = campaign_opens(call_settings=options.call_settings,
+                             profile=account.compliance_profile, after=start) or start
     skip_warnings: list[dict] = []
     skipped = 0
 
@@ -491,7 +514,8 @@ def _batch_create(
             batch=batch,
             chunks=chunks,
             now=now,
-            next_try_at=now if immediate else options.scheduled_at,
+            next_try_at=due,
+            last_error=outcomes.WAIT_WINDOW if due != start else "",
             fecha_limite=fecha_limite,
             fecha_maxima=fecha_maxima,
             keep=None if options.allow_duplicates else not_open_elsewhere,

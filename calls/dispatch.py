@@ -22,7 +22,7 @@ from accounts.models import Account
 from accounts.services import can_cover, hold_for_call
 from batches.models import Batch, BatchEvent, Job
 from calls.db import Columns, cursor, db_datetime, json_document, placeholders, read_datetime
-from calls.windows import WindowError, build_window, is_allowed, next_allowed
+from calls.windows import WindowError, campaign_window, is_allowed, next_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -33,19 +33,20 @@ def enqueue_ttl() -> timedelta:
 
 
 def _window_opens(call_settings: dict, profile: str, now, due_by):
-    """When the batch's own window (its time zone) is open between ``now`` and ``due_by``:
-    ``now`` if it is open now, the instant it opens if that comes first, else None. Jobs with
-    a contact time zone of their own are checked exactly by process_job; here they wait for
-    the batch's window."""
+    """When the campaign's window (``campaign_window``: open when some number of it may be
+    dialled) is open between ``now`` and ``due_by``: ``now`` if it is open now, the instant
+    it opens if that comes first, else None. Each job's own number is checked exactly by
+    process_job."""
     try:
-        window = build_window(call_settings=call_settings, profile=profile)
-        if is_allowed(window, now):
-            return now
-        if due_by <= now or not is_allowed(window, due_by):
-            return None  # (a window shorter than a sweep period waits for a sweep inside it)
-        return next_allowed(window, now)
+        window = campaign_window(call_settings=call_settings, profile=profile)
+        opens = next_allowed(window, now)
     except WindowError:
         return now  # let process_job record the configuration error on the job
+    if opens == now:
+        return now
+    if due_by <= now or not is_allowed(window, due_by):
+        return None  # (a window shorter than a sweep period waits for a sweep inside it)
+    return opens
 
 
 # Written out (see calls.db): this runs after every call that ends, to refill the slot it

@@ -2,7 +2,8 @@
 
 Every CALLS_SWEEP_SECONDS the sweep activates scheduled batches, recovers jobs whose lease
 expired (a worker died), polls calls that outlived any possible webhook, completes batches with
-no open job, and dispatches due jobs of every account with running campaigns. Flushing Redis
+no open job, moves the due jobs of campaigns whose calling window is closed to its next opening,
+and dispatches due jobs of every account with running campaigns. Flushing Redis
 or losing any message therefore loses nothing: the next sweep finds the work again.
 """
 
@@ -16,10 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from batches.models import Batch, BatchEvent, Job, JobEvent
-from calls import retell
+from calls import outcomes, retell
+from calls.compliance import PROFILES
 from calls.dispatch import dispatch_account
 from calls.models import CallAttempt
 from calls.settlement import attempt_finish, call_update
+from calls.windows import campaign_opens
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +142,32 @@ def calls_poll_stale(*, now=None) -> int:
     return closed
 
 
+def jobs_defer_to_window(*, now=None) -> int:
+    """Pending jobs of running campaigns whose calling window is closed now are made due at
+    its next opening, with the reason: one UPDATE per campaign, no attempt used, nothing
+    published. Only ever moves next_try_at later, so a job process_job deferred to its own
+    number's later opening keeps it. Returns how many jobs moved."""
+    now = now or timezone.now()
+    campaigns = (
+        Batch.objects.filter(status=Batch.Status.RUNNING, is_active=True)
+        .filter(Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=now))
+        .values_list("pk", "call_settings", "account__compliance_profile")
+    )
+    moved = 0
+    for pk, call_settings, profile in campaigns:
+        opens = campaign_opens(call_settings=call_settings, profile=profile, after=now)
+        if opens is None or opens <= now:
+            continue
+        jobs = Job.objects.filter(batch_id=pk, status=Job.Status.PENDING).filter(
+            Q(next_try_at__isnull=True) | Q(next_try_at__lt=opens))
+        policy = PROFILES.get(profile)
+        if policy is None or policy.country is None:
+            # Without a country a contact's own zone may open before the campaign's.
+            jobs = jobs.exclude(contact__has_key="timezone")
+        moved += jobs.update(next_try_at=opens, last_error=outcomes.WAIT_WINDOW, updated_at=now)
+    return moved
+
+
 def accounts_with_due_work():
     return (
         Batch.objects.filter(status=Batch.Status.RUNNING, is_active=True)
@@ -153,6 +182,7 @@ def sweep(*, now=None) -> dict:
         "recovered": jobs_recover_expired(now=now),
         "polled": calls_poll_stale(now=now),
         "completed": batches_complete_finished(now=now),
+        "deferred": jobs_defer_to_window(now=now),
     }
     # One period ahead: what comes due before the next sweep starts on time.
     due_by = now + timedelta(seconds=settings.CALLS_SWEEP_SECONDS)

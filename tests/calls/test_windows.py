@@ -574,6 +574,6 @@ def test_validate_rejects_a_non_object():
 def test_validate_can_check_the_settings_against_a_profile(data, field):
     assert validate_call_settings(data, default_timezone="UTC", profile="none")
     with pytest.raises(CallSettingsError) as excinfo:
-        validate_call_settings(data, default_timezone="UTC", profile="CL")
+        validate_call_settings(data, default_timezone="America/Santiago", profile="CL")
     assert list(excinfo.value.errors) == [field]
     assert "CL compliance profile" in str(excinfo.value.errors[field][0])
