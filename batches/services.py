@@ -31,7 +31,7 @@ from batches.excel import ExcelError, ParseResult, open_contacts
 from batches.models import Batch, BatchEvent, Job
 from calls import outcomes
 from calls.compliance import CallSettingsError, validate_call_settings, zone_error
-from calls.dispatch import dispatch_account_on_commit
+from calls.dispatch import batch_defer_to_window, dispatch_account_on_commit
 from calls.windows import campaign_opens
 
 # Expected length of one call, for estimated_cost (capped by the batch's max_call_duration).
@@ -520,6 +520,9 @@ def _batch_create(
             fecha_maxima=fecha_maxima,
             keep=None if options.allow_duplicates else not_open_elsewhere,
         )
+        if due != start:  # jobs whose numbers open later than the campaign say so too
+            batch_defer_to_window(batch_pk=batch.pk, call_settings=options.call_settings,
+                                  profile=account.compliance_profile, now=start)
         if count + skipped == 0:
             raise when_empty()
         warnings = [*summary.warnings, *skip_warnings][:MAX_ISSUES_STORED]

@@ -25,6 +25,7 @@ __all__ = [
     "COUNTRY_ZONES",
     "DEFAULT_PROFILE",
     "PROFILES",
+    "PHONE_CLASSES",
     "PROFILE_CHOICES",
     "CallSettingsError",
     "CompliancePolicy",
@@ -113,6 +114,13 @@ _CL_AREA_ZONES = {
 }
 
 
+# Numbers that all share one zone set, by prefix: (prefix, a number of it). A job whose phones
+# all have one of these prefixes is deferred exactly to its own opening, by one UPDATE.
+PHONE_CLASSES: dict[str, tuple[tuple[str, str], ...]] = {
+    "CL": (("+569", "+56900000000"), ("+562", "+56220000000")),
+}
+
+
 @lru_cache(maxsize=65536)
 def phone_zones(phone: str, country: str) -> tuple[str, ...]:
     """The zones the owner of ``phone`` (E.164) may be in, for a profile of ``country``: a
@@ -133,7 +141,7 @@ def phone_zones(phone: str, country: str) -> tuple[str, ...]:
         national = str(number.national_number)
         zones = set(_CL_AREA_ZONES.get(national[:2], ()) or zones)
         if national.startswith("9"):
-            zones = set()
+            zones = set(COUNTRY_ZONES["CL"])
     if not zones or not zones <= set(country_zones):
         zones |= set(country_zones)
     return tuple(sorted(zones))

@@ -17,12 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from batches.models import Batch, BatchEvent, Job, JobEvent
-from calls import outcomes, retell
-from calls.compliance import PROFILES
-from calls.dispatch import dispatch_account
+from calls import retell
+from calls.dispatch import batch_defer_to_window, dispatch_account
 from calls.models import CallAttempt
 from calls.settlement import attempt_finish, call_update
-from calls.windows import campaign_opens
 
 logger = logging.getLogger(__name__)
 
@@ -144,28 +142,16 @@ def calls_poll_stale(*, now=None) -> int:
 
 def jobs_defer_to_window(*, now=None) -> int:
     """Pending jobs of running campaigns whose calling window is closed now are made due at
-    its next opening, with the reason: one UPDATE per campaign, no attempt used, nothing
-    published. Only ever moves next_try_at later, so a job process_job deferred to its own
-    number's later opening keeps it. Returns how many jobs moved."""
+    its next opening (``batch_defer_to_window``). Returns how many jobs moved."""
     now = now or timezone.now()
     campaigns = (
         Batch.objects.filter(status=Batch.Status.RUNNING, is_active=True)
         .filter(Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=now))
         .values_list("pk", "call_settings", "account__compliance_profile")
     )
-    moved = 0
-    for pk, call_settings, profile in campaigns:
-        opens = campaign_opens(call_settings=call_settings, profile=profile, after=now)
-        if opens is None or opens <= now:
-            continue
-        jobs = Job.objects.filter(batch_id=pk, status=Job.Status.PENDING).filter(
-            Q(next_try_at__isnull=True) | Q(next_try_at__lt=opens))
-        policy = PROFILES.get(profile)
-        if policy is None or policy.country is None:
-            # Without a country a contact's own zone may open before the campaign's.
-            jobs = jobs.exclude(contact__has_key="timezone")
-        moved += jobs.update(next_try_at=opens, last_error=outcomes.WAIT_WINDOW, updated_at=now)
-    return moved
+    return sum(batch_defer_to_window(batch_pk=pk, call_settings=call_settings,
+                                     profile=profile, now=now)
+               for pk, call_settings, profile in campaigns)
 
 
 def accounts_with_due_work():
