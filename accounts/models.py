@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from calls.compliance import PROFILE_CHOICES
+from calls.compliance import PROFILE_CHOICES, zone_error
 
 MONEY = {"max_digits": 16, "decimal_places": 4}
 MAX_CONCURRENT_CALLS = 50
@@ -137,6 +137,15 @@ class Account(TimeStamped):
 
     def __str__(self):
         return f"{self.account_name} ({self.account_id})"
+
+    def clean(self):
+        # The account's zone is its campaigns' default: under CL or US it must be of that
+        # country, or the profile's hours would be counted on a clock abroad.
+        super().clean()
+        if self.timezone in _time_zones() and (
+            message := zone_error(self.timezone, self.compliance_profile)
+        ) is not None:
+            raise ValidationError({"timezone": [message]})
 
     @property
     def is_active(self):

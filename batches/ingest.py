@@ -137,6 +137,7 @@ def jobs_insert_chunks(
     fecha_limite: str | None = None,
     fecha_maxima: str | None = None,
     keep: Callable[[list[dict]], list[dict]] | None = None,
+    last_error: str = "",
 ) -> int:
     """Insert one pending job per normalised contact of each chunk; returns how many.
 
@@ -145,7 +146,8 @@ def jobs_insert_chunks(
     is still open, so the server stores one chunk (and checks its foreign keys, made
     immediate for the purpose) on its own core while Python produces the next. ``keep``, if
     given, filters each chunk just before it is stored; it may query the database (no COPY
-    is open then). Other databases use ``bulk_create``. Runs inside the caller's atomic
+    is open then). ``last_error``: why the jobs wait until ``next_try_at`` (plain text, no
+    tab or backslash). Other databases use ``bulk_create``. Runs inside the caller's atomic
     block; an exception from ``chunks`` or ``keep`` ends the COPY and propagates.
     """
     if connection.vendor == "postgresql":
@@ -156,13 +158,15 @@ def jobs_insert_chunks(
             next_try_at=next_try_at,
             fechas=_fechas(fecha_limite, fecha_maxima),
             keep=keep,
+            last_error=last_error,
         )
     total = 0
     for chunk in chunks:
         if keep is not None:
             chunk = keep(chunk)
         rows = job_rows(chunk, fecha_limite=fecha_limite, fecha_maxima=fecha_maxima)
-        total += _bulk_create_jobs(batch=batch, rows=rows, now=now, next_try_at=next_try_at)
+        total += _bulk_create_jobs(batch=batch, rows=rows, now=now, next_try_at=next_try_at,
+                                   last_error=last_error)
     return total
 
 
@@ -260,7 +264,7 @@ def _job_json(c: dict, fechas: str) -> tuple[str, str]:
 
 
 def _copy_formatter(
-    batch: Batch, now: datetime, next_try_at: datetime | None, fechas: str
+    batch: Batch, now: datetime, next_try_at: datetime | None, fechas: str, last_error: str
 ) -> Callable[[list[dict]], Iterator[str]]:
     """A function giving the COPY text-format lines of some contacts' jobs in blocks of
     ``_BLOCK_ROWS`` (the server starts on a block while the next is formatted)."""
@@ -270,7 +274,7 @@ def _copy_formatter(
     head = f"{stamp}\t{stamp}\t{batch.pk}\t{batch.account_id}\t"
     key_prefix = f"{batch.account.account_id}::"
     key_suffix = f"::{batch.batch_id}"
-    middle = f"\t{Job.Status.PENDING}\t0\t{due}\t\t\t"
+    middle = f"\t{Job.Status.PENDING}\t0\t{due}\t{last_error}\t\t"
 
     def blocks(contacts: list[dict]) -> Iterator[str]:
         for start in range(0, len(contacts), _BLOCK_ROWS):
@@ -302,8 +306,9 @@ def _copy_jobs(
     next_try_at: datetime | None,
     fechas: str,
     keep: Callable[[list[dict]], list[dict]] | None,
+    last_error: str,
 ) -> int:
-    blocks = _copy_formatter(batch, now, next_try_at, fechas)
+    blocks = _copy_formatter(batch, now, next_try_at, fechas, last_error)
     total = 0
     chunks = iter(chunks)
     # Django's CursorWrapper hands copy() to psycopg's cursor without translating errors;
@@ -334,7 +339,8 @@ def _copy_jobs(
 
 
 def _bulk_create_jobs(
-    *, batch: Batch, rows: Iterable[JobRow], now: datetime, next_try_at: datetime | None
+    *, batch: Batch, rows: Iterable[JobRow], now: datetime, next_try_at: datetime | None,
+    last_error: str,
 ) -> int:
     account_key, batch_key = batch.account.account_id, batch.batch_id
     total = 0
@@ -351,6 +357,7 @@ def _bulk_create_jobs(
                 status=Job.Status.PENDING,
                 attempts=0,
                 next_try_at=next_try_at,
+                last_error=last_error,
                 contact=contact,
                 payload=payload,
                 created_at=now,

@@ -30,9 +30,11 @@ from accounts.services import call_cost
 from batches import ingest
 from batches.excel import ExcelError, ParseResult, open_contacts
 from batches.models import Batch, BatchEvent, Job
-from calls.compliance import CallSettingsError, validate_call_settings
-from calls.dispatch import dispatch_account_on_commit
+from calls import outcomes
+from calls.compliance import CallSettingsError, validate_call_settings, zone_error
+from calls.dispatch import batch_defer_to_window, dispatch_account_on_commit
 from calls.models import CallAttempt
+from calls.windows import campaign_opens
 
 # Expected length of one call, for estimated_cost (capped by the batch's max_call_duration).
 EXPECTED_CALL_SECONDS = getattr(settings, "BATCH_EXPECTED_CALL_SECONDS", 120)
@@ -267,6 +269,19 @@ def batch_options_clean(
 # --- creation ------------------------------------------------------------------------------
 
 
+def contact_zones_check(*, account: Account, contacts: list[dict], contacts_field: str) -> None:
+    """BatchError naming ``contacts[i].timezone`` for each contact zone the account's
+    compliance profile does not accept (a zone abroad would move its hours)."""
+    errors = {
+        f"{contacts_field}[{index}].timezone": [message]
+        for index, contact in enumerate(contacts)
+        if contact.get("timezone")
+        and (message := zone_error(contact["timezone"], account.compliance_profile)) is not None
+    }
+    if errors:
+        raise BatchError(errors)
+
+
 def batch_create(
     *,
     account: Account,
@@ -296,6 +311,8 @@ def batch_create(
     cleaned = batch_options_clean(
         account=account, name=name, call_settings=call_settings, now=now, **options
     )
+    contacts = list(contacts)
+    contact_zones_check(account=account, contacts=contacts, contacts_field=contacts_field)
     unique, merged, merge_warnings = ingest.contacts_merge(contacts)
     import_errors = list(import_errors)
     if not unique:
@@ -460,6 +477,12 @@ def _batch_create(
     fecha_maxima = _offset_date(today, options.dias_fecha_maxima)
     immediate = options.schedule_type == Batch.ScheduleType.IMMEDIATE
     status = Batch.Status.RUNNING if immediate else Batch.Status.PENDING
+    start = now if immediate else options.scheduled_at
+    # A window closed at the start: the jobs say when it opens (and why), from the outset.
+    due = start
+    if start is not None:
+        due = campaign_opens(call_settings=options.call_settings,
+                             profile=account.compliance_profile, after=start) or start
     skip_warnings: list[dict] = []
     skipped = 0
 
@@ -493,11 +516,15 @@ def _batch_create(
             batch=batch,
             chunks=chunks,
             now=now,
-            next_try_at=now if immediate else options.scheduled_at,
+            next_try_at=due,
+            last_error=outcomes.WAIT_WINDOW if due != start else "",
             fecha_limite=fecha_limite,
             fecha_maxima=fecha_maxima,
             keep=None if options.allow_duplicates else not_open_elsewhere,
         )
+        if due != start:  # jobs whose numbers open later than the campaign say so too
+            batch_defer_to_window(batch_pk=batch.pk, call_settings=options.call_settings,
+                                  profile=account.compliance_profile, now=start)
         if count + skipped == 0:
             raise when_empty()
         warnings = [*summary.warnings, *skip_warnings][:MAX_ISSUES_STORED]

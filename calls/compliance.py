@@ -16,17 +16,23 @@ from functools import lru_cache
 from zoneinfo import available_timezones
 
 import holidays
+import phonenumbers
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from phonenumbers.timezone import time_zones_for_number
 
 __all__ = [
+    "COUNTRY_ZONES",
     "DEFAULT_PROFILE",
     "PROFILES",
+    "PHONE_CLASSES",
     "PROFILE_CHOICES",
     "CallSettingsError",
     "CompliancePolicy",
     "is_holiday",
+    "phone_zones",
     "validate_call_settings",
+    "zone_error",
 ]
 
 
@@ -38,10 +44,13 @@ class CompliancePolicy:
     bound); ``days`` holds ISO weekdays (1 = Monday ... 7 = Sunday, None: every day);
     ``holiday_country`` is a ``holidays`` country code whose public holidays are never allowed.
     ``max_answered_contacts_per_7d`` (per RUT) and ``max_attempts_per_7d`` are rolling-window
-    limits for the engine (None: no limit).
+    limits for the engine (None: no limit). ``country`` (a COUNTRY_ZONES key, None: anywhere):
+    the hours are the debtor's local hours, so they are checked in the zones of the number
+    dialled (``phone_zones``), and campaign and contact time zones must be of this country.
     """
 
     name: str
+    country: str | None = None
     start: time | None = None
     end: time | None = None
     days: frozenset[int] | None = None
@@ -60,9 +69,12 @@ PROFILES: dict[str, CompliancePolicy] = {
         days=frozenset(range(1, 7)),
         holiday_country="CL",
         max_answered_contacts_per_7d=1,
+        country="CL",
     ),
     # Regulation F (12 CFR 1006): 08:00-21:00 local, at most 7 call attempts in 7 days.
-    "US": CompliancePolicy(name="US", start=time(8, 0), end=time(21, 0), max_attempts_per_7d=7),
+    "US": CompliancePolicy(
+        name="US", start=time(8, 0), end=time(21, 0), max_attempts_per_7d=7, country="US"
+    ),
     "none": CompliancePolicy(name="none"),
 }
 
@@ -73,6 +85,70 @@ PROFILE_CHOICES = (
 )
 
 DEFAULT_PROFILE = "CL"
+
+
+# The zones of each country, as the tz database's zone.tab lists them (a test checks they still
+# match it).
+COUNTRY_ZONES: dict[str, tuple[str, ...]] = {
+    "CL": ("America/Santiago", "America/Coyhaique", "America/Punta_Arenas", "Pacific/Easter"),
+    "US": (
+        "America/New_York", "America/Detroit", "America/Kentucky/Louisville",
+        "America/Kentucky/Monticello", "America/Indiana/Indianapolis",
+        "America/Indiana/Vincennes", "America/Indiana/Winamac", "America/Indiana/Marengo",
+        "America/Indiana/Petersburg", "America/Indiana/Vevay", "America/Chicago",
+        "America/Indiana/Tell_City", "America/Indiana/Knox", "America/Menominee",
+        "America/North_Dakota/Center", "America/North_Dakota/New_Salem",
+        "America/North_Dakota/Beulah", "America/Denver", "America/Boise", "America/Phoenix",
+        "America/Los_Angeles", "America/Anchorage", "America/Juneau", "America/Sitka",
+        "America/Metlakatla", "America/Yakutat", "America/Nome", "America/Adak",
+        "Pacific/Honolulu",
+    ),
+}
+# phonenumbers places every Chilean landline in America/Santiago. These area codes are not
+# (only) there: Magallanes (61), Aysen (67), and Valparaiso's 32, which Easter Island shares.
+# A mobile (9...) says nothing about where its owner is: every Chilean zone.
+_CL_AREA_ZONES = {
+    "61": ("America/Punta_Arenas",),
+    "67": ("America/Coyhaique",),
+    "32": ("America/Santiago", "Pacific/Easter"),
+}
+
+
+# Numbers that all share one zone set, by prefix: (prefix, a number of it). A job whose phones
+# all have one of these prefixes is deferred exactly to its own opening, by one UPDATE.
+PHONE_CLASSES: dict[str, tuple[tuple[str, str], ...]] = {
+    "CL": (("+569", "+56900000000"), ("+562", "+56220000000")),
+}
+
+
+@lru_cache(maxsize=65536)
+def phone_zones(phone: str, country: str) -> tuple[str, ...]:
+    """The zones the owner of ``phone`` (E.164) may be in, for a profile of ``country``: a
+    call is allowed only when it is allowed in every one of them.
+
+    A number pinned to zones of the country gives those zones; one that cannot be pinned
+    (a Chilean mobile, a toll-free number, one that does not parse) gives all the country's
+    zones; a number of another country must be inside the hours both where it is and
+    everywhere in the country (so a campaign's earliest opening bounds every number's).
+    """
+    country_zones = COUNTRY_ZONES[country]
+    try:
+        number = phonenumbers.parse(phone, country)
+    except phonenumbers.NumberParseException:
+        return tuple(sorted(country_zones))
+    zones = set(_known_zones(time_zones_for_number(number)))
+    if phonenumbers.region_code_for_number(number) == "CL":
+        national = str(number.national_number)
+        zones = set(_CL_AREA_ZONES.get(national[:2], ()) or zones)
+        if national.startswith("9"):
+            zones = set(COUNTRY_ZONES["CL"])
+    if not zones or not zones <= set(country_zones):
+        zones |= set(country_zones)
+    return tuple(sorted(zones))
+
+
+def _known_zones(names) -> list[str]:
+    return [name for name in names if name in _time_zones()]
 
 
 @lru_cache(maxsize=128)
@@ -185,6 +261,9 @@ _NOT_WEEKDAY = _("Each day must be an integer from 1 (Monday) to 7 (Sunday).")
 _DAYS_REPEAT = _("Days must not repeat.")
 _NOT_TZ = _("Must be a valid IANA time zone name, such as America/Santiago.")
 _NOT_CHOICE = _("Must be one of: {choices}.")
+_TZ_VS_PROFILE = _(
+    "Must be a time zone of the country of the {profile} compliance profile: {zones}."
+)
 _HOURS_VS_PROFILE = _(
     "Leaves no time to call: the {profile} compliance profile only allows {start}-{end}."
 )
@@ -233,6 +312,8 @@ def validate_call_settings(
         errors["timezone"] = [_NOT_NULL]
     elif not isinstance(tz_name, str) or tz_name not in _time_zones():
         errors["timezone"] = [_NOT_TZ]
+    elif profile is not None and (message := zone_error(tz_name, profile)) is not None:
+        errors["timezone"] = [message]
     else:
         cleaned["timezone"] = tz_name
     priority = data.get("priority", "normal")
@@ -245,6 +326,18 @@ def validate_call_settings(
     if errors:
         raise CallSettingsError(errors)
     return {name: cleaned[name] for name in _FIELDS}
+
+
+def zone_error(tz_name: str, profile: str):
+    """Why ``tz_name`` cannot be a campaign's, contact's or account's zone under ``profile``
+    (a lazy message), or None. A zone outside the profile's country would move its hours."""
+    policy = PROFILES.get(profile)
+    if policy is None or policy.country is None:
+        return None
+    zones = COUNTRY_ZONES[policy.country]
+    if tz_name in zones:
+        return None
+    return format_lazy(_TZ_VS_PROFILE, profile=policy.name, zones=", ".join(zones))
 
 
 def _integer(value: object) -> int | None:

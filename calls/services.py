@@ -1,11 +1,12 @@
 """Turning a pending job into a phone call, within every rule.
 
 ``job_process`` is what the ``process_job`` task runs. It claims the job with a conditional
-UPDATE (a lease), checks, in order: the batch is running, the calling window, max attempts,
-the weekly compliance limits, the do-not-call list, the balance and the account's free call
-slots, and the phone to use. The attempt row is saved (status dialling, hold reserved) before
-Retell is called, with the idempotency key ``job-<id>-attempt-<n>``: a crash or a duplicated
-message re-sends the same key, so Retell never places a second call for one attempt.
+UPDATE (a lease), checks, in order: the batch is running, max attempts, the do-not-call list
+and the phone to use, the calling window for that number, the weekly compliance limits, the
+balance and the account's free call slots. The attempt row is saved (status dialling, hold
+reserved) before Retell is called, with the idempotency key ``job-<id>-attempt-<n>``: a crash
+or a duplicated message re-sends the same key, so Retell never places a second call for one
+attempt.
 """
 
 import functools
@@ -38,7 +39,7 @@ from calls.db import (
 from calls.db import cursor as db_cursor
 from calls.dispatch import dispatch_account_on_commit
 from calls.models import CallAttempt
-from calls.windows import WindowError, build_window, is_allowed, next_allowed
+from calls.windows import WindowError, dial_window, next_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -187,12 +188,18 @@ def job_finish(claim: Claim, *, status: str, reason: str) -> bool:
     return bool(finished)
 
 
-def job_window(job: Job):
-    """The calling window of a job: its batch's settings narrowed by the account's profile."""
-    return build_window(
+def job_window(job: Job, phone: str | None = None):
+    """When the job may be dialled (``calls.windows.dial_window``) on ``phone``; by default
+    the next phone in rotation, the one its retries are computed for."""
+    if phone is None:
+        phones = usable_phones(job)
+        start = int(job.contact.get("next_phone_index") or 0)
+        phone = phones[start % len(phones)] if phones else None
+    return dial_window(
         call_settings=job.batch.call_settings,
         profile=job.account.compliance_profile,
         timezone=job.contact.get("timezone") or None,
+        phone=phone,
     )
 
 
@@ -301,31 +308,13 @@ def job_process_claimed(claim: Claim) -> str:
         job_release(claim, reason=outcomes.WAIT_ACCOUNT, keep_next_try=True)
         return "account_inactive"
 
-    # 2. The calling window, in the debtor's time zone, within the compliance profile.
-    try:
-        window = job_window(job)
-    except WindowError as exc:
-        job_release(claim, reason=f"{outcomes.FAIL_SETTINGS}: {exc}",
-                    next_try_at=now + timedelta(hours=1))
-        return "bad_window"
-    if not is_allowed(window, now):
-        job_release(claim, reason=outcomes.WAIT_WINDOW, next_try_at=next_allowed(window, now),
-                    free_slot=True)
-        return "outside_window"
-
-    # 3. Attempts.
+    # 2. Attempts.
     max_attempts = int(batch.call_settings.get("max_attempts", 3))
     if job.attempts >= max_attempts:
         job_finish(claim, status=Job.Status.FAILED, reason=outcomes.FAIL_MAX_ATTEMPTS)
         return "max_attempts"
 
-    # Weekly limits of the compliance profile (CL: 1 answered contact; US: 7 attempts).
-    until, why = _weekly_limit_until(job, now)
-    if until is not None:
-        job_release(claim, reason=why, next_try_at=next_allowed(window, until), free_slot=True)
-        return "weekly_limit"
-
-    # 4. Suppression, and 7. the phone (both before touching money).
+    # 3. Suppression and the phone (before the window: the number decides the debtor's zone).
     rut_blocked, suppressed = suppressed_for(account_id=job.account_id, rut=job.rut,
                                              phones=usable_phones(job))
     if rut_blocked:
@@ -344,6 +333,24 @@ def job_process_claimed(claim: Claim) -> str:
             reason = outcomes.FAIL_DO_NOT_CALL if blocked else outcomes.FAIL_NO_PHONE
             job_finish(claim, status=Job.Status.FAILED, reason=reason)
             return "no_phone"
+
+    # 4. The calling window, in the zones of that number, within the compliance profile.
+    try:
+        window = job_window(job, phone)
+        opens = next_allowed(window, now)  # now itself when the window is open
+    except WindowError as exc:  # bad settings, or hours no zone of this number shares
+        job_release(claim, reason=f"{outcomes.FAIL_SETTINGS}: {exc}",
+                    next_try_at=now + timedelta(hours=1))
+        return "bad_window"
+    if opens > now:
+        job_release(claim, reason=outcomes.WAIT_WINDOW, next_try_at=opens, free_slot=True)
+        return "outside_window"
+
+    # Weekly limits of the compliance profile (CL: 1 answered contact; US: 7 attempts).
+    until, why = _weekly_limit_until(job, now)
+    if until is not None:
+        job_release(claim, reason=why, next_try_at=next_allowed(window, until), free_slot=True)
+        return "weekly_limit"
 
     # 5. Balance and 6. concurrency, under the account's row lock; the attempt row is saved
     # (with its hold) in the same transaction, before Retell is called.

@@ -2,7 +2,8 @@
 
 Every CALLS_SWEEP_SECONDS the sweep activates scheduled batches, recovers jobs whose lease
 expired (a worker died), polls calls that outlived any possible webhook, completes batches with
-no open job, and dispatches due jobs of every account with running campaigns. Flushing Redis
+no open job, moves the due jobs of campaigns whose calling window is closed to its next opening,
+and dispatches due jobs of every account with running campaigns. Flushing Redis
 or losing any message therefore loses nothing: the next sweep finds the work again.
 """
 
@@ -17,7 +18,7 @@ from django.utils.translation import gettext
 
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from calls import retell
-from calls.dispatch import dispatch_account
+from calls.dispatch import batch_defer_to_window, dispatch_account
 from calls.models import CallAttempt
 from calls.settlement import attempt_finish, call_update
 
@@ -139,6 +140,20 @@ def calls_poll_stale(*, now=None) -> int:
     return closed
 
 
+def jobs_defer_to_window(*, now=None) -> int:
+    """Pending jobs of running campaigns whose calling window is closed now are made due at
+    its next opening (``batch_defer_to_window``). Returns how many jobs moved."""
+    now = now or timezone.now()
+    campaigns = (
+        Batch.objects.filter(status=Batch.Status.RUNNING, is_active=True)
+        .filter(Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=now))
+        .values_list("pk", "call_settings", "account__compliance_profile")
+    )
+    return sum(batch_defer_to_window(batch_pk=pk, call_settings=call_settings,
+                                     profile=profile, now=now)
+               for pk, call_settings, profile in campaigns)
+
+
 def accounts_with_due_work():
     return (
         Batch.objects.filter(status=Batch.Status.RUNNING, is_active=True)
@@ -153,6 +168,7 @@ def sweep(*, now=None) -> dict:
         "recovered": jobs_recover_expired(now=now),
         "polled": calls_poll_stale(now=now),
         "completed": batches_complete_finished(now=now),
+        "deferred": jobs_defer_to_window(now=now),
     }
     # One period ahead: what comes due before the next sweep starts on time.
     due_by = now + timedelta(seconds=settings.CALLS_SWEEP_SECONDS)

@@ -5,16 +5,21 @@ A window is allowed at an instant when the wall-clock time in the window's time 
 decided on the local wall clock, so DST changes follow naturally: a window opening inside a gap
 (a local time that does not exist) opens at the first instant after the gap, and an opening in
 a repeated hour happens at its first (fold=0) occurrence. Returned instants are aware, in UTC.
+
+``dial_window`` is the rule the engine applies to a number: the campaign's own window and, under
+a profile with a country, the profile's hours in every zone the number may be in, all at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from calls.compliance import (
+    COUNTRY_ZONES,
     DEFAULT_PROFILE,
     PROFILE_CHOICES,
     PROFILES,
@@ -25,6 +30,7 @@ from calls.compliance import (
     narrow,
     parse_decimal,
     parse_hhmm,
+    phone_zones,
     validate_call_settings,
 )
 
@@ -34,10 +40,15 @@ __all__ = [
     "PROFILE_CHOICES",
     "SEARCH_HORIZON",
     "CallSettingsError",
+    "AnyWindow",
     "CallWindow",
     "CompliancePolicy",
+    "DialWindow",
     "WindowError",
     "build_window",
+    "campaign_opens",
+    "campaign_window",
+    "dial_window",
     "is_allowed",
     "next_allowed",
     "next_retry_at",
@@ -82,6 +93,25 @@ class CallWindow:
             raise WindowError("days must be a non-empty set of 1..7.", field="days_of_week")
 
 
+@dataclass(frozen=True)
+class DialWindow:
+    """Open when every part is: a campaign's own hours in its zone, and the profile's hours in
+    each zone the number dialled may be in."""
+
+    parts: tuple[CallWindow | AnyWindow, ...]
+
+
+@dataclass(frozen=True)
+class AnyWindow:
+    """Open when any member is (a campaign's view of numbers that may be in any of its
+    country's zones)."""
+
+    members: tuple[CallWindow, ...]
+
+
+Window = CallWindow | DialWindow | AnyWindow
+
+
 def build_window(
     *, call_settings: dict | None, profile: str, timezone: str | None = None
 ) -> CallWindow:
@@ -91,10 +121,68 @@ def build_window(
     WindowError (with ``field``) for an unknown profile or time zone, malformed hours, or
     settings that leave no time to call under the profile.
     """
-    call_settings = call_settings or {}
+    policy = _policy(profile)
+    return _narrowed(policy, _own_window(call_settings or {}, timezone))
+
+
+def dial_window(
+    *, call_settings: dict | None, profile: str, timezone: str | None = None,
+    phone: str | None = None,
+) -> CallWindow | DialWindow:
+    """When ``phone`` may be dialled: the one rule of the dial check, the deferrals and the
+    retries.
+
+    Under a profile with a country (CL, US) the profile's hours are the debtor's local hours:
+    they hold in every zone the number may be in (``phone_zones``; without a phone, every
+    zone of the country), and the campaign's own hours and days hold in its zone (the
+    contact's ``timezone`` if it has one). Under ``none`` only the campaign's window counts.
+    Raises WindowError as build_window does.
+    """
+    policy = _policy(profile)
+    own = _own_window(call_settings or {}, timezone)
+    narrowed = _narrowed(policy, own)
+    if policy.country is None:
+        return narrowed
+    zones = phone_zones(phone, policy.country) if phone else COUNTRY_ZONES[policy.country]
+    return DialWindow((own, *(_profile_window(policy, name) for name in zones)))
+
+
+def campaign_window(*, call_settings: dict | None, profile: str) -> CallWindow | DialWindow:
+    """Open whenever some number of the campaign may be: the campaign's own window in its
+    zone and, under a profile with a country, the profile's hours in any of its zones. Its
+    next opening is never later than that of a job without a zone of its own."""
+    policy = _policy(profile)
+    own = _own_window(call_settings or {}, None)
+    narrowed = _narrowed(policy, own)
+    if policy.country is None:
+        return narrowed
+    zones = COUNTRY_ZONES[policy.country]
+    return DialWindow((own, AnyWindow(tuple(_profile_window(policy, name) for name in zones))))
+
+
+def campaign_opens(*, call_settings: dict | None, profile: str, after: datetime):
+    """The first instant >= ``after`` at which some job of the campaign may be dialled, or
+    None when its settings are invalid or it does not open (process_job says why, per job)."""
+    try:
+        return next_allowed(campaign_window(call_settings=call_settings, profile=profile), after)
+    except WindowError:
+        return None
+
+
+def _policy(profile: str) -> CompliancePolicy:
     policy = PROFILES.get(profile)
     if policy is None:
         raise WindowError(f"Unknown compliance profile {profile!r}.", field="compliance_profile")
+    return policy
+
+
+def _profile_window(policy: CompliancePolicy, tz_name: str) -> CallWindow:
+    return CallWindow(tz=ZoneInfo(tz_name), start=policy.start, end=policy.end,
+                      days=policy.days, holiday_country=policy.holiday_country)
+
+
+def _own_window(call_settings: dict, timezone: str | None) -> CallWindow:
+    """The campaign's own hours and days in its zone (the contact's, if it has one)."""
     tz_name = timezone or call_settings.get("timezone")
     if not tz_name:
         raise WindowError("timezone is required.", field="timezone")
@@ -122,6 +210,12 @@ def build_window(
         valid = False
     if not valid:
         raise WindowError(f"days_of_week {raw_days!r} must be within 1..7.", field="days_of_week")
+    return CallWindow(tz=tz, start=start, end=end, days=days)
+
+
+def _narrowed(policy: CompliancePolicy, own: CallWindow) -> CallWindow:
+    """``own`` narrowed by the profile in its own zone; WindowError if no time is left."""
+    start, end, days = own.start, own.end, own.days
     w_start, w_end, w_days, bad_field = narrow(policy, start, end, days)
     if bad_field == "allowed_hours":
         raise WindowError(
@@ -137,24 +231,64 @@ def build_window(
             field=bad_field,
         )
     return CallWindow(
-        tz=tz, start=w_start, end=w_end, days=w_days, holiday_country=policy.holiday_country
+        tz=own.tz, start=w_start, end=w_end, days=w_days, holiday_country=policy.holiday_country
     )
 
 
-def is_allowed(window: CallWindow, at: datetime) -> bool:
+def is_allowed(window: Window, at: datetime) -> bool:
     """Whether calling is allowed at the aware instant ``at``."""
-    return _wall_allowed(window, _aware(at).astimezone(window.tz).replace(tzinfo=None))
+    at = _aware(at)
+    if isinstance(window, DialWindow):
+        return all(is_allowed(part, at) for part in window.parts)
+    if isinstance(window, AnyWindow):
+        return any(is_allowed(member, at) for member in window.members)
+    return _wall_allowed(window, at.astimezone(window.tz).replace(tzinfo=None))
 
 
-def next_allowed(window: CallWindow, after: datetime) -> datetime:
+def next_allowed(window: Window, after: datetime) -> datetime:
     """The earliest allowed instant >= ``after`` (so ``after`` itself if allowed), in UTC.
 
-    Raises WindowError if the window does not open within SEARCH_HORIZON.
+    Raises WindowError if the window does not open within SEARCH_HORIZON of ``after``.
     """
-    found = _first_instant(window, _aware(after), want=True)
+    after = _aware(after)
+    found = None
+    if not isinstance(window, DialWindow) or _opens_at_all(window, after.astimezone(UTC).date(),
+                                                            SEARCH_HORIZON):
+        found = _next_open(window, after, after.astimezone(UTC) + SEARCH_HORIZON)
     if found is None:
         raise WindowError(f"The calling window does not open within {SEARCH_HORIZON.days} days.")
     return found
+
+
+@lru_cache(maxsize=1024)
+def _opens_at_all(window: DialWindow, day: date, horizon: timedelta) -> bool:
+    """Whether ``window`` opens within ``horizon`` of ``day`` (UTC). Cached: the jobs of a
+    campaign share a few windows, and hours that no zone of a number shares (a campaign
+    calling 08:00-09:30 in Santiago, a Chilean mobile that may be on Easter Island) would
+    otherwise cost a search of the whole horizon at every try of every job."""
+    start = datetime.combine(day, time(), UTC)
+    return _next_open(window, start, start + horizon + timedelta(days=1)) is not None
+
+
+def _next_open(window: Window, after: datetime, limit: datetime) -> datetime | None:
+    if isinstance(window, AnyWindow):
+        found = [_next_open(member, after, limit) for member in window.members]
+        return min((at for at in found if at is not None), default=None)
+    if not isinstance(window, DialWindow):
+        found = _first_instant(window, after, want=True)
+        return found if found is not None and found < limit else None
+    # Every part: move to the latest of their next openings until all agree. No common
+    # instant is skipped (none can come before any part's next opening).
+    at = after.astimezone(UTC)
+    while at < limit:
+        openings = [_next_open(part, at, limit) for part in window.parts]
+        if None in openings:
+            return None
+        latest = max(openings)
+        if latest == at:
+            return at
+        at = latest
+    return None
 
 
 def window_closes_at(window: CallWindow, at: datetime) -> datetime | None:
@@ -175,7 +309,7 @@ def window_closes_at(window: CallWindow, at: datetime) -> datetime | None:
 
 
 def next_retry_at(
-    window: CallWindow, *, ended_at: datetime, delay_hours: Decimal | float | int | str
+    window: Window, *, ended_at: datetime, delay_hours: Decimal | float | int | str
 ) -> datetime:
     """next_allowed(window, ended_at + delay_hours), exact for fractional hours ("0.25")."""
     delay = parse_decimal(delay_hours)

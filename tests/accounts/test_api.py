@@ -35,7 +35,7 @@ def new_account_body(**overrides):
         "plan_type": "credit_based",
         "initial_credits": "10000",
         "features": {"max_concurrent_calls": 8},
-        "settings": {"timezone": "America/Bogota", "compliance_profile": "US"},
+        "settings": {"timezone": "America/Chicago", "compliance_profile": "US"},
         "cost_per_call_setup": "3.5",
         "cost_per_minute": "40",
     }
@@ -137,7 +137,7 @@ def test_operator_creates_account(api_operator, operator):
     assert body["status"] == "active"
     assert body["plan_type"] == "credit_based"
     assert body["features"] == {"max_concurrent_calls": 8}
-    assert body["settings"] == {"timezone": "America/Bogota", "compliance_profile": "US"}
+    assert body["settings"] == {"timezone": "America/Chicago", "compliance_profile": "US"}
     assert body["cost_per_call_setup"] == "3.5000"
     assert body["cost_per_minute"] == "40.0000"
     assert body["balance"] == {

@@ -282,6 +282,10 @@ def test_scheduled_batch_waits_for_its_time(sim, job):
 
 def test_outside_window_defers_to_the_next_opening_without_an_attempt(sim, job, account):
     Account.objects.filter(pk=account.pk).update(compliance_profile="CL")
+    # Santiago landlines: the profile's hours hold in America/Santiago (a mobile may be on
+    # Easter Island, see tests/reliability/test_windows.py).
+    job.contact["phones"] = ["+56223456781", "+56223456782"]
+    job.save()
     # Sunday 2025-06-08 10:00 in Santiago (UTC-4): CL allows Monday-Saturday 08:00-20:00.
     with time_machine.travel(datetime(2025, 6, 8, 14, 0, tzinfo=UTC), tick=False):
         Job.objects.filter(pk=job.pk).update(next_try_at=timezone.now())
@@ -296,6 +300,7 @@ def test_outside_window_defers_to_the_next_opening_without_an_attempt(sim, job, 
 def test_contact_timezone_overrides_the_batch(sim, job, account):
     Account.objects.filter(pk=account.pk).update(compliance_profile="US")
     job.contact["timezone"] = "America/New_York"
+    job.contact["phones"] = ["+12125550101"]  # New York: the number's zone too
     job.save()
     # 07:30 in New York (allowed in Santiago at 08:30 if it were Santiago time).
     with time_machine.travel(datetime(2025, 6, 10, 11, 30, tzinfo=UTC), tick=False):

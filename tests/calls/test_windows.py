@@ -1,8 +1,12 @@
 import os
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
+from importlib import resources
+from pathlib import Path
+from unittest import mock
+from zoneinfo import TZPATH, ZoneInfo, available_timezones
 
+import holidays
 import pytest
 import time_machine
 from django.conf import settings
@@ -11,6 +15,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from calls import windows
+from calls.compliance import COUNTRY_ZONES, PHONE_CLASSES, phone_zones
 from calls.windows import (
     PROFILE_CHOICES,
     PROFILES,
@@ -18,6 +23,8 @@ from calls.windows import (
     CallWindow,
     WindowError,
     build_window,
+    campaign_window,
+    dial_window,
     is_allowed,
     next_allowed,
     next_retry_at,
@@ -574,6 +581,153 @@ def test_validate_rejects_a_non_object():
 def test_validate_can_check_the_settings_against_a_profile(data, field):
     assert validate_call_settings(data, default_timezone="UTC", profile="none")
     with pytest.raises(CallSettingsError) as excinfo:
-        validate_call_settings(data, default_timezone="UTC", profile="CL")
+        validate_call_settings(data, default_timezone="America/Santiago", profile="CL")
     assert list(excinfo.value.errors) == [field]
     assert "CL compliance profile" in str(excinfo.value.errors[field][0])
+
+
+# --- The number decides: the profile's hours are the debtor's local hours (issue 13.1) ------
+
+CL_MOBILE, SANTIAGO_LANDLINE = "+56962345678", "+56223456789"
+# Realistic numbers: Chilean mobiles and landlines (Santiago, Valparaiso/Easter Island,
+# Magallanes, Aysen), toll-free, US area codes in one zone and in two, and foreign ones.
+NUMBERS = [
+    CL_MOBILE, "+56987654321", SANTIAGO_LANDLINE, "+56322100123", "+56612200000",
+    "+56672200000", "+56600123456", "+12125550101", "+13105550101", "+19075550101",
+    "+18085550101", "+18005550101", "+16045550101", "+5491123456789", "+61291234567",
+]
+ALL_ZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+
+
+def test_country_zones_are_those_of_the_tz_database():
+    for country, zones in COUNTRY_ZONES.items():
+        assert set(zones) == set(_zone_tab(country))
+
+
+def _zone_tab(country: str) -> list[str]:
+    for directory in (*TZPATH, str(resources.files("tzdata") / "zoneinfo")):
+        path = Path(directory) / "zone.tab"
+        if path.is_file():
+            lines = path.read_text().splitlines()
+            return [line.split("\t")[2] for line in lines if line.startswith(country + "\t")]
+    raise AssertionError("no zone.tab")
+
+
+@pytest.mark.parametrize(
+    ("phone", "zones"),
+    [
+        (CL_MOBILE, COUNTRY_ZONES["CL"]),  # a mobile may be anywhere in Chile
+        (SANTIAGO_LANDLINE, ("America/Santiago",)),
+        ("+56322100123", ("America/Santiago", "Pacific/Easter")),
+        ("+56612200000", ("America/Punta_Arenas",)),
+        ("not a number", COUNTRY_ZONES["CL"]),
+    ],
+)
+def test_chilean_numbers_give_the_zones_they_may_be_in(phone, zones):
+    assert set(phone_zones(phone, "CL")) == set(zones)
+
+
+def test_us_numbers_give_their_area_codes_zones_or_every_us_zone():
+    assert phone_zones("+12125550101", "US") == ("America/New_York",)
+    assert phone_zones("+19075550101", "US") == ("America/Adak", "America/Anchorage")
+    assert set(COUNTRY_ZONES["US"]) <= set(phone_zones("+18005550101", "US"))  # toll-free
+    # Abroad: where it is, and everywhere in the country.
+    assert set(phone_zones("+56962345678", "US")) == {*COUNTRY_ZONES["US"], *COUNTRY_ZONES["CL"]}
+
+
+def test_phone_classes_share_one_zone_set():
+    for country, classes in PHONE_CLASSES.items():
+        for prefix, number in classes:
+            for phone in NUMBERS:
+                if phone.startswith(prefix):
+                    assert phone_zones(phone, country) == phone_zones(number, country)
+
+
+def test_a_foreign_campaign_zone_never_moves_the_chilean_hours():
+    """Pacific/Kiritimati (UTC+14) stored on a campaign before validation refused it."""
+    w = dial_window(call_settings={"timezone": "Pacific/Kiritimati"}, profile="CL",
+                    phone=CL_MOBILE)
+    assert not is_allowed(w, santiago(2025, 6, 10, 23))  # Tuesday 23:00 in Santiago
+    assert not is_allowed(w, santiago(2025, 6, 8, 12))  # Sunday
+    assert not is_allowed(w, santiago(2025, 9, 18, 12))  # Fiestas Patrias
+    assert is_allowed(w, santiago(2025, 6, 10, 12))
+    contact = dial_window(call_settings={"timezone": "America/Santiago"}, profile="CL",
+                          timezone="Pacific/Pago_Pago", phone=SANTIAGO_LANDLINE)
+    assert not is_allowed(contact, santiago(2025, 6, 11, 2))  # 02:00 in Santiago
+
+
+def test_a_chilean_mobile_is_called_only_when_it_is_allowed_in_every_chilean_zone():
+    w = dial_window(call_settings={"timezone": "America/Santiago"}, profile="CL",
+                    phone=CL_MOBILE)
+    # Winter: 08:00 on Easter Island is 10:00 in Santiago; 20:00 in Punta Arenas is 19:00.
+    assert next_allowed(w, santiago(2025, 6, 10, 7)) == santiago(2025, 6, 10, 10)
+    assert not is_allowed(w, santiago(2025, 6, 10, 19))
+    landline = dial_window(call_settings={"timezone": "America/Santiago"}, profile="CL",
+                           phone=SANTIAGO_LANDLINE)
+    assert next_allowed(landline, santiago(2025, 6, 10, 7)) == santiago(2025, 6, 10, 8)
+    assert is_allowed(landline, santiago(2025, 6, 10, 19, 30))
+
+
+def _campaign_settings(draw) -> dict:
+    start, end = sorted(draw(st.lists(st.integers(0, 1439), min_size=2, max_size=2,
+                                       unique=True)))
+    hours = draw(st.none() | st.just({"start": f"{start // 60:02}:{start % 60:02}",
+                                      "end": f"{end // 60:02}:{end % 60:02}"}))
+    days = draw(st.none() | st.lists(st.integers(1, 7), min_size=1, max_size=7, unique=True))
+    return {"timezone": draw(st.sampled_from(ALL_ZONES)), "allowed_hours": hours,
+            "days_of_week": days}
+
+
+@st.composite
+def dial_cases(draw):
+    """Any zone a user could submit (for the campaign and the contact), any realistic number,
+    any instant 2024-2027, any campaign window."""
+    profile = draw(st.sampled_from(["CL", "US"]))
+    settings_ = _campaign_settings(draw)
+    contact_zone = draw(st.none() | st.sampled_from(ALL_ZONES))
+    at = draw(st.datetimes(START.replace(tzinfo=None), STOP.replace(tzinfo=None)))
+    return profile, settings_, contact_zone, draw(st.sampled_from(NUMBERS)), at.replace(
+        tzinfo=UTC)
+
+
+def _inside_profile(profile: str, phone: str, at: datetime) -> bool:
+    policy = PROFILES[profile]
+    for name in phone_zones(phone, policy.country):
+        local = at.astimezone(ZoneInfo(name))
+        if not policy.start <= local.time() < policy.end:
+            return False
+        if policy.days is not None and local.isoweekday() not in policy.days:
+            return False
+        if policy.holiday_country and local.date() in holidays.country_holidays(
+                policy.holiday_country, years=local.year):
+            return False
+    return True
+
+
+@hypothesis_settings(max_examples=200, deadline=None, database=None)
+@given(case=dial_cases())
+def test_what_the_engine_allows_is_inside_the_profile_in_the_numbers_zones(case):
+    # A shorter horizon: random zones and hours often share no time at all, and proving that
+    # over 400 days is what would make this test slow (the properties hold for any horizon).
+    with mock.patch.object(windows, "SEARCH_HORIZON", timedelta(days=40)):
+        _check_dial_case(*case)
+
+
+def _check_dial_case(profile, settings_, contact_zone, phone, at):
+    try:
+        w = dial_window(call_settings=settings_, profile=profile, timezone=contact_zone,
+                        phone=phone)
+    except WindowError:
+        return  # settings the profile leaves no time for: refused, never dialled
+    if is_allowed(w, at):
+        assert _inside_profile(profile, phone, at)
+    try:
+        opens = next_allowed(w, at)
+    except WindowError:
+        return  # never opens: process_job reports the settings, never dials
+    assert opens >= at and is_allowed(w, opens) and _inside_profile(profile, phone, opens)
+    if contact_zone is None:
+        # The campaign's opening (the dispatcher's and the sweep's) is never later.
+        campaign = campaign_window(call_settings=settings_, profile=profile)
+        assert is_allowed(campaign, opens)
+        assert next_allowed(campaign, at) <= opens
