@@ -391,6 +391,7 @@ class BatchListCreateView(APIView):
 
 class ExcelPreviewView(APIView):
     parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "uploads"
 
     @extend_schema(
         operation_id="batches_excel_preview",
@@ -479,6 +480,7 @@ class ExcelPreviewView(APIView):
 
 class ExcelCreateView(APIView):
     parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "uploads"
 
     @extend_schema(
         operation_id="batches_excel_create",

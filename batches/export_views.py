@@ -39,6 +39,7 @@ XLSX_RESPONSE = OpenApiResponse(
 class _ExportView(APIView):
     # The success response is a file; the renderer only serves the JSON errors (401, 404).
     renderer_classes = [JSONRenderer]
+    throttle_scope = "exports"
 
     def perform_content_negotiation(self, request, force=False):
         # A client asking for the spreadsheet (Accept: application/vnd...sheet) gets it, or
