@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import Throttled
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -50,15 +51,16 @@ ME_EXAMPLE = OpenApiExample(
 )
 
 
-def _error(description: str, detail: str) -> OpenApiResponse:
+def _error(name: str, description: str, detail: str) -> OpenApiResponse:
     return OpenApiResponse(
         OpenApiTypes.OBJECT,
         description=description,
-        examples=[OpenApiExample(description, value={"detail": detail})],
+        examples=[OpenApiExample(name, value={"detail": detail})],
     )
 
 
 CSRF_FAILED = _error(
+    "CSRF failed",
     "No or wrong CSRF token (X-CSRFToken header and csrftoken cookie).",
     "CSRF Failed: CSRF cookie not set.",
 )
@@ -81,6 +83,7 @@ class CsrfView(APIView):
 
 
 class LoginView(APIView):
+    parser_classes = [JSONParser]
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
 
@@ -94,10 +97,15 @@ class LoginView(APIView):
         request=LoginSerializer,
         responses={
             200: OpenApiResponse(MeSerializer, examples=[ME_EXAMPLE]),
-            400: _error("Wrong username or password.", "Wrong username or password."),
+            400: _error(
+                "Wrong credentials",
+                "Wrong username or password, or a field missing (named).",
+                "Wrong username or password.",
+            ),
             403: CSRF_FAILED,
             429: _error(
-                "Locked out: too many failed logins.",
+                "Locked out",
+                "Too many failed logins: locked out (Retry-After: seconds).",
                 "Too many failed logins. Expected available in 42 seconds.",
             ),
         },
@@ -144,8 +152,11 @@ class MeView(APIView):
         "a client user of one account.",
         responses={
             200: OpenApiResponse(MeSerializer, examples=[ME_EXAMPLE]),
-            401: _error("No or invalid credentials.", "Authentication credentials were not "
-                        "provided."),
+            401: _error(
+                "Unauthenticated",
+                "No or invalid credentials.",
+                "Authentication credentials were not provided.",
+            ),
         },
     )
     def get(self, request):

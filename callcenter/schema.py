@@ -20,3 +20,23 @@ def document_invalid_page(result, generator, request, public):
             if takes_page:
                 operation.setdefault("responses", {}).setdefault("404", INVALID_PAGE)
     return result
+
+
+THROTTLED = {
+    "description": "Throttled: too many requests (API_THROTTLE_* rates); retry after the "
+    "seconds in Retry-After.",
+    "headers": {"Retry-After": {"schema": {"type": "integer"},
+                                "description": "Seconds to wait."}},
+    "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"],
+    }, "example": {"detail": "Request was throttled. Expected available in 42 seconds."}}},
+}
+
+
+def document_throttling(result, generator, request, public):
+    """Every operation may answer 429 (DRF's throttles, callcenter.throttles): say so."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                operation.setdefault("responses", {}).setdefault("429", THROTTLED)
+    return result

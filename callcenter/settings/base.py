@@ -143,6 +143,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "callcenter.schema.document_invalid_page",
+        "callcenter.schema.document_throttling",
     ],
 }
 
