@@ -1,5 +1,7 @@
 """OpenAPI schema post-processing (drf-spectacular)."""
 
+from rest_framework.views import APIView
+
 INVALID_PAGE = {
     "description": "Invalid page: `page` below 1 or beyond the last page.",
     "content": {"application/json": {"schema": {
@@ -34,9 +36,15 @@ THROTTLED = {
 
 
 def document_throttling(result, generator, request, public):
-    """Every operation may answer 429 (DRF's throttles, callcenter.throttles): say so."""
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            if isinstance(operation, dict):
+    """Every operation DRF dispatches may answer 429 (its throttles, callcenter.throttles): say
+    so. Not the Retell webhook, whose view skips DRF's dispatch (and must never be throttled)."""
+    throttled = {
+        (path, method.lower())
+        for path, _regex, method, view in generator.endpoints
+        if view.cls.dispatch is APIView.dispatch
+    }
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if (path, method) in throttled:
                 operation.setdefault("responses", {}).setdefault("429", THROTTLED)
     return result
