@@ -5,14 +5,18 @@ spreadsheet uploads and exports, answering 429 with Retry-After."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 
 import pytest
+import redis
 import time_machine
 from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.batches.test_api import xlsx
 from tests.factories import BatchFactory, UserFactory
+from tests.queue_support import ROOT
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db]
 
@@ -117,6 +121,41 @@ def test_one_username_tried_from_many_addresses_is_locked_out(staff):
     assert api_login(api, PASSWORD, REMOTE_ADDR="10.0.2.1").status_code == 429
     # The admin shares the count: the username is locked out there too.
     assert LOCKED in admin_login(Client(), PASSWORD).content.decode()
+
+
+# Another web process: the same credentials, from the same address, against the same Redis.
+OTHER_PROCESS = """
+import django
+django.setup()
+from django.test import RequestFactory
+from accounts.lockout import LoginLocked, login_authenticate
+try:
+    login_authenticate(request=RequestFactory().post("/"), username="ops", password="x")
+except LoginLocked as exc:
+    print("locked", exc.retry_after)
+"""
+
+
+def test_lockout_is_shared_by_web_processes_through_redis(settings, staff, tmp_path):
+    """Production's cache (Redis, as base settings derive it from the broker's URL): failures
+    counted by this process lock the username out in a separate process."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": settings.CELERY_BROKER_URL,
+                                   "KEY_PREFIX": "callcenter"}}
+    api = api_client()
+    try:
+        assert [api_login(api, "x").status_code for _ in range(5)] == [400] * 5
+        other = subprocess.run(
+            [sys.executable, "-c", OTHER_PROCESS], cwd=ROOT, capture_output=True, text=True,
+            timeout=60, env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE":
+                             "callcenter.settings.local",
+                             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+                             "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}"})
+        assert other.stdout.split()[:1] == ["locked"], other.stderr[-2000:]
+    finally:
+        keys = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        for key in keys.scan_iter("callcenter:*:login:*"):
+            keys.delete(key)
 
 
 def test_upload_rate_answers_429_with_retry_after(settings, client_a, api_a, account_a):
