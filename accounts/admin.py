@@ -11,8 +11,10 @@ from functools import lru_cache
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 from django.db.models import Subquery
 from django.template import engines
 from django.template.response import TemplateResponse
@@ -22,7 +24,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
-from .models import MONEY, Account, DoNotCall, LedgerEntry, User
+from .lockout import LoginLocked, login_authenticate
+from .models import MONEY, Account, ApiToken, DoNotCall, LedgerEntry, User
 from .permissions import CHANGE_COMPLIANCE_PROFILE, TOPUP
 
 LEDGER_INLINE_ROWS = 50
@@ -425,3 +428,54 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ["account"]
     search_fields = [*DjangoUserAdmin.search_fields, "account__account_id", "account__account_name"]
     autocomplete_fields = ["account"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Keys are issued by ``manage.py drf_create_token`` (shown once); here they are seen and
+    revoked (deleted). Only their digest is stored."""
+
+    list_display = ["user", "created_at", "expires_at", "last_used_at"]
+    list_filter = ["expires_at"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "created_at", "expires_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class LockoutAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin's login, through accounts.lockout: locked out, even the right password is
+    refused, with the time to wait."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "locked_out": _("Too many failed logins. Try again in %(seconds)s seconds."),
+    }
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            try:
+                self.user_cache = login_authenticate(
+                    request=self.request, username=username, password=password
+                )
+            except LoginLocked as exc:
+                raise ValidationError(
+                    self.error_messages["locked_out"],
+                    code="locked_out",
+                    params={"seconds": exc.retry_after},
+                )
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+admin.site.login_form = LockoutAdminAuthenticationForm

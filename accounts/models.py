@@ -1,3 +1,4 @@
+import hashlib
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import available_timezones
@@ -8,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from calls.compliance import PROFILE_CHOICES, zone_error
@@ -232,3 +234,32 @@ class DoNotCall(TimeStamped):
 
     def __str__(self):
         return self.phone or self.rut
+
+
+class ApiToken(models.Model):
+    """An API key of a user (``Authorization: Token <key>``). Only the key's SHA-256 digest is
+    stored: the key is shown once, when issued (``manage.py drf_create_token``)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=_("user"),
+    )
+    digest = models.CharField(_("SHA-256 of the key"), max_length=64, unique=True)
+    # A default, not auto_now_add: tokens migrated from DRF's authtoken keep their date.
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.user} ({self.digest[:8]})"
+
+    @staticmethod
+    def digest_of(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()

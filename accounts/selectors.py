@@ -11,7 +11,7 @@ from batches.models import Batch, Job
 from calls.db import cursor, placeholders
 from calls.models import CallAttempt
 
-from .models import Account, DoNotCall, LedgerEntry
+from .models import Account, ApiToken, DoNotCall, LedgerEntry
 from .permissions import can_view
 
 
@@ -166,3 +166,8 @@ def suppressed_for(*, account_id: int, rut: str, phones: list[str]) -> tuple[boo
         if phone:
             blocked.add(phone)
     return rut_blocked, blocked
+
+
+def api_token_for_key(*, key: str) -> ApiToken | None:
+    """The token whose key this is (found by its digest), with its user."""
+    return ApiToken.objects.select_related("user").filter(digest=ApiToken.digest_of(key)).first()

@@ -6,9 +6,12 @@ concurrent changes never lose an update. The database refuses a negative balance
 """
 
 import functools
+import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -18,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from calls.db import Columns, cursor
 
-from .models import Account, DoNotCall, LedgerEntry
+from .models import Account, ApiToken, DoNotCall, LedgerEntry
 
 CREDITS = LedgerEntry.Unit.CREDITS
 MINUTES = LedgerEntry.Unit.MINUTES
@@ -336,3 +339,34 @@ def do_not_call_add(*, account: Account, phone: str = "", rut: str = "", reason:
             DoNotCall.objects.get_or_create(
                 account=account, **{field: value}, defaults={"reason": reason[:255]}
             )
+
+
+# 40 hexadecimal characters, the shape of the DRF tokens that integrations already hold.
+API_TOKEN_BYTES = 20
+# last_used_at is written at most this often per token, not on every request.
+API_TOKEN_TOUCH_SECONDS = 60
+
+
+def api_token_create(*, user, revoke_others: bool = False) -> str:
+    """Issue an API key to ``user``, valid API_TOKEN_TTL_DAYS; returns the key, which is shown
+    this once (only its digest is stored). ``revoke_others`` deletes the user's earlier keys."""
+    key = secrets.token_hex(API_TOKEN_BYTES)
+    now = timezone.now()
+    with transaction.atomic():
+        if revoke_others:
+            ApiToken.objects.filter(user=user).delete()
+        ApiToken.objects.create(
+            user=user,
+            digest=ApiToken.digest_of(key),
+            created_at=now,
+            expires_at=now + timedelta(days=settings.API_TOKEN_TTL_DAYS),
+        )
+    return key
+
+
+def api_token_touch(*, token: ApiToken, now) -> None:
+    if token.last_used_at and now - token.last_used_at < timedelta(
+        seconds=API_TOKEN_TOUCH_SECONDS
+    ):
+        return
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

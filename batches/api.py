@@ -432,6 +432,7 @@ class BatchListCreateView(BatchAPIView):
 class ExcelPreviewView(BatchAPIView):
     operator_permissions = {"POST": [ADD]}
     parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "uploads"
 
     @extend_schema(
         operation_id="batches_excel_preview",
@@ -522,6 +523,7 @@ class ExcelPreviewView(BatchAPIView):
 class ExcelCreateView(BatchAPIView):
     operator_permissions = {"POST": [ADD]}
     parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "uploads"
 
     @extend_schema(
         operation_id="batches_excel_create",

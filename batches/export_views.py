@@ -41,6 +41,7 @@ class _ExportView(BatchAPIView):
     renderer_classes = [JSONRenderer]
     # As the admin's export views: viewing the campaign is enough.
     operator_permissions = {"GET": [VIEW]}
+    throttle_scope = "exports"
 
     def perform_content_negotiation(self, request, force=False):
         # A client asking for the spreadsheet (Accept: application/vnd...sheet) gets it, or

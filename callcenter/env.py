@@ -6,6 +6,7 @@ being silently replaced by a default.
 """
 
 import os
+import re
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -85,6 +86,8 @@ def env_url(name, default=_MISSING, *, schemes):
     value = _raw(name, default)
     if value is None:
         value = default
+    if value is None:  # an optional URL (default None), not set
+        return None
     parts = urlsplit(value)
     if parts.scheme not in schemes:
         raise ImproperlyConfigured(
@@ -99,6 +102,20 @@ def env_url(name, default=_MISSING, *, schemes):
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
         raise ImproperlyConfigured(f"Environment variable {name} has a malformed port.")
+    return value
+
+
+_RATE = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def env_rate(name, default):
+    """A request rate as Django REST framework reads it: "20/min", "600/hour", "5/s"."""
+    value = env_str(name, default)
+    if not _RATE.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"Environment variable {name}={value!r} is not a rate such as 20/min "
+            "(a count, then / and second, minute, hour or day)."
+        )
     return value
 
 

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("accounts.urls")),
+    path("api/v1/", include("accounts.auth_urls")),
     path("api/v1/", include("batches.urls")),
     path("api/v1/", include("batches.export_urls")),
     path("api/v1/", include("calls.urls")),

@@ -3,10 +3,18 @@
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.services import account_topup
 from tests.factories import AccountFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Login lockouts and API throttles count in the cache (in-process in the tests): every
+    test starts from zero, whatever the tests before it did from 127.0.0.1."""
+    cache.clear()
 
 
 @pytest.fixture

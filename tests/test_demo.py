@@ -13,6 +13,7 @@ SQLite file, opened read-only.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -275,9 +276,9 @@ def snapshot(demo: Demo) -> dict:
             "attempts": conn.execute("SELECT * FROM calls_callattempt ORDER BY id").fetchall(),
             "jobs": conn.execute("SELECT * FROM batches_job").fetchall(),
             "events": conn.execute("SELECT job_id, message FROM batches_jobevent").fetchall(),
-            "token": conn.execute(
-                "SELECT t.key FROM authtoken_token t JOIN accounts_user u ON u.id = t.user_id "
-                "WHERE u.username = 'cliente-demo'").fetchone(),
+            "tokens": conn.execute(
+                "SELECT t.digest FROM accounts_apitoken t JOIN accounts_user u "
+                "ON u.id = t.user_id WHERE u.username = 'cliente-demo'").fetchall(),
         }
         conn.execute("COMMIT")
     finally:
@@ -409,10 +410,13 @@ def test_dev_up_runs_the_demo_on_sqlite(tmp_path):
         before = sim_stats(demo)
         data = snapshot(demo)
         after = sim_stats(demo)
-        token = data["token"]
-        assert token is not None, "no API token for cliente-demo"
-        assert f"client API token: {token['key']}" in demo.log(), "token not printed"
-        check_api(demo, token["key"], data)
+        printed = re.search(r"client API token: ([0-9a-f]{40})", demo.log())
+        assert printed, "token not printed"
+        token = printed.group(1)
+        # The database holds the token's digest only, never the key.
+        assert [row["digest"] for row in data["tokens"]] == [
+            hashlib.sha256(token.encode()).hexdigest()], "no (single) API token for cliente-demo"
+        check_api(demo, token, data)
         check_calls(data)
         check_books(data)
         check_simulator(before, data, after, reached["slots"])

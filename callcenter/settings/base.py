@@ -11,6 +11,7 @@ from callcenter.env import (
     env_decimal,
     env_int,
     env_list,
+    env_rate,
     env_str,
     env_timezone,
     env_url,
@@ -31,7 +32,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
@@ -121,7 +121,7 @@ ADMIN_UPLOAD_DIR = env_str("ADMIN_UPLOAD_DIR", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -144,6 +144,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "callcenter.schema.document_invalid_page",
+        "callcenter.schema.document_throttling",
     ],
 }
 
@@ -206,6 +207,50 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000, minimum=0)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Brute-force protection and API throttling (issue 13). Login lockouts and DRF's throttle
+# counters live in Django's cache, so every web process must share it: Redis (REDIS_CACHE_URL,
+# by default the broker's Redis, keys prefixed "callcenter"), or without Redis an in-process
+# cache, good only where one web process serves (dev.py up, the tests).
+REDIS_CACHE_URL = env_url(
+    "REDIS_CACHE_URL",
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else None,
+    schemes={"redis", "rediss"},
+)
+if REDIS_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_CACHE_URL,
+            "KEY_PREFIX": "callcenter",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Both logins (admin, POST /api/v1/auth/login) refuse a username or a client address for this
+# many seconds after this many failures within as many seconds.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 60, minimum=1)
+# API tokens (accounts.ApiToken) stop working this many days after they are issued.
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90, minimum=1)
+REST_FRAMEWORK |= {
+    "DEFAULT_THROTTLE_CLASSES": [
+        "callcenter.throttles.AnonRateThrottle",
+        "callcenter.throttles.UserRateThrottle",
+        "callcenter.throttles.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("API_THROTTLE_ANON", "60/min"),
+        "user": env_rate("API_THROTTLE_USER", "600/min"),
+        # Spreadsheet previews/creations and .xlsx exports: up to 200,000 rows, seconds of a
+        # web worker each.
+        "uploads": env_rate("API_THROTTLE_UPLOADS", "30/hour"),
+        "exports": env_rate("API_THROTTLE_EXPORTS", "60/hour"),
+    },
+    # Proxies in front of the web servers: the client's address is the one this many entries
+    # from the right of X-Forwarded-For (0: REMOTE_ADDR, the header is not trusted).
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0, minimum=0, maximum=5),
+}
 
 # Retell
 RETELL_API_KEY = env_str("RETELL_API_KEY", "sim-key")

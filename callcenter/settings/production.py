@@ -5,7 +5,7 @@ from django.core.exceptions import ImproperlyConfigured
 from callcenter.env import env_bool, env_int, env_list, env_str
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, DATABASES
+from .base import CACHES, CELERY_BROKER_URL, DATABASES
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure"):
@@ -20,6 +20,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL in production.")
 if not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://")):
     raise ImproperlyConfigured("CELERY_BROKER_URL must point to Redis in production.")
+if CACHES["default"]["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
+    # Login lockouts and API throttles count in the cache: it must be shared by every process.
+    raise ImproperlyConfigured("REDIS_CACHE_URL must point to Redis in production.")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

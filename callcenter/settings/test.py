@@ -18,3 +18,11 @@ STORAGES = {
 LANGUAGE_CODE = "en"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = False
 WHITENOISE_AUTOREFRESH = True
+# Tests run in one process and may clear the cache between tests: never the shared Redis.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The suite (and its load tests) hits the API hard: no throttling, except in the tests of the
+# throttles, which set their own rates (callcenter.throttles reads them per request).
+REST_FRAMEWORK = {  # noqa: F405
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None, "uploads": None, "exports": None},
+}

@@ -18,7 +18,6 @@ import httpx
 import pytest
 from django.db import connection, transaction
 from django.db.models import Count
-from rest_framework.authtoken.models import Token
 
 from accounts import services as account_services
 from accounts.models import Account
@@ -129,7 +128,7 @@ PER_BATCH = 10
 
 
 def _token(user) -> dict:
-    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+    return {"Authorization": f"Token {account_services.api_token_create(user=user)}"}
 
 
 def test_concurrent_batch_creations_and_pause_resume_storms(sim, workers, live_server):

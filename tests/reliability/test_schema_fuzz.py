@@ -19,7 +19,6 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
@@ -92,7 +91,7 @@ def test_api_conforms_to_its_schema_under_fuzzing():
     from callcenter.wsgi import application
 
     operator = UserFactory(is_staff=True, is_superuser=True)
-    headers = {"Authorization": f"Token {Token.objects.create(user=operator).key}"}
+    headers = {"Authorization": f"Token {account_services.api_token_create(user=operator)}"}
     account = AccountFactory(account_id="fuzz-account")
     account_services.account_topup(account=account, credits=Decimal("1000"), reference="t")
     batch = BatchFactory(account=account, batch_id="fuzz-batch")

@@ -42,6 +42,11 @@ def test_booleans(monkeypatch, value, expected):
     ("TIME_ZONE", "Mars/Olympus", lambda: env.env_timezone("TIME_ZONE", "UTC")),
     ("DEFAULT_COST_PER_MINUTE", "-1", lambda: env.env_decimal("DEFAULT_COST_PER_MINUTE", 0,
                                                               minimum=0)),
+    ("API_THROTTLE_UPLOADS", "30 per hour", lambda: env.env_rate("API_THROTTLE_UPLOADS",
+                                                                  "30/hour")),
+    ("API_THROTTLE_USER", "0/min", lambda: env.env_rate("API_THROTTLE_USER", "600/min")),
+    ("REDIS_CACHE_URL", "memcached://h:11211",
+     lambda: env.env_url("REDIS_CACHE_URL", None, schemes={"redis", "rediss"})),
 ])
 def test_bad_values_name_the_variable(monkeypatch, name, value, call):
     monkeypatch.setenv(name, value)
@@ -70,6 +75,20 @@ def test_production_starts_with_complete_configuration():
     assert result.returncode == 0, result.stderr
 
 
+def test_production_cache_is_the_brokers_redis_unless_given():
+    show = ("import django; django.setup(); from django.conf import settings; "
+            "print(settings.CACHES['default']['BACKEND'], settings.CACHES['default']['LOCATION'])")
+    environment = {k: v for k, v in os.environ.items() if k != "REDIS_CACHE_URL"}
+    for overrides, location in (({}, "redis://redis.example.cl:6379/0"),
+                                ({"REDIS_CACHE_URL": "rediss://cache.example.cl:6380/2"},
+                                 "rediss://cache.example.cl:6380/2")):
+        result = subprocess.run([sys.executable, "-c", show], cwd=ROOT, text=True, timeout=60,
+                                env={**environment, **GOOD_PRODUCTION, **overrides},
+                                capture_output=True)
+        assert result.stdout.split() == ["django.core.cache.backends.redis.RedisCache",
+                                         location], result.stderr
+
+
 @pytest.mark.parametrize("overrides, message", [
     ({"DJANGO_SECRET_KEY": None}, "DJANGO_SECRET_KEY"),
     ({"DJANGO_SECRET_KEY": "short"}, "DJANGO_SECRET_KEY"),
@@ -80,6 +99,10 @@ def test_production_starts_with_complete_configuration():
     ({"CELERY_BROKER_URL": "filesystem://"}, "CELERY_BROKER_URL"),
     ({"CALLS_ENQUEUE_TTL_SECONDS": "1"}, "CALLS_ENQUEUE_TTL_SECONDS"),
     ({"CALLS_ENQUEUE_TTL_SECONDS": "un minuto"}, "CALLS_ENQUEUE_TTL_SECONDS"),
+    # Login lockouts and throttles need a cache shared by every web process.
+    ({"CELERY_BROKER_URL": "amqp://mq.example.cl:5672//"}, "REDIS_CACHE_URL"),
+    ({"REDIS_CACHE_URL": "redis://"}, "REDIS_CACHE_URL"),
+    ({"API_THROTTLE_EXPORTS": "lots"}, "API_THROTTLE_EXPORTS"),
 ])
 def test_production_refuses_to_start(overrides, message):
     result = _start(**overrides)

@@ -1,15 +1,16 @@
 """Demo data for the embedded run: an operator, a client account with a user and token, and a
-running campaign of 25 debtors against the Retell simulator. Idempotent."""
+running campaign of 25 debtors against the Retell simulator. Idempotent, except the client's
+API token: stored hashed, it cannot be shown again, so each run issues a new one (and revokes
+the earlier)."""
 
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Account
-from accounts.services import account_create
+from accounts.services import account_create, api_token_create
 from batches.models import Batch
 from batches.normalize import rut_check_digit
 from batches.services import batch_create
@@ -53,7 +54,7 @@ class Command(BaseCommand):
         if created:
             client.set_password(password)
             client.save()
-        token, _ = Token.objects.get_or_create(user=client)
+        token = api_token_create(user=client, revoke_others=True)
         if not Batch.objects.filter(account=account).exists():
             contacts = [
                 {"name": name, "rut": _rut(15_000_000 + n * 7919),
@@ -67,4 +68,4 @@ class Command(BaseCommand):
                          contacts=contacts, call_settings={"max_attempts": 3,
                                                            "retry_delay_hours": "0.02"})
         self.stdout.write(f"Demo ready: operator 'operador', client 'cliente-demo' "
-                          f"(account 'demo'), client API token: {token.key}")
+                          f"(account 'demo'), client API token: {token}")
