@@ -17,9 +17,9 @@ from django.core.handlers.wsgi import LimitedStream
 from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from openpyxl import Workbook
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 
+from accounts.services import api_token_create
 from batches.api import ExcelCreateView, ExcelPreviewView
 from batches.models import Batch, Job
 from callcenter.api import BoundedJSONParser, RequestTooLarge
@@ -108,7 +108,7 @@ def test_the_schema_and_the_docs_need_a_login(anon_api):
 
 @pytest.mark.django_db
 def test_the_schema_is_served_to_a_token_and_the_docs_to_a_session(client_a, operator):
-    token = Token.objects.create(user=client_a).key
+    token = api_token_create(user=client_a)
     schema = APIClient().get("/api/schema/?format=json", HTTP_AUTHORIZATION=f"Token {token}")
     assert schema.status_code == 200 and "/api/v1/batches" in schema.json()["paths"]
     browser = Client()

@@ -151,7 +151,9 @@ def send(api: APIClient, method: str, path: str, body: dict):
 
 def test_every_operation_of_the_schema_is_covered(api_operator):
     schema = api_operator.get("/api/schema/", HTTP_ACCEPT="application/json").json()
-    operations = {(m, p) for p, ops in schema["paths"].items() for m in ops if p != WEBHOOK_PATH}
+    # The webhook is Retell's; the auth routes act on the caller's own session.
+    operations = {(m, p) for p, ops in schema["paths"].items() for m in ops
+                  if p != WEBHOOK_PATH and not p.startswith("/api/v1/auth/")}
     writes = {(method, path) for method, path in operations if method != "get"}
     assert writes == set(WRITES)
     assert len(operations - writes) == len(READS)
