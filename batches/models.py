@@ -178,6 +178,35 @@ class Job(TimeStamped):
         return f"{self.contact.get('name', '')} ({self.rut})"
 
 
+class JobCount(models.Model):
+    """How many jobs of a batch are in one status, on PostgreSQL: kept by triggers on the
+    jobs table (migration 0007), never written by the application.
+
+    A statement-level trigger stages each statement's change per (batch, status); at commit a
+    deferred trigger adds the transaction's staged changes to the row of its stripe (the
+    connection's backend pid modulo 16), so concurrent transitions of one
+    campaign rarely wait for each other, and the counter rows are locked last, in (batch,
+    status, stripe) order, once every other lock of the transaction is held: no deadlock.
+    A stripe alone may be negative (a job inserted by one connection, claimed by another);
+    the sum over the stripes is the count. Read through ``selectors.job_counts``.
+    """
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    status = models.CharField(max_length=20, choices=Job.Status.choices)
+    stripe = models.PositiveSmallIntegerField()
+    jobs = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "status", "stripe"], name="jobcount_batch_status_stripe"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.batch_id} {self.status}[{self.stripe}]: {self.jobs}"
+
+
 class JobEvent(models.Model):
     """The history of one job: deferrals, claims, calls, outcomes."""
 

@@ -580,6 +580,9 @@ def _batch_create(
         )
         if status == Batch.Status.RUNNING:
             dispatch_account_on_commit(account.pk)
+        if count >= settings.BATCHES_ANALYZE_MIN_JOBS:
+            # After commit (the sample must see the new rows); a failure only logs.
+            transaction.on_commit(ingest.jobs_analyze, robust=True)
     return BatchCreateResult(
         batch=batch,
         total_jobs=count,

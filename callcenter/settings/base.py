@@ -115,6 +115,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 EXCEL_MAX_BYTES = env_int("EXCEL_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
 EXCEL_MAX_ROWS = env_int("EXCEL_MAX_ROWS", 200_000, minimum=1)
+# An import of at least this many jobs refreshes the jobs table's planner statistics as it
+# commits (ANALYZE samples a bounded 30,000 rows); smaller ones are left to autovacuum.
+BATCHES_ANALYZE_MIN_JOBS = env_int("BATCHES_ANALYZE_MIN_JOBS", 10_000, minimum=1)
 # Where the admin keeps an uploaded spreadsheet between preview and confirmation; with several
 # web servers it must be a shared folder. Empty: a folder under the system temp dir.
 ADMIN_UPLOAD_DIR = env_str("ADMIN_UPLOAD_DIR", "")
