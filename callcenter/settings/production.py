@@ -21,6 +21,8 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 if not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://")):
     raise ImproperlyConfigured("CELERY_BROKER_URL must point to Redis in production.")
 
+# Trusted because only nginx reaches gunicorn (docker-compose.yml publishes nginx alone) and
+# nginx sets this header to the scheme it served, over any value the client sent.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SESSION_COOKIE_SECURE = True
