@@ -24,6 +24,8 @@ if CACHES["default"]["BACKEND"] != "django.core.cache.backends.redis.RedisCache"
     # Login lockouts and API throttles count in the cache: it must be shared by every process.
     raise ImproperlyConfigured("REDIS_CACHE_URL must point to Redis in production.")
 
+# Trusted because only nginx reaches gunicorn (docker-compose.yml publishes nginx alone) and
+# nginx sets this header to the scheme it served, over any value the client sent.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SESSION_COOKIE_SECURE = True
