@@ -222,7 +222,7 @@ def test_job_then_account_and_account_then_job_do_not_deadlock(account):
 def test_status_reads_counters_in_the_same_queries_whatever_the_size(
     account, django_assert_max_num_queries
 ):
-    operator = UserFactory(is_staff=True)
+    operator = UserFactory(is_staff=True, is_superuser=True)
     api = APIClient()
     api.force_authenticate(operator)
     captured = []
