@@ -60,6 +60,8 @@ def port_open(host: str, port: int) -> bool:
 def up(args) -> None:
     ensure_venv("requirements.txt")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "callcenter.settings.local"}
+    # The app and the simulator (python -m retell_sim) read the same RETELL_* variables.
+    env.setdefault("RETELL_API_KEY", "sim-key")
     env.setdefault("RETELL_BASE_URL", f"http://127.0.0.1:{args.sim_port}")
     env.setdefault("RETELL_WEBHOOK_URL",
                    f"http://127.0.0.1:{args.port}/api/v1/calls/retell/webhook")
@@ -79,7 +81,7 @@ def up(args) -> None:
 
     failed = False
     try:  # from the first spawn on: a Ctrl-C at any point stops everything started so far
-        spawn("Retell simulator", "manage.py", "retell_simulator", "--port", str(args.sim_port),
+        spawn("Retell simulator", "-m", "retell_sim", "--port", str(args.sim_port),
               "--ring-ms", "3000", "--talk-ms", "8000")
         spawn("Celery worker", "-m", "celery", "-A", "callcenter", "worker", "--pool",
               "threads", "--concurrency", "4", "--loglevel", "INFO")

@@ -107,7 +107,7 @@ def wait(predicate, timeout, interval=0.05):
 
 
 def measure_ceiling(count):
-    from calls.tasks import probe_database
+    from bench.ceiling import probe_database
     from tests.queue_support import flush_broker
 
     flush_broker()
@@ -195,7 +195,7 @@ def main():
 
     from batches.models import Job
     from calls.dispatch import dispatch_account
-    from calls.simulator import RetellSimulator
+    from retell_sim import RetellSimulator
     from tests.queue_support import CeleryProcesses, flush_broker
 
     reset_data()
@@ -217,7 +217,7 @@ def main():
     flush_broker()
     pool = {"pool": args.pool, "concurrency": 1 if args.pool == "solo" else args.concurrency}
     workers = CeleryProcesses(workers=args.workers, env={"RETELL_BASE_URL": sim.base_url},
-                              include="bench.floor", **pool)
+                              include="bench.floor,bench.ceiling", **pool)
     try:
         workers.start()
         ceiling, publish_rate = measure_ceiling(5_000)

@@ -57,13 +57,3 @@ def sweep() -> dict:
     logger.info("sweep %s", result)
     return result
 
-
-@shared_task(acks_late=True)
-def probe_database(job_id: int) -> None:
-    """A no-op task doing one PostgreSQL update: the worker throughput ceiling that
-    bench/dispatch.py compares the engine with."""
-    from django.db.models import F
-
-    from batches.models import Job
-
-    Job.objects.filter(pk=job_id).update(attempts=F("attempts"))

@@ -1,7 +1,7 @@
 import pytest
 from django.conf import settings
 
-from calls.simulator import RetellSimulator
+from retell_sim import RetellSimulator
 from tests.queue_support import Published
 
 

@@ -30,7 +30,7 @@ from accounts.models import Account, LedgerEntry
 from batches.models import Batch, Job, JobEvent
 from calls.models import CallAttempt
 from calls.periodic import periodic_tasks_install
-from calls.simulator import RetellSimulator
+from retell_sim import RetellSimulator
 from tests.factories import AccountFactory, BatchFactory, JobFactory
 from tests.queue_support import ROOT, CeleryProcesses, wait_for
 
@@ -273,7 +273,7 @@ def post_webhook(live_server, body: dict, *, key: str | None = None, signature: 
                  raw: str | None = None) -> httpx.Response:
     """POST an event to the live server's webhook, signed with ``key`` (default: the real API
     key) unless ``signature`` is given."""
-    from calls.simulator_workers import sign
+    from retell_sim import sign
 
     text = raw if raw is not None else json.dumps(body, separators=(",", ":"))
     if signature is None:

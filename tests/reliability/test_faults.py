@@ -19,9 +19,9 @@ from django.db import connection
 
 from accounts.models import LedgerEntry
 from batches.models import Job, JobEvent
+from bench.ceiling import probe_database
 from calls.dispatch import dispatch_account
 from calls.models import CallAttempt
-from calls.tasks import probe_database
 from tests.queue_support import wait_for
 from tests.reliability.conftest import (
     ENQUEUE_TTL_SECONDS,
@@ -172,7 +172,7 @@ def test_postgres_connections_dropped_mid_task(sim, workers):
     are recovered, and nothing is dialled twice."""
     account = funded_account(max_concurrent_calls=3)
     sim.configure(create_delay_ms=800)
-    procs = workers(count=2)
+    procs = workers(count=2, include="bench.ceiling")
     # Round 0: the workers are idle (beat's sweeps have connected them) when the connections
     # are dropped; rounds 1-4 land while a worker is in the middle of a create.
     wait_for(lambda: "sweep {" in procs.log_text(), timeout=20, message="a first sweep")
@@ -216,7 +216,7 @@ def test_postgres_connections_dropped_mid_task(sim, workers):
 def sign_for(text: str) -> str:
     from django.conf import settings
 
-    from calls.simulator_workers import sign
+    from retell_sim import sign
 
     return sign(text, settings.RETELL_API_KEY)
 

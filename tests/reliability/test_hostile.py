@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from accounts.models import Account, LedgerEntry
 from batches.models import Batch, Job
 from calls.dispatch import dispatch_account
-from calls.simulator_workers import sign
+from retell_sim import sign
 from tests.factories import BatchFactory, JobFactory
 from tests.queue_support import ROOT, wait_for
 from tests.reliability import bad_files

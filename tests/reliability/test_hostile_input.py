@@ -24,7 +24,7 @@ from batches.api import ExcelCreateView, ExcelPreviewView
 from batches.models import Batch, Job
 from callcenter.api import BoundedJSONParser, RequestTooLarge
 from calls.models import CallAttempt
-from calls.simulator_workers import sign
+from retell_sim import sign
 from tests.factories import BatchFactory, JobFactory
 from tests.reliability.conftest import WEBHOOK_PATH
 

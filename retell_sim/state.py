@@ -1,7 +1,7 @@
-"""State, outcome rules and call-object shapes of the Retell simulator.
+"""State and call lifecycle of the Retell simulator.
 
-Pure Python (no HTTP, no Django): :mod:`calls.simulator` wraps this in an HTTP server, a
-scheduler thread and webhook workers. Everything here is guarded by ``SimState.lock``.
+Pure Python (no HTTP): :mod:`retell_sim.server` wraps this in an HTTP server, a scheduler
+thread and webhook workers. Everything here is guarded by ``SimState.lock``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from calls.simulator_data import (
+from retell_sim.data import (
     ALL_REASONS,
     DEFAULT_CONFIG,
     ApiError,
@@ -28,6 +27,7 @@ from calls.simulator_data import (
     status_for_reason,
     validate_config_patch,
 )
+from retell_sim.records import CallRecord, Delivery
 
 E164_RE = re.compile(r"^\+[1-9]\d{1,14}$")
 FINAL_STATUSES = frozenset({"ended", "not_connected", "error"})
@@ -36,33 +36,6 @@ LIVE_STATUSES = frozenset({"registered", "ongoing"})
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-@dataclass
-class CallRecord:
-    obj: dict[str, Any]
-    seq: int
-    created_ms: int
-    plan: dict[str, Any]
-    account: str | None
-    webhook_url: str | None
-    webhook_events: tuple[str, ...] | None
-    webhook_timeout_ms: int | None
-    stashed_started: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Delivery:
-    epoch: int
-    call_id: str
-    event: str
-    url: str
-    body: str
-    api_key: str
-    timeout_s: float
-    retries: int
-    backoff_ms: int
 
 
 def _empty_stats() -> dict[str, Any]:

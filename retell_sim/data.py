@@ -1,15 +1,14 @@
 """Static rules of the Retell simulator: config schema, outcome rules, call content, list filters.
 
-See :mod:`calls.simulator` for the documented behaviour. No HTTP, no Django, no shared state.
+See :mod:`retell_sim.server` for the documented behaviour. No HTTP, no shared state.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from calls.simulator_state import CallRecord
+from retell_sim.records import CallRecord
 
 # Disconnection reasons by resulting call_status (Retell "debug call disconnect" table).
 NOT_CONNECTED_REASONS = frozenset(

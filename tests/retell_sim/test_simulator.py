@@ -14,7 +14,8 @@ import pytest
 import retell
 from retell.lib import webhook_auth
 
-from calls.simulator import RetellSimulator, build_arg_parser, simulator_from_options
+from retell_sim import RetellSimulator
+from retell_sim.cli import build_arg_parser, simulator_from_options
 
 API_KEY = "key_test_simulator"
 FROM = "+15550100000"
@@ -465,7 +466,7 @@ def test_a_client_resetting_its_connection_is_no_traceback(
     import struct
     from urllib.parse import urlsplit
 
-    caplog.set_level("DEBUG", logger="calls.simulator")
+    caplog.set_level("DEBUG", logger="retell_sim")
     address = urlsplit(sim.base_url)
     client = socket.create_connection((address.hostname, address.port))
     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -2,7 +2,7 @@
 
 A real HTTP server (stdlib ``ThreadingHTTPServer``, no Django) that the real ``retell`` SDK can
 talk to (``Retell(api_key=..., base_url=sim.base_url)``). Run stand-alone with
-``python -m calls.simulator --port 8055`` or ``python manage.py retell_simulator``.
+``python -m retell_sim --port 8055`` (``--help`` lists the options).
 
 Retell API (``Authorization: Bearer <api_key>``, otherwise 401)
     ``POST /v2/create-phone-call``  201 + call object (``call_status`` "registered").
@@ -76,7 +76,6 @@ webhook pending).
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import socket
@@ -88,14 +87,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from calls.simulator_data import ApiError
-from calls.simulator_state import Delivery, SimState
-from calls.simulator_workers import Scheduler, WebhookDispatcher, sign
+from retell_sim.data import ApiError
+from retell_sim.records import Delivery
+from retell_sim.state import SimState
+from retell_sim.workers import Scheduler, WebhookDispatcher
 
-__all__ = ["RetellSimulator", "main", "sign"]
+__all__ = ["RetellSimulator"]
 
-log = logging.getLogger("calls.simulator")
-DEFAULT_PORT = 8055
+log = logging.getLogger("retell_sim")
 
 
 class _Reply:
@@ -208,8 +207,7 @@ class _Server(ThreadingHTTPServer):
     simulator: RetellSimulator
 
     def handle_error(self, request, client_address) -> None:
-        # A client that closes its keep-alive connection (a worker stopping) is not an
-        # error worth a traceback on stderr; anything else still gets one.
+        # A client dropping its keep-alive connection (a worker stopping) is routine.
         if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
             log.debug("client %s closed its connection", client_address)
             return
@@ -285,7 +283,7 @@ class RetellSimulator:
         self._server = None
 
     def serve_forever(self) -> None:
-        """Start and block until KeyboardInterrupt (for the CLI / management command)."""
+        """Start and block until KeyboardInterrupt (for ``python -m retell_sim``)."""
         self.start()
         try:
             while True:
@@ -418,54 +416,3 @@ class RetellSimulator:
             raise ApiError(404, f"No route for {method} {path}")
         except ApiError as exc:
             return _error(exc)
-
-
-def build_arg_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m calls.simulator",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser)
-    return parser
-
-
-def add_arguments(parser: argparse.ArgumentParser, port_default: int | None = DEFAULT_PORT) -> None:
-    """CLI options shared with the ``retell_simulator`` management command."""
-    parser.add_argument("--host", default="127.0.0.1", help="use 0.0.0.0 inside containers")
-    parser.add_argument("--port", type=int, default=port_default)
-    parser.add_argument("--api-key", default=None)
-    parser.add_argument("--webhook-url", default=None)
-    parser.add_argument("--ring-ms", type=int, default=None)
-    parser.add_argument("--talk-ms", type=int, default=None)
-    parser.add_argument("--analyzed-delay-ms", type=int, default=None)
-    parser.add_argument(
-        "--allow-remote-control",
-        action="store_true",
-        help="accept /_sim/ control requests from non-loopback clients",
-    )
-
-
-def simulator_from_options(options: dict[str, Any], **defaults: Any) -> RetellSimulator:
-    config = {k: v for k, v in defaults.items() if v is not None}
-    for key in ("api_key", "webhook_url", "ring_ms", "talk_ms", "analyzed_delay_ms"):
-        if options.get(key) is not None:
-            config[key] = options[key]
-    return RetellSimulator(
-        host=options["host"],
-        port=options["port"],
-        allow_remote_control=options["allow_remote_control"],
-        **config,
-    )
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_arg_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    sim = simulator_from_options(vars(args))
-    sim.serve_forever()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -15,9 +15,10 @@ import zlib
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from calls.simulator_state import Delivery, SimState
+from retell_sim.records import Delivery
+from retell_sim.state import SimState
 
-log = logging.getLogger("calls.simulator")
+log = logging.getLogger("retell_sim")
 
 try:  # sign exactly as Retell's SDK does when it is installed
     from retell.lib.webhook_auth import symmetric as _retell_symmetric
@@ -106,8 +107,7 @@ class WebhookDispatcher:
             )
             for i, q in enumerate(self._queues)
         ]
-        # Each sender thread keeps its connections open between deliveries (HTTP keep-alive),
-        # as Retell's senders do: a TCP handshake per event would cost more than the event.
+        # Keep-alive per sender thread, as Retell's: a handshake per event costs more than it.
         self._local = threading.local()
         self._pending = 0
         self._pending_lock = threading.Lock()
@@ -164,8 +164,7 @@ class WebhookDispatcher:
         return conn, path + (f"?{parts.query}" if parts.query else "")
 
     def _post(self, d: Delivery, headers: dict, data: bytes) -> tuple[bool, str]:
-        # A kept-alive connection the server closed while idle fails before the request is
-        # read: that one failure is retried at once on a new connection.
+        # A kept-alive connection the server closed while idle: retried once on a fresh one.
         for fresh in (False, True):
             conn, path = self._connection(d.url, d.timeout_s, fresh)
             reused = conn.sock is not None

@@ -1,0 +1,3 @@
+from retell_sim.cli import main
+
+raise SystemExit(main())
