@@ -411,8 +411,8 @@ def status_latency(batch, requests: int) -> tuple[float, float]:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # the test client's host
 
     operator, _created = User.objects.get_or_create(
-        username=BENCH_USER, defaults={"is_staff": True}
-    )
+        username=BENCH_USER, defaults={"is_staff": True, "is_superuser": True}
+    )  # staff alone holds no model permission (the status view asks for view_batch)
     api = APIClient()
     api.force_authenticate(operator)
     url = f"/api/v1/batches/{batch.batch_id}/status"
