@@ -1,0 +1,140 @@
+"""The one normaliser of a debtor, for JSON contacts and spreadsheet rows alike.
+
+Its input is a raw mapping with the Debtor's field names (``phones``: a list of cells, each
+holding one or more numbers; ``custom_fields``: {name: value}); a missing, None or "" value
+is an empty field, and so is text of spaces only. Shapes (types, lengths, lists) are the
+caller's to check first. The roads differ only in how they report the problems: the API
+refuses a contact for any of them (``contacts[i].<field>``); a spreadsheet row is refused
+for the others and keeps the ignorable ones as warnings (row and column).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+from django.utils.translation import gettext_lazy as _
+
+from batches.debtors.phones import MSG_PHONE_INVALID, phones_from_cell
+from batches.debtors.rut import normalize_rut
+from batches.debtors.shape import MAX_CUSTOM_VALUE, MSG_CUSTOM_VALUE_TOO_LONG, Debtor, Problem
+from batches.debtors.text import FieldError, plain_text
+from batches.debtors.values import (
+    amount_to_text,
+    normalize_email,
+    parse_date,
+    parse_installments,
+)
+
+MSG_NO_PHONE = _("No phone number")
+MSG_TIMEZONE = _("Must be a valid IANA time zone name, such as America/Santiago.")
+_DATE = datetime.date
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+_custom_key = lru_cache(maxsize=4096)(plain_text)  # a file's few column names, every row
+
+
+def _empty(value) -> bool:
+    return value is None or value == "" or (value.__class__ is str and not value.strip())
+
+
+def debtor_normalize(raw: Mapping, *, row: int) -> tuple[Debtor | None, list[Problem]]:
+    """(the debtor, the problems found); the debtor is None when a problem is not ignorable.
+
+    Refused: a missing or invalid RUT, no valid phone, an unreadable or negative amount, an
+    impossible or unreadable date, instalments that are not a whole number, a custom value
+    over MAX_CUSTOM_VALUE characters, an unknown time zone. Ignorable: an invalid phone
+    beside a valid one (dropped), an invalid email (stored as None).
+    """
+    get = raw.get
+    problems: list[Problem] = []
+    rut_raw = get("rut")
+    try:
+        rut = normalize_rut(rut_raw)
+    except FieldError as exc:
+        rut = None
+        problems.append(Problem("rut", None, rut_raw, exc.message))
+    phones, bad = _phones(get("phones"))
+    problems += [Problem("phones", j, part, MSG_PHONE_INVALID, bool(phones)) for j, part in bad]
+    if not phones and not bad:
+        problems.append(Problem("phones", None, "", MSG_NO_PHONE))
+    custom = {}
+    for key, value in (get("custom_fields") or {}).items():
+        if value is not None and value != "" and (text := plain_text(value)):
+            if len(text) > MAX_CUSTOM_VALUE:
+                problems.append(
+                    Problem("custom_fields", key, f"{text[:50]}…", MSG_CUSTOM_VALUE_TOO_LONG)
+                )
+            custom[_custom_key(key)] = text
+    name, company = get("name"), get("company_name")
+    debtor: Debtor = {
+        "row": row,
+        "name": "" if name is None else plain_text(name),
+        "rut": rut,
+        "phones": phones,
+        "email": None,
+        "debt_amount": None,
+        "due_date": None,
+        "installments": None,
+        "company_name": (plain_text(company) or None) if company is not None else None,
+        "custom_fields": custom,
+    }
+    _convert(debtor, raw, problems)
+    tz = get("timezone")
+    if tz is not None and tz != "":
+        if tz.__class__ is not str or tz not in time_zones():
+            problems.append(Problem("timezone", None, tz, MSG_TIMEZONE))
+        else:
+            debtor["timezone"] = tz
+    email = get("email")
+    if email is not None and email != "":
+        try:
+            debtor["email"] = normalize_email(email)
+        except FieldError as exc:
+            problems.append(Problem("email", None, email, exc.message, True))
+    if problems and not all(p.ignorable for p in problems):
+        return None, problems
+    return debtor, problems
+
+
+def _phones(cells) -> tuple[list[str], list[tuple[int, str]]]:
+    """(valid E.164 numbers without repeats, [(cell index, invalid part)])."""
+    phones: list[str] = []
+    bad: list[tuple[int, str]] = []
+    for j, value in enumerate(cells or ()):
+        if value is None or value == "":
+            continue
+        valid, invalid = phones_from_cell(value)
+        for phone in valid:
+            if phone not in phones:
+                phones.append(phone)
+        if invalid:
+            bad += [(j, part) for part in invalid]
+    return phones, bad
+
+
+def _convert(debtor: Debtor, raw: Mapping, problems: list[Problem]) -> None:
+    """Amount, due date and instalments into ``debtor``; a bad one into ``problems``."""
+    for key in ("debt_amount", "due_date", "installments"):
+        value = raw.get(key)
+        if value is None or value == "":
+            continue
+        try:
+            if key == "debt_amount":
+                debtor[key] = amount_to_text(value)
+            elif key == "due_date":
+                debtor[key] = (value if value.__class__ is _DATE else parse_date(value)).isoformat()
+            elif value.__class__ is float and value.is_integer() and value >= 0:
+                debtor[key] = int(value)
+            else:
+                debtor[key] = parse_installments(value)
+        except FieldError as exc:
+            if not _empty(value):  # spaces only: an empty field
+                problems.append(Problem(key, None, value, exc.message))
