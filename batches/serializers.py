@@ -28,7 +28,7 @@ from batches.debtors.shape import (
     MSG_CUSTOM_KEY_TOO_LONG,
     MSG_TOO_MANY_CUSTOM,
 )
-from batches.debtors.text import plain_text
+from batches.debtors.text import sanitize_text
 from batches.excel_headers import FIELDS as MAPPABLE_FIELDS
 from batches.excel_headers import MULTI_COLUMN_FIELDS
 from batches.models import Batch, BatchEvent, Job
@@ -327,7 +327,7 @@ def _shape_clean(item: dict, rut_key: str, where: str, problems: dict) -> dict:
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             problems[f"{where}.{key}"] = [_("Must be a text.")]
             raw[key] = None
-        elif len(plain_text(value)) > 200:
+        elif len(sanitize_text(value)) > 200:
             problems[f"{where}.{key}"] = [_("At most 200 characters.")]
             raw[key] = None
     custom = item.get("custom_fields")
@@ -368,7 +368,7 @@ def _custom_clean(custom, where: str, problems: dict) -> dict | None:
         return None
     kept = {}
     for key, value in custom.items():
-        name = plain_text(key)
+        name = sanitize_text(key)
         if len(name) > MAX_CUSTOM_KEY:
             problems[f"{where}.{name[:MAX_CUSTOM_KEY]}…"] = [str(MSG_CUSTOM_KEY_TOO_LONG)]
         elif isinstance(value, dict | list):

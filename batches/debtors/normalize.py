@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from batches.debtors.phones import MSG_PHONE_INVALID, phones_from_cell
 from batches.debtors.rut import normalize_rut
 from batches.debtors.shape import MAX_CUSTOM_VALUE, MSG_CUSTOM_VALUE_TOO_LONG, Debtor, Problem
-from batches.debtors.text import FieldError, plain_text
+from batches.debtors.text import FieldError, sanitize_text
 from batches.debtors.values import (
     amount_to_text,
     normalize_email,
@@ -38,11 +38,7 @@ def time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-_custom_key = lru_cache(maxsize=4096)(plain_text)  # a file's few column names, every row
-
-
-def _empty(value) -> bool:
-    return value is None or value == "" or (value.__class__ is str and not value.strip())
+_custom_key = lru_cache(maxsize=4096)(sanitize_text)  # a file's few column names, every row
 
 
 def debtor_normalize(raw: Mapping, *, row: int) -> tuple[Debtor | None, list[Problem]]:
@@ -61,13 +57,24 @@ def debtor_normalize(raw: Mapping, *, row: int) -> tuple[Debtor | None, list[Pro
     except FieldError as exc:
         rut = None
         problems.append(Problem("rut", None, rut_raw, exc.message))
-    phones, bad = _phones(get("phones"))
-    problems += [Problem("phones", j, part, MSG_PHONE_INVALID, bool(phones)) for j, part in bad]
-    if not phones and not bad:
+    phones: list[str] = []
+    bad = None
+    for j, value in enumerate(get("phones") or ()):
+        if value is None or value == "":
+            continue
+        valid, invalid = phones_from_cell(value)
+        for phone in valid:
+            if phone not in phones:
+                phones.append(phone)
+        if invalid:
+            bad = (bad or []) + [(j, part) for part in invalid]
+    if bad:
+        problems += [Problem("phones", j, part, MSG_PHONE_INVALID, bool(phones)) for j, part in bad]
+    elif not phones:
         problems.append(Problem("phones", None, "", MSG_NO_PHONE))
     custom = {}
     for key, value in (get("custom_fields") or {}).items():
-        if value is not None and value != "" and (text := plain_text(value)):
+        if value is not None and value != "" and (text := sanitize_text(value)):
             if len(text) > MAX_CUSTOM_VALUE:
                 problems.append(
                     Problem("custom_fields", key, f"{text[:50]}…", MSG_CUSTOM_VALUE_TOO_LONG)
@@ -76,25 +83,42 @@ def debtor_normalize(raw: Mapping, *, row: int) -> tuple[Debtor | None, list[Pro
     name, company = get("name"), get("company_name")
     debtor: Debtor = {
         "row": row,
-        "name": "" if name is None else plain_text(name),
+        "name": "" if name is None else sanitize_text(name),
         "rut": rut,
         "phones": phones,
         "email": None,
         "debt_amount": None,
         "due_date": None,
         "installments": None,
-        "company_name": (plain_text(company) or None) if company is not None else None,
+        "company_name": (sanitize_text(company) or None) if company is not None else None,
         "custom_fields": custom,
     }
-    _convert(debtor, raw, problems)
-    tz = get("timezone")
-    if tz is not None and tz != "":
+    if (value := get("debt_amount")) is not None and value != "":
+        try:
+            debtor["debt_amount"] = amount_to_text(value)
+        except FieldError as exc:
+            _refused(problems, "debt_amount", value, exc)
+    if (value := get("due_date")) is not None and value != "":
+        try:
+            debtor["due_date"] = (
+                value if value.__class__ is _DATE else parse_date(value)
+            ).isoformat()
+        except FieldError as exc:
+            _refused(problems, "due_date", value, exc)
+    if (value := get("installments")) is not None and value != "":
+        if value.__class__ is float and value.is_integer() and value >= 0:
+            debtor["installments"] = int(value)
+        else:
+            try:
+                debtor["installments"] = parse_installments(value)
+            except FieldError as exc:
+                _refused(problems, "installments", value, exc)
+    if (tz := get("timezone")) is not None and tz != "":
         if tz.__class__ is not str or tz not in time_zones():
             problems.append(Problem("timezone", None, tz, MSG_TIMEZONE))
         else:
             debtor["timezone"] = tz
-    email = get("email")
-    if email is not None and email != "":
+    if (email := get("email")) is not None and email != "":
         try:
             debtor["email"] = normalize_email(email)
         except FieldError as exc:
@@ -104,37 +128,7 @@ def debtor_normalize(raw: Mapping, *, row: int) -> tuple[Debtor | None, list[Pro
     return debtor, problems
 
 
-def _phones(cells) -> tuple[list[str], list[tuple[int, str]]]:
-    """(valid E.164 numbers without repeats, [(cell index, invalid part)])."""
-    phones: list[str] = []
-    bad: list[tuple[int, str]] = []
-    for j, value in enumerate(cells or ()):
-        if value is None or value == "":
-            continue
-        valid, invalid = phones_from_cell(value)
-        for phone in valid:
-            if phone not in phones:
-                phones.append(phone)
-        if invalid:
-            bad += [(j, part) for part in invalid]
-    return phones, bad
-
-
-def _convert(debtor: Debtor, raw: Mapping, problems: list[Problem]) -> None:
-    """Amount, due date and instalments into ``debtor``; a bad one into ``problems``."""
-    for key in ("debt_amount", "due_date", "installments"):
-        value = raw.get(key)
-        if value is None or value == "":
-            continue
-        try:
-            if key == "debt_amount":
-                debtor[key] = amount_to_text(value)
-            elif key == "due_date":
-                debtor[key] = (value if value.__class__ is _DATE else parse_date(value)).isoformat()
-            elif value.__class__ is float and value.is_integer() and value >= 0:
-                debtor[key] = int(value)
-            else:
-                debtor[key] = parse_installments(value)
-        except FieldError as exc:
-            if not _empty(value):  # spaces only: an empty field
-                problems.append(Problem(key, None, value, exc.message))
+def _refused(problems: list[Problem], field: str, value, exc: FieldError) -> None:
+    """Record a refused value, unless it is text of spaces only (then the field is empty)."""
+    if value.__class__ is not str or value.strip():
+        problems.append(Problem(field, None, value, exc.message))

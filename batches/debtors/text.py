@@ -35,14 +35,14 @@ def checked(result):
 
 # Memo size of the hot parsers: client files repeat values (amounts, dates, text phones).
 CACHE_SIZE = 1 << 16
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
-
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (NUL breaks PostgreSQL) and lone surrogates (a JSON string may hold
+# them, UTF-8 cannot).
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def sanitize_text(value) -> str:
-    """Any cell value as trimmed text; control characters (NUL breaks PostgreSQL) removed.
+    """Any cell or JSON value as trimmed text; control characters and lone surrogates removed.
 
     Whole floats lose their ``.0``, dates become ISO. Text that looks like a formula is kept
     verbatim: it is data, never evaluated (exporters must check ``is_formula_like``).
@@ -64,7 +64,7 @@ def sanitize_text(value) -> str:
         text = str(value)
     text = text.strip()
     if not text.isprintable():  # fast C check; the regex only runs on unusual text
-        text = _CONTROL_CHARS.sub("", text)
+        text = _UNSTORABLE.sub("", text)
     return text
 
 
@@ -72,9 +72,3 @@ def is_formula_like(text: str) -> bool:
     """True when a spreadsheet would treat the text as a formula (OWASP CSV injection set)."""
     return bool(text) and text.startswith(_FORMULA_PREFIXES)
 
-
-
-def plain_text(value) -> str:
-    """``sanitize_text`` without lone surrogates (a JSON string may hold them; UTF-8 cannot)."""
-    text = sanitize_text(value)
-    return text if text.isascii() else _SURROGATES.sub("", text)
