@@ -359,7 +359,8 @@ def _too_long(item: dict, where: str, problems: dict) -> bool:
 def _custom_clean(custom, where: str, problems: dict) -> dict | None:
     """Custom fields {name: text}: at most MAX_CUSTOM_FIELDS, names of at most
     MAX_CUSTOM_KEY characters, values texts, numbers or booleans (Retell variables); those
-    of the right shape, for the normaliser (which checks the values' length)."""
+    of the right shape, by their cleaned names, for the normaliser (which checks the values'
+    length)."""
     if not isinstance(custom, dict):
         problems[where] = [_("Must be an object.")]
         return None
@@ -374,7 +375,7 @@ def _custom_clean(custom, where: str, problems: dict) -> dict | None:
         elif isinstance(value, dict | list):
             problems[f"{where}.{key}"] = [_("Must be a text, a number or a boolean.")]
         else:
-            kept[key] = value
+            kept[name] = value
     return kept
 
 

@@ -5,7 +5,8 @@ holding one or more numbers; ``custom_fields``: {name: value}); a missing, None 
 is an empty field, and so is text of spaces only. Shapes (types, lengths, lists) are the
 caller's to check first. The roads differ only in how they report the problems: the API
 refuses a contact for any of them (``contacts[i].<field>``); a spreadsheet row is refused
-for the others and keeps the ignorable ones as warnings (row and column).
+for the others and keeps the ignorable ones as warnings (row and column). Custom field names
+are taken as given (a spreadsheet's header texts, the API's names, both cleaned already).
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ def time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-_custom_key = lru_cache(maxsize=4096)(sanitize_text)  # a file's few column names, every row
 
 
 def debtor_normalize(raw: Mapping, *, row: int) -> tuple[Debtor | None, list[Problem]]:
@@ -79,7 +79,7 @@ def debtor_normalize(raw: Mapping, *, row: int) -> tuple[Debtor | None, list[Pro
                 problems.append(
                     Problem("custom_fields", key, f"{text[:50]}…", MSG_CUSTOM_VALUE_TOO_LONG)
                 )
-            custom[_custom_key(key)] = text
+            custom[key] = text
     name, company = get("name"), get("company_name")
     debtor: Debtor = {
         "row": row,
