@@ -24,7 +24,6 @@ so that the API and the batch service agree:
 
 from __future__ import annotations
 
-import datetime
 import gc
 import io
 import os
@@ -38,6 +37,10 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from batches import excel_safety
+from batches.debtors.merge import DebtorIndex, merged_message
+from batches.debtors.normalize import debtor_normalize
+from batches.debtors.shape import MAX_CUSTOM_FIELDS, MAX_CUSTOM_KEY, Problem
+from batches.debtors.text import sanitize_text
 from batches.excel_headers import (
     HEADER_SCAN_ROWS,
     ColumnPlan,
@@ -45,31 +48,13 @@ from batches.excel_headers import (
     build_plan,
     no_columns_error,
 )
-from batches.normalize import (
-    MAX_CUSTOM_FIELDS,
-    MAX_CUSTOM_KEY,
-    MAX_CUSTOM_VALUE,
-    MSG_CUSTOM_VALUE_TOO_LONG,
-    FieldError,
-    amount_to_text,
-    normalize_email,
-    normalize_rut,
-    parse_date,
-    parse_installments,
-    phones_from_cell,
-    sanitize_text,
-)
 
 __all__ = ["ContactReader", "ExcelError", "ParseResult", "open_contacts", "read_contacts"]
 
-MSG_NO_PHONE = _("No phone number")
-MSG_NO_VALID_PHONE = _("Invalid phone number")
 MSG_PHONE_IGNORED = _("Invalid phone number ignored; the row has another valid number")
 MSG_EMAIL_IGNORED = _("Invalid email address ignored")
-MSG_MERGED = _("Duplicate RUT: merged into row {row}")
 EMPTY_FILE = _("The file is empty.")
 NO_DATA_ROWS = _("The file has no data rows below the headers.")
-_MERGE_FIELDS = ("name", "email", "debt_amount", "due_date", "installments", "company_name")
 
 
 @dataclass
@@ -301,7 +286,7 @@ def _open_sheet(
 
 def _check_custom_columns(plan: ColumnPlan) -> None:
     """Extra columns become Retell dynamic variables: as many and as long as JSON custom
-    fields may be (batches.normalize)."""
+    fields may be (batches.debtors.shape)."""
     if len(plan.custom) > MAX_CUSTOM_FIELDS:
         raise ExcelError(
             format_lazy(
@@ -327,11 +312,7 @@ def _is_blank(row) -> bool:
     return all(c == "" or (c.__class__ is str and not c.strip()) for c in row)
 
 
-def _problem(problems: list | None, index: int, value, exc: FieldError) -> list | None:
-    """Record a field error, unless the cell only held spaces (then the field is empty)."""
-    if value.__class__ is str and not value.strip():
-        return problems
-    return [*(problems or ()), (index, value, exc.message)]
+_IGNORED = {"phones": MSG_PHONE_IGNORED, "email": MSG_EMAIL_IGNORED}
 
 
 def _parse_rows(
@@ -344,31 +325,38 @@ def _parse_rows(
     max_rows: int,
     max_errors: int,
 ) -> Iterator[list[dict]]:
-    """Convert data rows (the header row excluded) using the plan's column indexes; yield
-    the new debtors ``chunk_size`` at a time and fill ``result`` (see ``ContactReader``)."""
+    """Read data rows (the header row excluded) by the plan's columns into the debtor
+    normaliser; yield the new debtors ``chunk_size`` at a time and fill ``result`` (see
+    ``ContactReader``)."""
     headers = plan.headers
     pending: list[dict] = []  # new debtors not yet yielded
-    by_rut: dict[str, dict] = {}
-    name_i, rut_i = plan.first("name"), plan.first("rut")
-    email_i, company_i = plan.first("email"), plan.first("company_name")
-    amount_i, date_i = plan.first("debt_amount"), plan.first("due_date")
-    installments_i = plan.first("installments")
+    index = DebtorIndex()
+    # Field -> column index, for reading a row and for naming the column of a problem.
+    singles = tuple(
+        (name, indexes[0]) for name, indexes in plan.columns.items() if name != "phone" and indexes
+    )
     phone_is = tuple(plan.columns.get("phone", ()))
     custom = tuple(plan.custom)
-    text_of, cell_phones, rut_of = sanitize_text, phones_from_cell, normalize_rut
-    amount_of, date_of, date_type = amount_to_text, parse_date, datetime.date
+    column_of = {name: i for name, i in singles}
+    custom_column = {key: i for i, key in custom}
+    text_of, normalize = sanitize_text, debtor_normalize
     total = invalid = dropped = 0
 
-    def report(target: list, rownum: int, index: int, value, message) -> None:
+    def report(target: list, rownum: int, problem: Problem, message) -> None:
         nonlocal dropped
         if len(target) >= max_errors:
             dropped += 1
             return
+        field, item = problem.field, problem.item
+        if field == "phones":
+            column = phone_is[item or 0]
+        else:
+            column = custom_column[item] if field == "custom_fields" else column_of[field]
         target.append(
             {
                 "row": rownum,
-                "column": headers[index],
-                "value": text_of(value),
+                "column": headers[column],
+                "value": text_of(problem.value),
                 "message": str(message),
             }
         )
@@ -376,26 +364,12 @@ def _parse_rows(
     for rownum, row in enumerate(rows, start=plan.header_row + 1):
         if not any(row):
             continue
-        problems = None
-        rut_raw = row[rut_i]
-        try:
-            rut = rut_of(rut_raw)
-        except FieldError as exc:
-            rut = None
-            problems = [(rut_i, rut_raw, exc.message)]
-        phones = []
-        bad_phones = None
-        for i in phone_is:
-            value = row[i]
-            if value == "":
-                continue
-            valid, bad = cell_phones(value)
-            for phone in valid:
-                if phone not in phones:
-                    phones.append(phone)
-            if bad:
-                bad_phones = (bad_phones or []) + [(i, raw) for raw in bad]
-        if rut is None and not phones and not bad_phones and _is_blank(row):
+        raw = {name: row[i] for name, i in singles}
+        raw["phones"] = [row[i] for i in phone_is]
+        if custom:
+            raw["custom_fields"] = {key: row[i] for i, key in custom}
+        debtor, problems = normalize(raw, row=rownum)
+        if debtor is None and _is_blank(row):
             continue
         total += 1
         if total > max_rows:
@@ -405,100 +379,31 @@ def _parse_rows(
                     max_rows=max_rows,
                 )
             )
-        if not phones:
-            problems = problems or []
-            if bad_phones:
-                problems.extend((i, raw, MSG_NO_VALID_PHONE) for i, raw in bad_phones)
-            else:
-                problems.append((phone_is[0], "", MSG_NO_PHONE))
-        extra = {}
-        for index, key in custom:
-            value = row[index]
-            if value != "" and (text := text_of(value)):
-                if len(text) > MAX_CUSTOM_VALUE:
-                    problems = [
-                        *(problems or ()),
-                        (index, f"{text[:50]}…", MSG_CUSTOM_VALUE_TOO_LONG),
-                    ]
-                extra[key] = text
-        contact = {
-            "row": rownum,
-            "name": text_of(row[name_i]) if name_i is not None else "",
-            "rut": rut,
-            "phones": phones,
-            "email": None,
-            "debt_amount": None,
-            "due_date": None,
-            "installments": None,
-            "company_name": None,
-            "custom_fields": extra,
-        }
-        if amount_i is not None and (value := row[amount_i]) != "":
-            try:
-                contact["debt_amount"] = amount_of(value)
-            except FieldError as exc:
-                problems = _problem(problems, amount_i, value, exc)
-        if date_i is not None and (value := row[date_i]) != "":
-            try:
-                contact["due_date"] = (
-                    value if value.__class__ is date_type else date_of(value)
-                ).isoformat()
-            except FieldError as exc:
-                problems = _problem(problems, date_i, value, exc)
-        if installments_i is not None and (value := row[installments_i]) != "":
-            if value.__class__ is float and value.is_integer() and value >= 0:
-                contact["installments"] = int(value)
-            else:
-                try:
-                    contact["installments"] = parse_installments(value)
-                except FieldError as exc:
-                    problems = _problem(problems, installments_i, value, exc)
-        if problems:
+        if debtor is None:
             invalid += 1
-            for index, value, message in problems:
-                report(result.errors, rownum, index, value, message)
+            for problem in problems:
+                if not problem.ignorable:
+                    report(result.errors, rownum, problem, problem.message)
             continue
-        if bad_phones:
-            for i, raw in bad_phones:
-                report(result.warnings, rownum, i, raw, MSG_PHONE_IGNORED)
-        if email_i is not None and (value := row[email_i]) != "":
-            try:
-                contact["email"] = normalize_email(value)
-            except FieldError:
-                report(result.warnings, rownum, email_i, value, MSG_EMAIL_IGNORED)
-        if company_i is not None:
-            contact["company_name"] = text_of(row[company_i]) or None
-        first = by_rut.get(rut)
+        for problem in problems:
+            report(result.warnings, rownum, problem, _IGNORED[problem.field])
+        first = index.add(debtor)
         if first is None:
-            by_rut[rut] = contact
-            pending.append(contact)
+            pending.append(debtor)
             if len(pending) >= chunk_size:
                 yield pending
                 pending = []
         else:
-            _merge(first, contact)
             # Rows only grow: a first row above the pending chunk's was yielded already.
             if not pending or first["row"] < pending[0]["row"]:
-                late_merges[rut] = first
-            result.duplicates_merged += 1
-            report(
-                result.warnings, rownum, rut_i, rut_raw, format_lazy(MSG_MERGED, row=first["row"])
-            )
+                late_merges[first["rut"]] = first
+            merge = Problem("rut", None, raw["rut"], merged_message(first), ignorable=True)
+            report(result.warnings, rownum, merge, merge.message)
     if total == 0:
         raise ExcelError(NO_DATA_ROWS)
     result.total_rows = total
     result.invalid_rows = invalid
+    result.duplicates_merged = index.merged
     result.errors_truncated = dropped > 0
     if pending:
         yield pending
-
-
-def _merge(first: dict, later: dict) -> None:
-    for phone in later["phones"]:
-        if phone not in first["phones"]:
-            first["phones"].append(phone)
-    for key in _MERGE_FIELDS:
-        if first[key] in (None, "") and later[key] not in (None, ""):
-            first[key] = later[key]
-    for key, value in later["custom_fields"].items():
-        first["custom_fields"].setdefault(key, value)

@@ -17,7 +17,7 @@ from functools import lru_cache
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from batches.normalize import sanitize_text
+from batches.debtors.text import sanitize_text
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _NUMBERED = re.compile(r"(.*?)\s*[0-9]{1,2}")

@@ -1,11 +1,10 @@
 """Turning normalised debtors into a batch's jobs, fast.
 
-``contacts_merge`` folds the same RUT into one debtor, ``open_ruts`` finds debtors already in
-an open batch of the account, ``job_rows`` builds each job's contact and payload, and
-``jobs_insert_chunks`` writes them: on PostgreSQL one ``COPY`` (psycopg 3) per chunk of
-debtors, the next chunk being produced (a spreadsheet read as it goes) while the server stores
-the previous one; ``bulk_create`` elsewhere. ``jobs_refresh`` rewrites the jobs of debtors
-changed after they were stored (a later row with the same RUT).
+``open_ruts`` finds debtors already in an open batch of the account, ``job_rows`` builds each
+job's contact and payload, and ``jobs_insert_chunks`` writes them: on PostgreSQL one ``COPY``
+(psycopg 3) per chunk of debtors, the next chunk being produced (a spreadsheet read as it
+goes) while the server stores the previous one; ``bulk_create`` elsewhere. ``jobs_refresh``
+rewrites the jobs of debtors changed after they were stored (a later row with the same RUT).
 
 ``COPY`` bypasses the ORM, so every column the model fills by itself (timestamps, defaults)
 is written explicitly here; columns left out (id, lease, reservation) take the table's default
@@ -24,7 +23,6 @@ from itertools import islice
 from json.encoder import encode_basestring as _quote  # C-accelerated; keeps non-ASCII text
 
 from django.db import connection
-from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from batches.models import Batch, Job
@@ -35,7 +33,6 @@ __all__ = [
     "CHUNK_CONTACTS",
     "JobRow",
     "chunked",
-    "contacts_merge",
     "deduplication_key",
     "job_rows",
     "jobs_insert",
@@ -69,7 +66,6 @@ JOB_COPY_COLUMNS = (
 )
 _COPY_SQL = f"COPY {Job._meta.db_table} ({', '.join(JOB_COPY_COLUMNS)}) FROM STDIN"
 _BULK_BATCH_SIZE = 2_000
-MAX_WARNINGS = 1_000  # row reports kept per import (counts stay exact), as read_contacts does
 # Contacts per COPY statement: small enough that the last one (stored while nothing else
 # runs) is short, large enough that the per-statement costs (and the open-job query run
 # before each) stay negligible.
@@ -404,44 +400,6 @@ OPEN_RUTS_SQL = (
     "WHERE j.batch_id = ANY(%s) AND j.rut = ANY(%s) AND j.status = ANY(%s) "
     "ORDER BY j.rut, j.id"
 )
-
-
-def contacts_merge(
-    contacts: Iterable[dict], *, max_warnings: int = MAX_WARNINGS
-) -> tuple[list[dict], int, list[dict]]:
-    """One contact per RUT, in input order: a later one is merged into the first (phones
-    unioned, blanks filled, the first wins otherwise). Returns (contacts, merged count,
-    warnings — at most ``max_warnings``, the count is exact)."""
-    by_rut: dict[str, dict] = {}
-    unique: list[dict] = []
-    warnings: list[dict] = []
-    merged = 0
-    for contact in contacts:
-        first = by_rut.get(contact["rut"])
-        if first is None:
-            by_rut[contact["rut"]] = contact
-            unique.append(contact)
-            continue
-        if first is contact:
-            continue
-        merged += 1
-        first["phones"] = list(dict.fromkeys([*first["phones"], *contact["phones"]]))
-        for key, value in contact.items():
-            if key != "custom_fields" and first.get(key) in (None, "") and value not in (None, ""):
-                first[key] = value
-        for key, value in (contact.get("custom_fields") or {}).items():
-            first.setdefault("custom_fields", {}).setdefault(key, value)
-        if len(warnings) < max_warnings:
-            message = _("Duplicate RUT: merged into row %(row)s") % {"row": first.get("row")}
-            warnings.append(
-                {
-                    "row": contact.get("row"),
-                    "column": "rut",
-                    "value": contact["rut"],
-                    "message": message,
-                }
-            )
-    return unique, merged, warnings
 
 
 def open_ruts(

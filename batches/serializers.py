@@ -1,17 +1,14 @@
 """API input and output shapes for batches.
 
-Input serializers check types and shapes and normalise debtors (the same normalisers as the
-Excel reader); the rules of a batch (call settings, schedule, duplicates) live in
-``batches.services``. Errors are flattened to dotted names: ``contacts[3].rut``,
-``call_settings.max_attempts``, ``voice_settings.speed``.
+Input serializers check types and shapes; a debtor of the right shape then goes through the
+debtor normaliser the Excel reader uses (``batches.debtors``). The rules of a batch (call
+settings, schedule, duplicates) live in ``batches.services``. Errors are flattened to dotted
+names: ``contacts[3].rut``, ``call_settings.max_attempts``, ``voice_settings.speed``.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from functools import lru_cache
-from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -23,25 +20,18 @@ from rest_framework import serializers
 from accounts.models import Account
 from accounts.permissions import SET_AGENT, operator_field, username_shown_to
 from accounts.selectors import accounts_visible_to
-from batches.excel_headers import FIELDS as MAPPABLE_FIELDS
-from batches.excel_headers import MULTI_COLUMN_FIELDS
-from batches.models import Batch, BatchEvent, Job
-from batches.normalize import (
+from batches.debtors.normalize import debtor_normalize
+from batches.debtors.shape import (
     MAX_CUSTOM_FIELDS,
     MAX_CUSTOM_KEY,
     MAX_CUSTOM_VALUE,
     MSG_CUSTOM_KEY_TOO_LONG,
-    MSG_CUSTOM_VALUE_TOO_LONG,
     MSG_TOO_MANY_CUSTOM,
-    FieldError,
-    normalize_email,
-    normalize_phones,
-    normalize_rut,
-    parse_amount,
-    parse_date,
-    parse_installments,
-    sanitize_text,
 )
+from batches.debtors.text import sanitize_text
+from batches.excel_headers import FIELDS as MAPPABLE_FIELDS
+from batches.excel_headers import MULTI_COLUMN_FIELDS
+from batches.models import Batch, BatchEvent, Job
 from calls.models import CallAttempt
 
 MAX_CONTACT_ERRORS = 500
@@ -63,7 +53,6 @@ CONTACT_TEXT_LIMITS = {
 }
 MAX_PHONES = 10
 MAX_PHONE_TEXT = 100
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
 def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
@@ -94,16 +83,6 @@ def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
     else:
         flat.setdefault(prefix or "non_field_errors", []).append(str(errors))
     return flat
-
-
-@lru_cache(maxsize=1)
-def time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def _text(value) -> str:
-    text = sanitize_text(value)
-    return _SURROGATES.sub("", text) if not text.isascii() else text
 
 
 # --- shared input pieces -------------------------------------------------------------------
@@ -284,11 +263,15 @@ class ContactInputSerializer(serializers.Serializer):
 
 
 CONTACT_KEYS = frozenset({*ContactInputSerializer().fields, "row"})
+# What the normaliser reads as given (rut/dni, phones, texts and custom fields are shaped first).
+_NORMALISED_KEYS = (
+    "name", "company_name", "email", "debt_amount", "due_date", "installments", "timezone"
+)
 
 
 def _contact_clean(item, index: int, errors: dict) -> dict | None:
-    """Normalise one JSON debtor like a spreadsheet row; record errors as
-    ``contacts[i].field``."""
+    """Check one JSON debtor's shape, then normalise it as a spreadsheet row is; record
+    every problem as ``contacts[i].field``."""
     where = f"contacts[{index}]"
     if not isinstance(item, dict):
         errors[where] = [_("Must be an object.")]
@@ -301,79 +284,56 @@ def _contact_clean(item, index: int, errors: dict) -> dict | None:
         errors.update(problems)
         return None  # the normalisers (memoised) never see an over-long text
     rut_key = "rut" if item.get("rut") not in (None, "") else "dni"
-    rut = None
-    try:
-        rut = normalize_rut(item.get(rut_key))
-    except FieldError as exc:
-        problems[f"{where}.{rut_key}"] = [str(exc.message)]
-    phones: list[str] = []
-    raw_phones = item.get("phones")
-    if isinstance(raw_phones, str | int):
-        raw_phones = [raw_phones]
-    if not isinstance(raw_phones, list) or not raw_phones:
+    raw = _shape_clean(item, rut_key, where, problems)
+    row = item.get("row")
+    debtor, found = debtor_normalize(raw, row=row if isinstance(row, int) else index)
+    phone_parts: dict[str, list[str]] = {}
+    for problem in found:
+        if problem.field == "phones" and problem.item is not None:
+            phone_parts.setdefault(f"{where}.phones[{problem.item}]", []).append(problem.value)
+            continue
+        field = rut_key if problem.field == "rut" else problem.field
+        name = f"{where}.{field}" if problem.item is None else f"{where}.{field}.{problem.item}"
+        problems.setdefault(name, [str(problem.message)])
+    for name, parts in phone_parts.items():
+        message = _("Invalid phone number: %(value)s") % {"value": ", ".join(parts)}
+        problems.setdefault(name, [message])
+    if problems:
+        errors.update(problems)
+        return None
+    return debtor
+
+
+def _shape_clean(item: dict, rut_key: str, where: str, problems: dict) -> dict:
+    """The debtor's fields for the normaliser (the RUT from ``rut_key``, "dni" being its
+    alias); those of a wrong shape are recorded and left out."""
+    raw = {key: item.get(key) for key in _NORMALISED_KEYS}
+    raw["rut"] = item.get(rut_key)
+    phones = item.get("phones")
+    if isinstance(phones, str | int):
+        phones = [phones]
+    if not isinstance(phones, list) or not phones:
         problems[f"{where}.phones"] = [_("At least one phone number is required.")]
-    else:
-        for j, raw in enumerate(raw_phones):
-            if not isinstance(raw, str | int) or isinstance(raw, bool):
-                problems[f"{where}.phones[{j}]"] = [_("Must be a text.")]
-                continue
-            valid, invalid = normalize_phones(raw)
-            if invalid:
-                problems[f"{where}.phones[{j}]"] = [
-                    _("Invalid phone number: %(value)s") % {"value": ", ".join(invalid)}
-                ]
-            phones.extend(p for p in valid if p not in phones)
-    contact = {
-        "row": item.get("row") if isinstance(item.get("row"), int) else index,
-        "name": "",
-        "rut": rut,
-        "phones": phones,
-        "email": None,
-        "debt_amount": None,
-        "due_date": None,
-        "installments": None,
-        "company_name": None,
-        "custom_fields": {},
-    }
+        phones = []
+    for j, value in enumerate(phones):
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            problems[f"{where}.phones[{j}]"] = [_("Must be a text.")]
+    raw["phones"] = [v if isinstance(v, str | int) and not isinstance(v, bool) else None
+                     for v in phones]
     for key in ("name", "company_name"):
         value = item.get(key)
         if value is None:
             continue
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             problems[f"{where}.{key}"] = [_("Must be a text.")]
-        elif len(text := _text(value)) > 200:
+            raw[key] = None
+        elif len(sanitize_text(value)) > 200:
             problems[f"{where}.{key}"] = [_("At most 200 characters.")]
-        else:
-            contact[key] = text or (None if key == "company_name" else "")
-    converters = (
-        ("email", normalize_email),
-        ("debt_amount", lambda v: str(parse_amount(v))),
-        ("due_date", lambda v: parse_date(v).isoformat()),
-        ("installments", parse_installments),
-    )
-    for key, convert in converters:
-        value = item.get(key)
-        if value in (None, ""):
-            continue
-        try:
-            contact[key] = convert(value)
-        except FieldError as exc:
-            problems[f"{where}.{key}"] = [str(exc.message)]
-    tz = item.get("timezone")
-    if tz not in (None, ""):
-        if not isinstance(tz, str) or tz not in time_zones():
-            problems[f"{where}.timezone"] = [
-                _("Must be a valid IANA time zone name, such as America/Santiago.")
-            ]
-        else:
-            contact["timezone"] = tz
+            raw[key] = None
     custom = item.get("custom_fields")
     if custom is not None:
-        _custom_clean(custom, f"{where}.custom_fields", contact["custom_fields"], problems)
-    if problems:
-        errors.update(problems)
-        return None
-    return contact
+        raw["custom_fields"] = _custom_clean(custom, f"{where}.custom_fields", problems)
+    return raw
 
 
 def _too_long(item: dict, where: str, problems: dict) -> bool:
@@ -396,26 +356,27 @@ def _too_long(item: dict, where: str, problems: dict) -> bool:
     return found
 
 
-def _custom_clean(custom, where: str, into: dict, problems: dict) -> None:
+def _custom_clean(custom, where: str, problems: dict) -> dict | None:
     """Custom fields {name: text}: at most MAX_CUSTOM_FIELDS, names of at most
-    MAX_CUSTOM_KEY characters, values of at most MAX_CUSTOM_VALUE (Retell variables)."""
+    MAX_CUSTOM_KEY characters, values texts, numbers or booleans (Retell variables); those
+    of the right shape, by their cleaned names, for the normaliser (which checks the values'
+    length)."""
     if not isinstance(custom, dict):
         problems[where] = [_("Must be an object.")]
-        return
+        return None
     if len(custom) > MAX_CUSTOM_FIELDS:
         problems[where] = [str(MSG_TOO_MANY_CUSTOM)]
-        return
+        return None
+    kept = {}
     for key, value in custom.items():
-        name = _text(key)
+        name = sanitize_text(key)
         if len(name) > MAX_CUSTOM_KEY:
             problems[f"{where}.{name[:MAX_CUSTOM_KEY]}…"] = [str(MSG_CUSTOM_KEY_TOO_LONG)]
         elif isinstance(value, dict | list):
             problems[f"{where}.{key}"] = [_("Must be a text, a number or a boolean.")]
-        elif value is not None and (text := _text(value)):
-            if len(text) > MAX_CUSTOM_VALUE:
-                problems[f"{where}.{key}"] = [str(MSG_CUSTOM_VALUE_TOO_LONG)]
-            else:
-                into[name] = text
+        else:
+            kept[name] = value
+    return kept
 
 
 @extend_schema_field(ContactInputSerializer(many=True))

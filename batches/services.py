@@ -28,6 +28,7 @@ from django.utils.translation import ngettext
 from accounts.models import Account
 from accounts.services import call_cost
 from batches import ingest
+from batches.debtors.merge import debtors_merge
 from batches.excel import ExcelError, ParseResult, open_contacts
 from batches.models import Batch, BatchEvent, Job
 from calls import outcomes
@@ -313,7 +314,7 @@ def batch_create(
     )
     contacts = list(contacts)
     contact_zones_check(account=account, contacts=contacts, contacts_field=contacts_field)
-    unique, merged, merge_warnings = ingest.contacts_merge(contacts)
+    unique, merged, merge_warnings = debtors_merge(contacts)
     import_errors = list(import_errors)
     if not unique:
         raise BatchError({contacts_field: [_("No debtors to import.")]}, rows=import_errors)

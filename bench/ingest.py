@@ -166,7 +166,7 @@ def generate(path: Path, rows: int) -> None:
     benchmark's own peak RSS about the measured path only)."""
     from openpyxl import Workbook
 
-    from batches.normalize import phone_to_e164_slow
+    from batches.debtors.phones import phone_to_e164_slow
 
     def is_valid(nsn: str) -> bool:
         return phone_to_e164_slow(f"+56{nsn}") is not None
@@ -354,11 +354,12 @@ def cleanup() -> None:
 
 def clear_caches() -> None:
     """Empty the normalisers' lru caches, so no step profits from a previous one."""
-    from batches import normalize
+    from batches.debtors import normalize, phones, rut, text, values
 
-    for value in vars(normalize).values():
-        if callable(getattr(value, "cache_clear", None)):
-            value.cache_clear()
+    for module in (normalize, phones, rut, text, values):
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
 
 
 def timed(function, name: str, into: dict):
@@ -411,8 +412,8 @@ def status_latency(batch, requests: int) -> tuple[float, float]:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # the test client's host
 
     operator, _created = User.objects.get_or_create(
-        username=BENCH_USER, defaults={"is_staff": True}
-    )
+        username=BENCH_USER, defaults={"is_staff": True, "is_superuser": True}
+    )  # staff alone holds no model permission (the status view asks for view_batch)
     api = APIClient()
     api.force_authenticate(operator)
     url = f"/api/v1/batches/{batch.batch_id}/status"

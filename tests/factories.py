@@ -7,8 +7,8 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Account, User
+from batches.debtors.rut import rut_check_digit
 from batches.models import Batch, Job
-from batches.normalize import rut_check_digit
 
 _ruts = itertools.count(10_000_000)
 

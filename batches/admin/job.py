@@ -11,8 +11,10 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from batches.admin.common import ReadOnlyInline
+from batches.debtors.phones import phone_to_e164
+from batches.debtors.rut import normalize_rut
+from batches.debtors.text import FieldError
 from batches.models import Batch, Job, JobEvent
-from batches.normalize import FieldError, normalize_rut, phone_to_e164
 from calls import outcomes
 from calls.models import CallAttempt
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import Workbook
 
 from batches.models import Batch, BatchEvent, Job
@@ -1010,3 +1010,58 @@ def test_schema_documents_every_endpoint(api_operator):
         assert path in paths, path
     upload = paths["/api/v1/batches/excel/create"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in upload
+
+
+# --- one debtor road: JSON contacts and Excel rows ------------------------------------------
+
+
+def test_json_contact_and_excel_row_give_the_same_job(api_a, account_a, published):
+    messy = ["  Ana Soto ", "12.345.678-5", "9 6234 5678; 123", "ANA@Correo.CL", "$150.000",
+             "31-12-2025", "3.0", "Retail", "Centro"]
+    headers = ["Nombre", "RUT", "Teléfono", "Correo", "Monto", "Fecha Vencimiento", "Cuotas",
+               "Empresa", "Sucursal"]
+    by_excel = excel_create(api_a, xlsx([headers, messy]), allow_duplicates="true")
+    json_contact = dict(zip(["name", "rut", "phones", "email", "debt_amount", "due_date",
+                             "installments", "company_name"], messy[:8], strict=True))
+    json_contact["phones"] = ["9 6234 5678"]
+    json_contact["installments"] = 3
+    json_contact["custom_fields"] = {"Sucursal": "Centro"}
+    by_json = create(api_a, payload(contacts=[json_contact], allow_duplicates=True))
+
+    assert (by_excel.status_code, by_json.status_code) == (201, 201)
+    excel_job, json_job = (Job.objects.get(batch__batch_id=r.json()["batch_id"])
+                           for r in (by_excel, by_json))
+    assert excel_job.contact == json_job.contact
+    assert excel_job.payload == json_job.payload
+    assert json_job.contact["phones"] == ["+56962345678"]
+    assert json_job.payload["debt_amount"] == "150000.00"
+
+
+def test_a_value_of_spaces_is_an_empty_field_on_both_roads(api_a, account_a, published):
+    spaces = contact(1, debt_amount="  ", due_date=" ", installments=" ")
+    response = create(api_a, payload(contacts=[spaces]))
+
+    assert response.status_code == 201, response.json()
+    job = Job.objects.get()
+    assert (job.payload["debt_amount"], job.payload["due_date"]) == (None, None)
+
+
+def test_json_contact_whose_phones_are_all_blank_is_refused(api_a, account_a, published):
+    response = create(api_a, payload(contacts=[contact(1, phones=["", " "])]))
+
+    assert response.status_code == 400
+    assert response.json() == {"contacts[0].phones": ["No phone number"]}
+    assert not Job.objects.exists()
+
+
+def test_merge_warning_is_one_translated_message_on_both_roads(api_a, account_a, published):
+    headers = ["Nombre", "RUT", "Teléfono"]
+    rows = [headers, ["Ana", "12.345.678-5", "962345678"], ["Ana", "12.345.678-5", "944445555"]]
+    twins = [contact(1), contact(1, phones=["+56944445555"])]
+    api_a.credentials(HTTP_ACCEPT_LANGUAGE="es-CL")
+    with translation.override("en"):  # the requests leave Spanish active; the block restores
+        by_excel = excel_create(api_a, xlsx(rows), allow_duplicates="true")
+        by_json = create(api_a, payload(contacts=twins, allow_duplicates=True))
+
+    assert by_excel.json()["warnings"][0]["message"] == "RUT duplicado: fusionado con la fila 2"
+    assert by_json.json()["warnings"][0]["message"] == "RUT duplicado: fusionado con la fila 0"

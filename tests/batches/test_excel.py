@@ -13,13 +13,14 @@ if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
 from openpyxl import Workbook  # noqa: E402
 
 from batches import excel, excel_safety  # noqa: E402
+from batches.debtors.normalize import MSG_NO_PHONE  # noqa: E402
+from batches.debtors.rut import MSG_RUT_REQUIRED, rut_check_digit  # noqa: E402
 from batches.excel import ExcelError, read_contacts  # noqa: E402
 from batches.excel_headers import (  # noqa: E402
     HEADER_SYNONYMS,
     field_for_header,
     normalize_header,
 )
-from batches.normalize import MSG_RUT_REQUIRED, rut_check_digit  # noqa: E402
 
 SAMPLES = Path("/work/shared/samples")
 HEADERS = ["Nombre", "RUT", "Teléfono", "Celular", "Correo", "Monto", "Vencimiento", "Cuotas"]
@@ -368,7 +369,7 @@ def test_row_validity_rules():
         "value": "",
         "message": str(MSG_RUT_REQUIRED),
     }
-    assert result.errors[1]["message"] == str(excel.MSG_NO_PHONE)
+    assert result.errors[1]["message"] == str(MSG_NO_PHONE)
     assert result.invalid_rows == 6
     assert [c["name"] for c in result.contacts] == ["Bien"]
     assert result.contacts[0]["debt_amount"] is None  # a cell of spaces is empty, not an error

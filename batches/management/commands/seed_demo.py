@@ -11,8 +11,8 @@ from django.db import transaction
 
 from accounts.models import Account
 from accounts.services import account_create, api_token_create
+from batches.debtors.rut import rut_check_digit
 from batches.models import Batch
-from batches.normalize import rut_check_digit
 from batches.services import batch_create
 
 NAMES = [
