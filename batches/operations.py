@@ -12,10 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from batches import reasons
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from batches.services import BatchError
-from calls import outcomes
-from calls.dispatch import dispatch_account_on_commit
+from batches.signals import jobs_ready
 
 EVENT_CHUNK = 2_000
 
@@ -25,7 +25,7 @@ def retryable_failed_jobs(*, batch: Batch):
     list (a debtor who asked not to be called, or whose every phone is suppressed) and jobs
     with no valid phone left (they would fail again at once)."""
     return Job.objects.filter(batch=batch, status=Job.Status.FAILED).exclude(
-        last_error__in=(outcomes.FAIL_DO_NOT_CALL, outcomes.FAIL_NO_PHONE)
+        last_error__in=(reasons.FAIL_DO_NOT_CALL, reasons.FAIL_NO_PHONE)
     )
 
 
@@ -83,7 +83,7 @@ def job_retry_failed(*, batch: Batch, user) -> int:
         data={"jobs_retried": moved, "reopened": reopened},
     )
     if locked.is_dialable:
-        dispatch_account_on_commit(locked.account_id)
+        jobs_ready.send(sender=Batch, account_id=locked.account_id)
     for f in Batch._meta.concrete_fields:
         setattr(batch, f.attname, getattr(locked, f.attname))
     return moved

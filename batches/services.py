@@ -1,13 +1,14 @@
-"""Writes for batches: creation (JSON or Excel), pause/resume, edits and cancellation.
+"""Writes for batches: creation (JSON or Excel), pause/resume and edits.
 
 Creating a batch commits the batch, all its jobs (``batches.ingest``: PostgreSQL COPY, chunk
 by chunk, a spreadsheet's rows being stored while the next ones are read) and its "created"
-event in one transaction; after commit, ``calls.dispatch.dispatch_account`` publishes the
-process_job messages of the jobs that can start now (free call slots plus a small
-lookahead), never one per job. Every state change takes the batch's row lock, writes a
-BatchEvent naming the user, and is read by the engine at its next claim: the engine re-reads
-the batch row (under lock) after claiming each job, so a pause, a cancel or a settings edit
-applies to every job not yet dialled as soon as it commits.
+event in one transaction, and announces ``batches.signals.jobs_ready``: after commit the engine
+(``calls.dispatch.dispatch_account``) publishes the process_job messages of the jobs that can
+start now (free call slots plus a small lookahead), never one per job. Every state change
+takes the batch's row lock, writes a BatchEvent naming the user, and is read by the engine at
+its next claim: the engine re-reads the batch row (under lock) after claiming each job, so a
+pause or a settings edit applies to every job not yet dialled as soon as it commits.
+Cancelling, which must spare the calls in progress, is the engine's (``calls.campaigns``).
 """
 
 from __future__ import annotations
@@ -20,21 +21,20 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.compliance import zone_error
 from accounts.models import Account
 from accounts.services import call_cost
-from batches import ingest
+from batches import ingest, reasons
+from batches.call_settings import CallSettingsError, validate_call_settings
 from batches.excel import ExcelError, ParseResult, open_contacts
+from batches.jobs import batch_defer_to_window
 from batches.models import Batch, BatchEvent, Job
-from calls import outcomes
-from calls.compliance import CallSettingsError, validate_call_settings, zone_error
-from calls.dispatch import batch_defer_to_window, dispatch_account_on_commit
-from calls.models import CallAttempt
-from calls.windows import campaign_opens
+from batches.signals import jobs_ready
+from batches.windows import campaign_opens
 
 # Expected length of one call, for estimated_cost (capped by the batch's max_call_duration).
 EXPECTED_CALL_SECONDS = getattr(settings, "BATCH_EXPECTED_CALL_SECONDS", 120)
@@ -517,7 +517,7 @@ def _batch_create(
             chunks=chunks,
             now=now,
             next_try_at=due,
-            last_error=outcomes.WAIT_WINDOW if due != start else "",
+            last_error=reasons.WAIT_WINDOW if due != start else "",
             fecha_limite=fecha_limite,
             fecha_maxima=fecha_maxima,
             keep=None if options.allow_duplicates else not_open_elsewhere,
@@ -555,7 +555,7 @@ def _batch_create(
             + [{**w, "level": "warning"} for w in warnings]
         )[:MAX_ISSUES_STORED]
         batch.save(update_fields=_IMPORT_FIELDS)
-        _event(
+        batch_event_add(
             batch,
             BatchEvent.Kind.CREATED,
             user,
@@ -579,7 +579,7 @@ def _batch_create(
             },
         )
         if status == Batch.Status.RUNNING:
-            dispatch_account_on_commit(account.pk)
+            jobs_ready.send(sender=Batch, account_id=account.pk)
         if count >= settings.BATCHES_ANALYZE_MIN_JOBS:
             # After commit (the sample must see the new rows); a failure only logs.
             transaction.on_commit(ingest.jobs_analyze, robust=True)
@@ -612,7 +612,9 @@ def _save_with_unique_id(batch: Batch, now: datetime) -> None:
     raise IntegrityError("Could not allocate a unique batch_id.")
 
 
-def _event(batch: Batch, kind: str, user, message: str, data: dict | None = None) -> BatchEvent:
+def batch_event_add(
+    batch: Batch, kind: str, user, message: str, data: dict | None = None
+) -> BatchEvent:
     return BatchEvent.objects.create(
         batch=batch, kind=kind, message=message[:500], user=user, data=data or {}
     )
@@ -621,7 +623,7 @@ def _event(batch: Batch, kind: str, user, message: str, data: dict | None = None
 # --- control -------------------------------------------------------------------------------
 
 
-def _locked(batch: Batch) -> Batch:
+def batch_lock(batch: Batch) -> Batch:
     """The batch re-read under its row lock (the engine takes the same lock before dialling).
     ``of=("self",)`` keeps the account row, which the engine locks for money, unlocked."""
     return (
@@ -631,7 +633,7 @@ def _locked(batch: Batch) -> Batch:
     )
 
 
-def _refresh(target: Batch, source: Batch) -> Batch:
+def batch_refresh(target: Batch, source: Batch) -> Batch:
     for f in Batch._meta.concrete_fields:
         setattr(target, f.attname, getattr(source, f.attname))
     return target
@@ -645,7 +647,7 @@ def batch_set_active(*, batch: Batch, is_active: bool, user) -> Batch:
     Resuming sets the batch running again (or pending if its start time is still ahead) and
     publishes its first jobs after commit. Finished batches cannot change (BatchError).
     """
-    locked = _locked(batch)
+    locked = batch_lock(batch)
     if locked.status in FINISHED_STATUSES:
         raise BatchError(
             {
@@ -656,7 +658,7 @@ def batch_set_active(*, batch: Batch, is_active: bool, user) -> Batch:
             }
         )
     if locked.is_active == is_active:
-        return _refresh(batch, locked)
+        return batch_refresh(batch, locked)
     now = timezone.now()
     if is_active:
         waiting = locked.scheduled_at is not None and locked.scheduled_at > now
@@ -676,10 +678,10 @@ def batch_set_active(*, batch: Batch, is_active: bool, user) -> Batch:
     locked.is_active = is_active
     locked.updated_at = now
     locked.save(update_fields=["status", "is_active", "updated_at"])
-    _event(locked, kind, user, message, data={"status": locked.status})
+    batch_event_add(locked, kind, user, message, data={"status": locked.status})
     if locked.status == Batch.Status.RUNNING:
-        dispatch_account_on_commit(locked.account_id)
-    return _refresh(batch, locked)
+        jobs_ready.send(sender=Batch, account_id=locked.account_id)
+    return batch_refresh(batch, locked)
 
 
 def _describe(value) -> str:
@@ -697,7 +699,7 @@ def batch_update_settings(*, batch: Batch, call_settings: dict, user) -> Batch:
     """
     if not isinstance(call_settings, dict):
         raise BatchError({"call_settings": [_("Must be an object.")]})
-    locked = _locked(batch)
+    locked = batch_lock(batch)
     if locked.status in FINISHED_STATUSES:
         raise BatchError(
             {
@@ -715,7 +717,7 @@ def batch_update_settings(*, batch: Batch, call_settings: dict, user) -> Batch:
         if old.get(key) != value
     }
     if not changes:
-        return _refresh(batch, locked)
+        return batch_refresh(batch, locked)
     now = timezone.now()
     locked.call_settings = cleaned
     fields = ["call_settings", "updated_at"]
@@ -733,7 +735,7 @@ def batch_update_settings(*, batch: Batch, call_settings: dict, user) -> Batch:
     summary = ", ".join(
         f"{key}: {_describe(c['from'])} → {_describe(c['to'])}" for key, c in changes.items()
     )
-    _event(
+    batch_event_add(
         locked,
         BatchEvent.Kind.SETTINGS_CHANGED,
         user,
@@ -741,8 +743,8 @@ def batch_update_settings(*, batch: Batch, call_settings: dict, user) -> Batch:
         data={"changes": changes, "jobs_made_due": made_due},
     )
     if locked.is_dialable and made_due:
-        dispatch_account_on_commit(locked.account_id)
-    return _refresh(batch, locked)
+        jobs_ready.send(sender=Batch, account_id=locked.account_id)
+    return batch_refresh(batch, locked)
 
 
 @transaction.atomic
@@ -764,14 +766,14 @@ def batch_update_details(*, batch: Batch, user, **fields) -> Batch:
         ]
     if errors:
         raise BatchError(errors)
-    locked = _locked(batch)
+    locked = batch_lock(batch)
     changes = {
         key: {"from": getattr(locked, key), "to": value}
         for key, value in fields.items()
         if getattr(locked, key) != value
     }
     if not changes:
-        return _refresh(batch, locked)
+        return batch_refresh(batch, locked)
     update = ["updated_at", *changes]
     for key, change in changes.items():
         setattr(locked, key, change["to"])
@@ -785,57 +787,14 @@ def batch_update_details(*, batch: Batch, user, **fields) -> Batch:
         f"{key}: {_describe(c['from'])} → {_describe(c['to'])}" if key != "description" else key
         for key, c in changes.items()
     )
-    _event(
+    batch_event_add(
         locked,
         BatchEvent.Kind.SETTINGS_CHANGED,
         user,
         _("Campaign changed: %(changes)s") % {"changes": summary},
         data={"changes": changes},
     )
-    return _refresh(batch, locked)
-
-
-@transaction.atomic
-def batch_cancel(*, batch: Batch, user) -> tuple[Batch, int, int]:
-    """Cancel a batch: what has not started stops. Its pending jobs, and those a worker
-    claimed but has not dialled yet (the lease is taken back, so that worker never dials),
-    become cancelled with one UPDATE. A job whose call is live (being placed, ringing or
-    talking) ends by that call's outcome; only the retries it would have had are cancelled.
-    Returns (batch, jobs cancelled, jobs in a live call). Cancelling a cancelled batch changes
-    nothing; a completed batch cannot be cancelled (BatchError)."""
-    locked = _locked(batch)
-    if locked.status == Batch.Status.CANCELLED:
-        return _refresh(batch, locked), 0, 0
-    if locked.status == Batch.Status.COMPLETED:
-        raise BatchError({"status": [_("A completed campaign cannot be cancelled.")]})
-    now = timezone.now()
-    # Under the batch's lock, which a dial holds from its checks until its attempt row is
-    # saved: a call being placed is seen here as live, or it sees the cancel and never starts.
-    live = CallAttempt.objects.filter(job=OuterRef("pk"), status__in=CallAttempt.LIVE_STATUSES)
-    not_started = Q(status=Job.Status.PENDING) | Q(status=Job.Status.IN_PROGRESS, live=False)
-    cancelled = (
-        Job.objects.filter(batch=locked, status__in=Job.OPEN_STATUSES)
-        .alias(live=Exists(live))
-        .filter(not_started)
-        .update(status=Job.Status.CANCELLED, reserved_until=None, lease_token=None,
-                enqueued_until=None, updated_at=now)
-    )
-    in_call = Job.objects.filter(batch=locked, status=Job.Status.IN_PROGRESS).count()
-    locked.status = Batch.Status.CANCELLED
-    locked.is_active = False
-    locked.updated_at = now
-    locked.save(update_fields=["status", "is_active", "updated_at"])
-    message = ngettext("Campaign cancelled: %(count)s pending job cancelled.",
-                       "Campaign cancelled: %(count)s pending jobs cancelled.",
-                       cancelled) % {"count": cancelled}
-    if in_call:
-        message += " " + ngettext(
-            "%(count)s call in progress finishes; its outcome decides its job's result.",
-            "%(count)s calls in progress finish; their outcomes decide their jobs' results.",
-            in_call) % {"count": in_call}
-    _event(locked, BatchEvent.Kind.CANCELLED, user, message,
-           data={"jobs_cancelled": cancelled, "jobs_in_call": in_call})
-    return _refresh(batch, locked), cancelled, in_call
+    return batch_refresh(batch, locked)
 
 
 @transaction.atomic

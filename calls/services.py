@@ -22,12 +22,13 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts import services as account_services
+from accounts.compliance import PROFILES
 from accounts.models import Account
 from accounts.selectors import suppressed_for
+from batches import reasons
 from batches.models import Batch, BatchEvent, Job, JobEvent
-from calls import outcomes, retell
-from calls.compliance import PROFILES
-from calls.db import (
+from batches.windows import WindowError, dial_window, next_allowed
+from callcenter.db import (
     Columns,
     db_datetime,
     insert_row,
@@ -36,10 +37,10 @@ from calls.db import (
     read_datetime,
     row_lock,
 )
-from calls.db import cursor as db_cursor
+from callcenter.db import cursor as db_cursor
+from calls import retell
 from calls.dispatch import dispatch_account_on_commit
 from calls.models import CallAttempt
-from calls.windows import WindowError, dial_window, next_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class Claim:
     now: object
 
 
-# The statements every dial runs, written out (see calls.db).
+# The statements every dial runs, written out (see callcenter.db).
 _CLAIM_SQL = f"""
 UPDATE {Job._meta.db_table}
    SET status = %s, reserved_until = %s, lease_token = %s, enqueued_until = NULL,
@@ -189,7 +190,7 @@ def job_finish(claim: Claim, *, status: str, reason: str) -> bool:
 
 
 def job_window(job: Job, phone: str | None = None):
-    """When the job may be dialled (``calls.windows.dial_window``) on ``phone``; by default
+    """When the job may be dialled (``batches.windows.dial_window``) on ``phone``; by default
     the next phone in rotation, the one its retries are computed for."""
     if phone is None:
         phones = usable_phones(job)
@@ -216,20 +217,20 @@ def _weekly_limit_until(job: Job, now):
     if policy is None or not (policy.max_answered_contacts_per_7d
                               or policy.max_attempts_per_7d):
         return None, ""
-    with db_cursor() as cursor:  # every dial under CL or US runs it (see calls.db)
+    with db_cursor() as cursor:  # every dial under CL or US runs it (see callcenter.db)
         cursor.execute(_RECENT_ENDS_SQL, [job.account_id, job.rut, db_datetime(now - WEEK)])
         rows = [(read_datetime(ended), outcome) for ended, outcome in cursor.fetchall()]
     limit = policy.max_answered_contacts_per_7d
     if limit:
         contacts = [ended for ended, outcome in rows if outcome == CallAttempt.Outcome.CONTACT]
         if len(contacts) >= limit:
-            return contacts[len(contacts) - limit] + WEEK, outcomes.WAIT_WEEKLY_CONTACT
+            return contacts[len(contacts) - limit] + WEEK, reasons.WAIT_WEEKLY_CONTACT
     limit = policy.max_attempts_per_7d
     if limit:
         placed = [ended for ended, outcome in rows
                   if outcome != CallAttempt.Outcome.PROVIDER_ERROR]
         if len(placed) >= limit:
-            return placed[len(placed) - limit] + WEEK, outcomes.WAIT_WEEKLY_ATTEMPTS
+            return placed[len(placed) - limit] + WEEK, reasons.WAIT_WEEKLY_ATTEMPTS
     return None, ""
 
 
@@ -295,30 +296,30 @@ def job_process_claimed(claim: Claim) -> str:
 
     # 1. The batch is running and due, the account active.
     if batch.status == Batch.Status.CANCELLED:
-        job_finish(claim, status=Job.Status.CANCELLED, reason=outcomes.CANCELLED)
+        job_finish(claim, status=Job.Status.CANCELLED, reason=reasons.CANCELLED)
         return "cancelled"
     if batch.scheduled_at and batch.scheduled_at > now:
-        job_release(claim, reason=outcomes.WAIT_SCHEDULED, next_try_at=batch.scheduled_at,
+        job_release(claim, reason=reasons.WAIT_SCHEDULED, next_try_at=batch.scheduled_at,
                     free_slot=True)
         return "scheduled"
     if not batch.is_dialable:
-        job_release(claim, reason=outcomes.WAIT_PAUSED, keep_next_try=True)
+        job_release(claim, reason=reasons.WAIT_PAUSED, keep_next_try=True)
         return "paused"
     if account.status != Account.Status.ACTIVE:
-        job_release(claim, reason=outcomes.WAIT_ACCOUNT, keep_next_try=True)
+        job_release(claim, reason=reasons.WAIT_ACCOUNT, keep_next_try=True)
         return "account_inactive"
 
     # 2. Attempts.
     max_attempts = int(batch.call_settings.get("max_attempts", 3))
     if job.attempts >= max_attempts:
-        job_finish(claim, status=Job.Status.FAILED, reason=outcomes.FAIL_MAX_ATTEMPTS)
+        job_finish(claim, status=Job.Status.FAILED, reason=reasons.FAIL_MAX_ATTEMPTS)
         return "max_attempts"
 
     # 3. Suppression and the phone (before the window: the number decides the debtor's zone).
     rut_blocked, suppressed = suppressed_for(account_id=job.account_id, rut=job.rut,
                                              phones=usable_phones(job))
     if rut_blocked:
-        job_finish(claim, status=Job.Status.FAILED, reason=outcomes.FAIL_DO_NOT_CALL)
+        job_finish(claim, status=Job.Status.FAILED, reason=reasons.FAIL_DO_NOT_CALL)
         return "do_not_call"
     open_attempt, attempt_rows, call_live = _attempts_so_far(job)
     if call_live:
@@ -330,7 +331,7 @@ def job_process_claimed(claim: Claim) -> str:
     else:
         phone, blocked = _pick_phone(job, suppressed)
         if phone is None:
-            reason = outcomes.FAIL_DO_NOT_CALL if blocked else outcomes.FAIL_NO_PHONE
+            reason = reasons.FAIL_DO_NOT_CALL if blocked else reasons.FAIL_NO_PHONE
             job_finish(claim, status=Job.Status.FAILED, reason=reason)
             return "no_phone"
 
@@ -339,11 +340,11 @@ def job_process_claimed(claim: Claim) -> str:
         window = job_window(job, phone)
         opens = next_allowed(window, now)  # now itself when the window is open
     except WindowError as exc:  # bad settings, or hours no zone of this number shares
-        job_release(claim, reason=f"{outcomes.FAIL_SETTINGS}: {exc}",
+        job_release(claim, reason=f"{reasons.FAIL_SETTINGS}: {exc}",
                     next_try_at=now + timedelta(hours=1))
         return "bad_window"
     if opens > now:
-        job_release(claim, reason=outcomes.WAIT_WINDOW, next_try_at=opens, free_slot=True)
+        job_release(claim, reason=reasons.WAIT_WINDOW, next_try_at=opens, free_slot=True)
         return "outside_window"
 
     # Weekly limits of the compliance profile (CL: 1 answered contact; US: 7 attempts).
@@ -403,14 +404,14 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
             _release_hold(account, open_attempt)
             CallAttempt.objects.filter(pk=open_attempt.pk).update(hold_amount=0, hold_unit="")
         if still_running is None:
-            job_release(claim, reason=outcomes.WAIT_PAUSED, keep_next_try=True)
+            job_release(claim, reason=reasons.WAIT_PAUSED, keep_next_try=True)
             return None, "paused"
         hold = account_services.hold_for_call(account=account, max_call_duration=max_duration)
         if not account_services.can_cover(account=account, hold=hold):
-            job_release(claim, reason=outcomes.WAIT_BALANCE, keep_next_try=True)
+            job_release(claim, reason=reasons.WAIT_BALANCE, keep_next_try=True)
             return None, "no_balance"
         if live >= account.max_concurrent_calls:
-            job_release(claim, reason=outcomes.WAIT_SLOT, keep_next_try=True, event=False)
+            job_release(claim, reason=reasons.WAIT_SLOT, keep_next_try=True, event=False)
             return None, "no_slot"
         if open_attempt is not None:
             number = open_attempt.attempt_number
@@ -617,11 +618,11 @@ def attempt_provider_failure(claim: Claim, attempt: CallAttempt, exc: retell.Pro
             job.contact = contact
             job_release(claim, reason=f"número inválido {locked.phone}")
         elif exc.kind == "account":
-            job_release(claim, reason=outcomes.WAIT_PROVIDER, next_try_at=claim.now
+            job_release(claim, reason=reasons.WAIT_PROVIDER, next_try_at=claim.now
                         + timedelta(minutes=5))
             batches_pause_for_provider(account=account, message=str(exc))
         else:
-            job_release(claim, reason=f"{outcomes.WAIT_PROVIDER}: {exc.status or exc.kind}",
+            job_release(claim, reason=f"{reasons.WAIT_PROVIDER}: {exc.status or exc.kind}",
                         next_try_at=claim.now + provider_backoff(locked.provider_failures))
 
 

@@ -14,9 +14,11 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import Account
+from batches import reasons
 from batches.models import Batch, Job, JobEvent
+from batches.windows import WindowError, next_allowed, next_retry_at
+from callcenter.db import Columns, insert_row, placeholders, update_row, update_rows
 from calls import outcomes
-from calls.db import Columns, insert_row, placeholders, update_row, update_rows
 from calls.dispatch import dispatch_account_on_commit
 from calls.models import CallAttempt
 from calls.services import (
@@ -27,7 +29,6 @@ from calls.services import (
     provider_backoff,
     usable_phones,
 )
-from calls.windows import WindowError, next_allowed, next_retry_at
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +253,7 @@ def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:
         # Not the debtor's fault: give the attempt back and retry soon.
         fields["attempts"] = max(job.attempts - 1, 0)
         fields["next_try_at"] = now + provider_backoff(1)
-        fields["last_error"] = outcomes.WAIT_PROVIDER
+        fields["last_error"] = reasons.WAIT_PROVIDER
     else:
         if outcome == Outcome.INVALID_NUMBER:
             due = now
@@ -263,16 +264,16 @@ def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:
         job.contact = contact
         if job.attempts >= max_attempts:
             fields["status"] = Job.Status.FAILED
-            fields["last_error"] = outcomes.FAIL_MAX_ATTEMPTS
+            fields["last_error"] = reasons.FAIL_MAX_ATTEMPTS
         elif not usable_phones(job):
             fields["status"] = Job.Status.FAILED
-            fields["last_error"] = outcomes.FAIL_NO_PHONE
+            fields["last_error"] = reasons.FAIL_NO_PHONE
         else:
             fields["next_try_at"] = _retry_time(job, attempt, due)
     if fields["status"] == Job.Status.PENDING and job.batch.status == Batch.Status.CANCELLED:
         # Cancelled during this call: the call's own result stands, only its retries are not.
         fields["status"] = Job.Status.CANCELLED
-        fields["last_error"] = outcomes.CANCELLED
+        fields["last_error"] = reasons.CANCELLED
         fields.pop("next_try_at", None)
     update_row(Job, job.pk, fields)
     insert_row(JobEvent(

@@ -16,9 +16,10 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from batches.jobs import batch_defer_to_window
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from calls import retell
-from calls.dispatch import batch_defer_to_window, dispatch_account
+from calls.dispatch import dispatch_account
 from calls.models import CallAttempt
 from calls.settlement import attempt_finish, call_update
 

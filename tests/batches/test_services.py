@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 
 from batches import ingest, services
 from batches.models import Batch, BatchEvent, Job
+from calls import campaigns
 from tests.factories import BatchFactory, JobFactory, rut_with_dv
 from tests.queue_support import Published
 
@@ -308,10 +309,10 @@ def test_cancel_is_one_update_and_idempotent(account_a, django_assert_max_num_qu
     for _ in range(20):
         JobFactory(batch=batch)
     with django_assert_max_num_queries(7):  # whatever the jobs: one update, one count
-        _batch, cancelled, in_call = services.batch_cancel(batch=batch, user=None)
+        _batch, cancelled, in_call = campaigns.batch_cancel(batch=batch, user=None)
     assert (cancelled, in_call) == (20, 0)
     assert (batch.status, batch.is_active) == ("cancelled", False)
-    assert services.batch_cancel(batch=batch, user=None)[1] == 0
+    assert campaigns.batch_cancel(batch=batch, user=None)[1] == 0
     assert batch.events.filter(kind="cancelled").count() == 1
     assert batch.events.get(kind="cancelled").message == (
         "Campaign cancelled: 20 pending jobs cancelled.")
@@ -321,7 +322,7 @@ def test_cancel_message_counts_in_the_singular_and_in_spanish(account_a):
     batch = BatchFactory(account=account_a)
     JobFactory(batch=batch)
     with translation.override("es-cl"):
-        services.batch_cancel(batch=batch, user=None)
+        campaigns.batch_cancel(batch=batch, user=None)
     assert batch.events.get(kind="cancelled").message == (
         "Campaña cancelada: 1 gestión pendiente cancelada.")
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import Account
 from accounts.services import BALANCE_FIELDS, account_lock
 from batches.models import Batch, Job, JobEvent
-from calls.db import cursor, insert_row, update_row
+from callcenter.db import cursor, insert_row, update_row
 from calls.models import CallAttempt
 from calls.services import engine_job, job_claim
 from tests.factories import AccountFactory, BatchFactory, JobFactory

@@ -11,10 +11,10 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import Account, DoNotCall, LedgerEntry
-from batches.exports import results_queryset
+from batches import reasons as outcomes
 from batches.models import Batch, BatchEvent, Job, JobEvent
-from calls import outcomes
 from calls.dispatch import dispatch_account
+from calls.exports import results_queryset
 from calls.models import CallAttempt
 from calls.services import job_claim, job_process, job_process_claimed
 from calls.settlement import call_update
