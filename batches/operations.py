@@ -13,11 +13,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from batches import reasons
-from batches.models import Batch, BatchEvent, Job, JobEvent
+from batches.jobs import jobs_requeue
+from batches.models import Batch, BatchEvent, Job
 from batches.services import BatchError
 from batches.signals import jobs_ready
-
-EVENT_CHUNK = 2_000
 
 
 def retryable_failed_jobs(*, batch: Batch):
@@ -46,23 +45,7 @@ def job_retry_failed(*, batch: Batch, user) -> int:
     ids = list(retryable_failed_jobs(batch=locked).values_list("pk", flat=True))
     if not ids:
         return 0
-    moved = 0
-    for start in range(0, len(ids), EVENT_CHUNK):
-        chunk = ids[start : start + EVENT_CHUNK]
-        moved += Job.objects.filter(pk__in=chunk, status=Job.Status.FAILED).update(
-            status=Job.Status.PENDING,
-            attempts=0,
-            next_try_at=now,
-            enqueued_until=None,
-            last_error="",
-            updated_at=now,
-        )
-        JobEvent.objects.bulk_create(
-            [
-                JobEvent(job_id=pk, kind="retried", message=_("Retried by an operator."))
-                for pk in chunk
-            ]
-        )
+    moved = jobs_requeue(job_ids=ids, now=now)
     fields = ["updated_at"]
     reopened = locked.status == Batch.Status.COMPLETED
     if reopened:

@@ -31,8 +31,12 @@ from accounts.services import call_cost
 from batches import ingest, reasons
 from batches.call_settings import CallSettingsError, validate_call_settings
 from batches.excel import ExcelError, ParseResult, open_contacts
-from batches.jobs import batch_defer_to_window
-from batches.models import Batch, BatchEvent, Job
+from batches.jobs import (
+    batch_defer_to_window,
+    batch_jobs_forget_published,
+    batch_jobs_make_due,
+)
+from batches.models import Batch, BatchEvent
 from batches.signals import jobs_ready
 from batches.windows import campaign_opens
 
@@ -667,14 +671,7 @@ def batch_set_active(*, batch: Batch, is_active: bool, user) -> Batch:
     else:
         locked.status = Batch.Status.PAUSED
         kind, message = BatchEvent.Kind.PAUSED, _("Campaign paused.")
-        # Messages already published are refused at claim; forget them so a resume
-        # publishes afresh instead of waiting for their TTL.
-        Job.objects.filter(
-            account_id=locked.account_id,
-            batch=locked,
-            status=Job.Status.PENDING,
-            enqueued_until__isnull=False,
-        ).update(enqueued_until=None)
+        batch_jobs_forget_published(batch=locked)
     locked.is_active = is_active
     locked.updated_at = now
     locked.save(update_fields=["status", "is_active", "updated_at"])
@@ -729,9 +726,7 @@ def batch_update_settings(*, batch: Batch, call_settings: dict, user) -> Batch:
     locked.save(update_fields=fields)
     made_due = 0
     if any(key in changes for key in WINDOW_FIELDS):
-        made_due = Job.objects.filter(
-            batch=locked, status=Job.Status.PENDING, attempts=0, next_try_at__gt=now
-        ).update(next_try_at=now, updated_at=now)
+        made_due = batch_jobs_make_due(batch=locked, now=now)
     summary = ", ".join(
         f"{key}: {_describe(c['from'])} → {_describe(c['to'])}" for key, c in changes.items()
     )

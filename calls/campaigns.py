@@ -7,11 +7,12 @@ and not in ``batches.services``; the API view and the admin action call it.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from batches.jobs import batch_jobs_cancel
 from batches.models import Batch, BatchEvent, Job
 from batches.services import BatchError, batch_event_add, batch_lock, batch_refresh
 from calls.models import CallAttempt
@@ -34,14 +35,7 @@ def batch_cancel(*, batch: Batch, user) -> tuple[Batch, int, int]:
     # Under the batch's lock, which a dial holds from its checks until its attempt row is
     # saved: a call being placed is seen here as live, or it sees the cancel and never starts.
     live = CallAttempt.objects.filter(job=OuterRef("pk"), status__in=CallAttempt.LIVE_STATUSES)
-    not_started = Q(status=Job.Status.PENDING) | Q(status=Job.Status.IN_PROGRESS, live=False)
-    cancelled = (
-        Job.objects.filter(batch=locked, status__in=Job.OPEN_STATUSES)
-        .alias(live=Exists(live))
-        .filter(not_started)
-        .update(status=Job.Status.CANCELLED, reserved_until=None, lease_token=None,
-                enqueued_until=None, updated_at=now)
-    )
+    cancelled = batch_jobs_cancel(batch=locked, in_call=Exists(live), now=now)
     in_call = Job.objects.filter(batch=locked, status=Job.Status.IN_PROGRESS).count()
     locked.status = Batch.Status.CANCELLED
     locked.is_active = False

@@ -16,8 +16,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from batches.jobs import batch_defer_to_window
-from batches.models import Batch, BatchEvent, Job, JobEvent
+from batches.jobs import batch_defer_to_window, job_extend_lease, jobs_recover
+from batches.models import Batch, BatchEvent, Job
 from calls import retell
 from calls.dispatch import dispatch_account
 from calls.models import CallAttempt
@@ -84,18 +84,7 @@ def jobs_recover_expired(*, now=None) -> int:
             ).values_list("job_id", flat=True)
         )
         # One statement for all of them (the rows are locked above, so none moved meanwhile).
-        stale = [pk for pk in expired if pk not in placed]
-        recovered = Job.objects.filter(pk__in=stale, status=Job.Status.IN_PROGRESS).update(
-            status=Job.Status.PENDING, reserved_until=None, lease_token=None,
-            next_try_at=now, last_error="recuperado: el trabajador no respondió",
-            updated_at=now,
-        )
-        recovered_message = gettext("Recovered: the worker holding it stopped answering "
-                                    "(its lease expired).")
-        JobEvent.objects.bulk_create([
-            JobEvent(job_id=pk, kind="recovered", message=recovered_message) for pk in stale
-        ])
-    return recovered
+        return jobs_recover(job_ids=[pk for pk in expired if pk not in placed], now=now)
 
 
 def calls_poll_stale(*, now=None) -> int:
@@ -135,9 +124,7 @@ def calls_poll_stale(*, now=None) -> int:
         if call_update(call=call, event="poll") == "finished":
             closed += 1
         else:
-            # Still live at Retell: keep the job's lease so nobody recovers it.
-            Job.objects.filter(pk=attempt.job_id, status=Job.Status.IN_PROGRESS).update(
-                reserved_until=now + timedelta(seconds=margin))
+            job_extend_lease(job_id=attempt.job_id, until=now + timedelta(seconds=margin))
     return closed
 
 

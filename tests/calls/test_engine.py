@@ -12,11 +12,12 @@ from rest_framework.test import APIClient
 from accounts import services as account_services
 from accounts.models import Account, DoNotCall, LedgerEntry
 from batches import reasons as outcomes
+from batches.jobs import job_claim
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from calls.dispatch import dispatch_account
 from calls.exports import results_queryset
 from calls.models import CallAttempt
-from calls.services import job_claim, job_process, job_process_claimed
+from calls.services import job_process, job_process_claimed
 from calls.settlement import call_update
 from calls.sweep import jobs_recover_expired, sweep
 from tests.factories import AccountFactory, BatchFactory, JobFactory, UserFactory

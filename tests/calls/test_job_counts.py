@@ -14,11 +14,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from batches import selectors, services
+from batches.jobs import job_claim, job_finish, job_release
 from batches.models import Batch, Job, JobCount
 from batches.operations import job_retry_failed
 from calls import campaigns
 from calls.models import CallAttempt
-from calls.services import job_claim, job_finish, job_process, job_release
+from calls.services import job_process
 from calls.settlement import call_update
 from calls.sweep import jobs_recover_expired
 from tests.factories import AccountFactory, UserFactory, rut_with_dv
