@@ -24,12 +24,11 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from accounts.compliance import PHONE_CLASSES, PROFILES
 from accounts.models import Account
-from batches import reasons
 from batches.models import Batch, Job, JobEvent
+from batches.reasons import JobReason
 from batches.signals import jobs_ready
 from batches.windows import WindowError, campaign_opens, dial_window, next_allowed
 from callcenter.db import (
@@ -153,18 +152,20 @@ def _move(claim: Claim, fields: dict) -> bool:
                             [claim.job.pk, _token(claim.token)]))
 
 
-def _event(job: Job, kind: str, message: str) -> None:
-    insert_row(JobEvent(job=job, kind=kind, message=message[:500]))
+def _event(job: Job, kind: str, reason: str, detail: str = "") -> None:
+    insert_row(JobEvent(job=job, kind=kind, reason=reason[:255], detail=detail[:500]))
 
 
 def job_release(claim: Claim, *, reason: str, next_try_at=None, keep_next_try=False,
-                event: bool = True, free_slot: bool = False, contact: dict | None = None) -> bool:
+                event: bool = True, free_slot: bool = False, contact: dict | None = None,
+                detail: str = "") -> bool:
     """Give the job back (pending) with a reason; no attempt is consumed.
 
     ``free_slot``: the job was deferred to a later time, so the slot it was dispatched for is
     offered to the next due job at once. (Not for waits on a slot, balance or a pause, which
-    would only re-dispatch jobs that must wait too.) ``contact``: the job's contact rewritten
-    in the same statement (``job_mark_phone_invalid``)."""
+    would only re-dispatch jobs that must wait too.) ``reason``: a ``JobReason``; ``detail``:
+    what its history event adds, untranslated (a provider's status, a settings error).
+    ``contact``: the job's contact rewritten in the same statement."""
     job = claim.job
     fields = {
         "status": Job.Status.PENDING, "reserved_until": None, "lease_token": None,
@@ -176,7 +177,7 @@ def job_release(claim: Claim, *, reason: str, next_try_at=None, keep_next_try=Fa
         fields["contact"] = contact
     released = _move(claim, fields)
     if released and event and job.last_error != reason:
-        _event(job, "waiting", reason)
+        _event(job, "waiting", reason, detail)
     if released and free_slot:
         jobs_ready.send(sender=Job, account_id=job.account_id)
     return released
@@ -213,7 +214,10 @@ def job_mark_phone_invalid(claim: Claim, *, phone: str, release: bool) -> bool:
     if not release and contact == claim.job.contact:
         return False  # recorded already
     if release:
-        marked = job_release(claim, reason=f"número inválido {phone}", contact=contact)
+        marked = job_release(claim, reason=JobReason.INVALID_PHONE, contact=contact,
+                             event=False)
+        if marked:  # each number its own event, even after another one's
+            _event(claim.job, "waiting", JobReason.INVALID_PHONE, phone)
     else:
         marked = _move(claim, {"contact": contact, "updated_at": timezone.now()})
     if marked:
@@ -283,7 +287,7 @@ def job_call_ended(claim: Claim, *, status: str, outcome: str, reason: str, atte
     if contact is not None:
         fields["contact"] = contact
     _move(claim, fields)
-    _event(claim.job, status, f"{attempt}: {outcome}{' — ' + reason if reason else ''}")
+    _event(claim.job, status, reason, f"{attempt}: {outcome}")
 
 
 def job_extend_lease(*, job_id: int, until) -> None:
@@ -296,13 +300,10 @@ def jobs_recover(*, job_ids: list[int], now) -> int:
     placed) go back to pending, due now. Returns how many."""
     recovered = Job.objects.filter(pk__in=job_ids, status=Job.Status.IN_PROGRESS).update(
         status=Job.Status.PENDING, reserved_until=None, lease_token=None,
-        next_try_at=now, last_error="recuperado: el trabajador no respondió",
-        updated_at=now,
+        next_try_at=now, last_error=JobReason.RECOVERED, updated_at=now,
     )
-    recovered_message = gettext("Recovered: the worker holding it stopped answering "
-                                "(its lease expired).")
     JobEvent.objects.bulk_create([
-        JobEvent(job_id=pk, kind="recovered", message=recovered_message) for pk in job_ids
+        JobEvent(job_id=pk, kind="recovered", reason=JobReason.RECOVERED) for pk in job_ids
     ])
     return recovered
 
@@ -323,10 +324,7 @@ def jobs_requeue(*, job_ids: list[int], now) -> int:
             updated_at=now,
         )
         JobEvent.objects.bulk_create(
-            [
-                JobEvent(job_id=pk, kind="retried", message=gettext("Retried by an operator."))
-                for pk in chunk
-            ]
+            [JobEvent(job_id=pk, kind="retried", reason=JobReason.RETRIED) for pk in chunk]
         )
     return moved
 
@@ -402,4 +400,4 @@ def _defer(batch_pk: int, opens, now, phones_like: tuple[str, str] | None = None
             .exclude(contact__has_key="timezone"))
     if phones_like is not None:
         jobs = jobs.extra(where=[phones_like[0]], params=[phones_like[1]])
-    return jobs.update(next_try_at=opens, last_error=reasons.WAIT_WINDOW, updated_at=now)
+    return jobs.update(next_try_at=opens, last_error=JobReason.WAIT_WINDOW, updated_at=now)

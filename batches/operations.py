@@ -10,11 +10,10 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from batches import reasons
 from batches.jobs import jobs_requeue
 from batches.models import Batch, BatchEvent, Job
+from batches.reasons import JobReason
 from batches.services import BatchError
 from batches.signals import jobs_ready
 
@@ -24,7 +23,7 @@ def retryable_failed_jobs(*, batch: Batch):
     list (a debtor who asked not to be called, or whose every phone is suppressed) and jobs
     with no valid phone left (they would fail again at once)."""
     return Job.objects.filter(batch=batch, status=Job.Status.FAILED).exclude(
-        last_error__in=(reasons.FAIL_DO_NOT_CALL, reasons.FAIL_NO_PHONE)
+        last_error__in=(JobReason.FAIL_DO_NOT_CALL, JobReason.FAIL_NO_PHONE)
     )
 
 
@@ -57,11 +56,6 @@ def job_retry_failed(*, batch: Batch, user) -> int:
     BatchEvent.objects.create(
         batch=locked,
         kind=BatchEvent.Kind.RETRIED,
-        message=(
-            ngettext("%(count)s failed job moved back to pending (attempts reset).",
-                     "%(count)s failed jobs moved back to pending (attempts reset).", moved)
-            % {"count": moved}
-        )[:500],
         user=user,
         data={"jobs_retried": moved, "reopened": reopened},
     )

@@ -28,7 +28,7 @@ from django.utils.translation import ngettext
 from accounts.compliance import zone_error
 from accounts.models import Account
 from accounts.services import call_cost
-from batches import ingest, reasons
+from batches import ingest
 from batches.call_settings import CallSettingsError, validate_call_settings
 from batches.excel import ExcelError, ParseResult, open_contacts
 from batches.jobs import (
@@ -37,6 +37,7 @@ from batches.jobs import (
     batch_jobs_make_due,
 )
 from batches.models import Batch, BatchEvent
+from batches.reasons import JobReason
 from batches.signals import jobs_ready
 from batches.windows import campaign_opens
 
@@ -521,7 +522,7 @@ def _batch_create(
             chunks=chunks,
             now=now,
             next_try_at=due,
-            last_error=reasons.WAIT_WINDOW if due != start else "",
+            last_error=JobReason.WAIT_WINDOW if due != start else "",
             fecha_limite=fecha_limite,
             fecha_maxima=fecha_maxima,
             keep=None if options.allow_duplicates else not_open_elsewhere,
@@ -560,20 +561,9 @@ def _batch_create(
         )[:MAX_ISSUES_STORED]
         batch.save(update_fields=_IMPORT_FIELDS)
         batch_event_add(
-            batch,
-            BatchEvent.Kind.CREATED,
-            user,
-            _(
-                "Campaign created with %(jobs)s jobs from %(rows)s rows (%(invalid)s invalid, "
-                "%(merged)s duplicates merged, %(skipped)s already in another campaign)."
-            )
-            % {
-                "jobs": count,
-                "rows": summary.total_rows,
-                "invalid": summary.invalid_rows,
-                "merged": summary.duplicates_merged,
-                "skipped": skipped,
-            },
+            batch=batch,
+            kind=BatchEvent.Kind.CREATED,
+            user=user,
             data={
                 "total_jobs": count,
                 "total_rows": summary.total_rows,
@@ -616,12 +606,10 @@ def _save_with_unique_id(batch: Batch, now: datetime) -> None:
     raise IntegrityError("Could not allocate a unique batch_id.")
 
 
-def batch_event_add(
-    batch: Batch, kind: str, user, message: str, data: dict | None = None
-) -> BatchEvent:
-    return BatchEvent.objects.create(
-        batch=batch, kind=kind, message=message[:500], user=user, data=data or {}
-    )
+def batch_event_add(*, batch: Batch, kind: str, user, data: dict | None = None) -> BatchEvent:
+    """Log what happened to the batch: its kind and facts (``BatchEvent.message`` says it in
+    the reader's language)."""
+    return BatchEvent.objects.create(batch=batch, kind=kind, user=user, data=data or {})
 
 
 # --- control -------------------------------------------------------------------------------
@@ -667,22 +655,18 @@ def batch_set_active(*, batch: Batch, is_active: bool, user) -> Batch:
     if is_active:
         waiting = locked.scheduled_at is not None and locked.scheduled_at > now
         locked.status = Batch.Status.PENDING if waiting else Batch.Status.RUNNING
-        kind, message = BatchEvent.Kind.RESUMED, _("Campaign resumed.")
+        kind = BatchEvent.Kind.RESUMED
     else:
         locked.status = Batch.Status.PAUSED
-        kind, message = BatchEvent.Kind.PAUSED, _("Campaign paused.")
+        kind = BatchEvent.Kind.PAUSED
         batch_jobs_forget_published(batch=locked)
     locked.is_active = is_active
     locked.updated_at = now
     locked.save(update_fields=["status", "is_active", "updated_at"])
-    batch_event_add(locked, kind, user, message, data={"status": locked.status})
+    batch_event_add(batch=locked, kind=kind, user=user, data={"status": locked.status})
     if locked.status == Batch.Status.RUNNING:
         jobs_ready.send(sender=Batch, account_id=locked.account_id)
     return batch_refresh(batch, locked)
-
-
-def _describe(value) -> str:
-    return "null" if value is None else str(value)
 
 
 @transaction.atomic
@@ -727,15 +711,11 @@ def batch_update_settings(*, batch: Batch, call_settings: dict, user) -> Batch:
     made_due = 0
     if any(key in changes for key in WINDOW_FIELDS):
         made_due = batch_jobs_make_due(batch=locked, now=now)
-    summary = ", ".join(
-        f"{key}: {_describe(c['from'])} → {_describe(c['to'])}" for key, c in changes.items()
-    )
     batch_event_add(
-        locked,
-        BatchEvent.Kind.SETTINGS_CHANGED,
-        user,
-        _("Call settings changed: %(changes)s") % {"changes": summary},
-        data={"changes": changes, "jobs_made_due": made_due},
+        batch=locked,
+        kind=BatchEvent.Kind.SETTINGS_CHANGED,
+        user=user,
+        data={"part": "call_settings", "changes": changes, "jobs_made_due": made_due},
     )
     if locked.is_dialable and made_due:
         jobs_ready.send(sender=Batch, account_id=locked.account_id)
@@ -778,16 +758,11 @@ def batch_update_details(*, batch: Batch, user, **fields) -> Batch:
         update += ["priority_rank", "call_settings"]
     locked.updated_at = timezone.now()
     locked.save(update_fields=update)
-    summary = ", ".join(
-        f"{key}: {_describe(c['from'])} → {_describe(c['to'])}" if key != "description" else key
-        for key, c in changes.items()
-    )
     batch_event_add(
-        locked,
-        BatchEvent.Kind.SETTINGS_CHANGED,
-        user,
-        _("Campaign changed: %(changes)s") % {"changes": summary},
-        data={"changes": changes},
+        batch=locked,
+        kind=BatchEvent.Kind.SETTINGS_CHANGED,
+        user=user,
+        data={"part": "details", "changes": changes},
     )
     return batch_refresh(batch, locked)
 

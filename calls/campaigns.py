@@ -10,7 +10,6 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from batches.jobs import batch_jobs_cancel
 from batches.models import Batch, BatchEvent, Job
@@ -41,14 +40,6 @@ def batch_cancel(*, batch: Batch, user) -> tuple[Batch, int, int]:
     locked.is_active = False
     locked.updated_at = now
     locked.save(update_fields=["status", "is_active", "updated_at"])
-    message = ngettext("Campaign cancelled: %(count)s pending job cancelled.",
-                       "Campaign cancelled: %(count)s pending jobs cancelled.",
-                       cancelled) % {"count": cancelled}
-    if in_call:
-        message += " " + ngettext(
-            "%(count)s call in progress finishes; its outcome decides its job's result.",
-            "%(count)s calls in progress finish; their outcomes decide their jobs' results.",
-            in_call) % {"count": in_call}
-    batch_event_add(locked, BatchEvent.Kind.CANCELLED, user, message,
-           data={"jobs_cancelled": cancelled, "jobs_in_call": in_call})
+    batch_event_add(batch=locked, kind=BatchEvent.Kind.CANCELLED, user=user,
+                    data={"jobs_cancelled": cancelled, "jobs_in_call": in_call})
     return batch_refresh(batch, locked), cancelled, in_call

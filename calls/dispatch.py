@@ -16,7 +16,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from accounts.models import Account
 from accounts.services import can_cover, hold_for_call
@@ -134,10 +133,7 @@ def _note_waiting_for_balance(batch_pk: int) -> None:
     latest = (BatchEvent.objects.filter(batch_id=batch_pk).order_by("-created_at", "-id")
               .values_list("kind", flat=True).first())
     if latest != BatchEvent.Kind.WAITING_BALANCE:
-        BatchEvent.objects.create(
-            batch_id=batch_pk, kind=BatchEvent.Kind.WAITING_BALANCE,
-            message=gettext("Waiting: the balance does not cover one call. Calls resume by "
-                            "themselves after a top-up."))
+        BatchEvent.objects.create(batch_id=batch_pk, kind=BatchEvent.Kind.WAITING_BALANCE)
 
 
 def _due_jobs(db, *, batch_pk: int, limit: int, now, due_by) -> list[tuple]:

@@ -16,13 +16,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from accounts import services as account_services
 from accounts.compliance import PROFILES
 from accounts.models import Account
 from accounts.selectors import suppressed_for
-from batches import reasons
 from batches.jobs import (
     Claim,
     job_claim,
@@ -34,6 +32,7 @@ from batches.jobs import (
     usable_phones,
 )
 from batches.models import Batch, BatchEvent, Job
+from batches.reasons import JobReason
 from batches.windows import WindowError, dial_window, next_allowed
 from callcenter.db import (
     Columns,
@@ -108,13 +107,13 @@ def _weekly_limit_until(job: Job, now):
     if limit:
         contacts = [ended for ended, outcome in rows if outcome == CallAttempt.Outcome.CONTACT]
         if len(contacts) >= limit:
-            return contacts[len(contacts) - limit] + WEEK, reasons.WAIT_WEEKLY_CONTACT
+            return contacts[len(contacts) - limit] + WEEK, JobReason.WAIT_WEEKLY_CONTACT
     limit = policy.max_attempts_per_7d
     if limit:
         placed = [ended for ended, outcome in rows
                   if outcome != CallAttempt.Outcome.PROVIDER_ERROR]
         if len(placed) >= limit:
-            return placed[len(placed) - limit] + WEEK, reasons.WAIT_WEEKLY_ATTEMPTS
+            return placed[len(placed) - limit] + WEEK, JobReason.WAIT_WEEKLY_ATTEMPTS
     return None, ""
 
 
@@ -162,7 +161,7 @@ def job_process(*, job_id: int, now=None) -> str:
         # claims it again at once, instead of waiting for the lease to expire. If the attempt
         # was already sent, the re-send carries the same idempotency key (never a 2nd call).
         try:
-            job_release(claim, reason="error de base de datos, reintento", keep_next_try=True)
+            job_release(claim, reason=JobReason.WAIT_DATABASE, keep_next_try=True)
         except DatabaseError:
             logger.warning("job %s stays leased until the sweep recovers it", job_id)
         raise
@@ -175,30 +174,30 @@ def job_process_claimed(claim: Claim) -> str:
 
     # 1. The batch is running and due, the account active.
     if batch.status == Batch.Status.CANCELLED:
-        job_finish(claim, status=Job.Status.CANCELLED, reason=reasons.CANCELLED)
+        job_finish(claim, status=Job.Status.CANCELLED, reason=JobReason.CANCELLED)
         return "cancelled"
     if batch.scheduled_at and batch.scheduled_at > now:
-        job_release(claim, reason=reasons.WAIT_SCHEDULED, next_try_at=batch.scheduled_at,
+        job_release(claim, reason=JobReason.WAIT_SCHEDULED, next_try_at=batch.scheduled_at,
                     free_slot=True)
         return "scheduled"
     if not batch.is_dialable:
-        job_release(claim, reason=reasons.WAIT_PAUSED, keep_next_try=True)
+        job_release(claim, reason=JobReason.WAIT_PAUSED, keep_next_try=True)
         return "paused"
     if account.status != Account.Status.ACTIVE:
-        job_release(claim, reason=reasons.WAIT_ACCOUNT, keep_next_try=True)
+        job_release(claim, reason=JobReason.WAIT_ACCOUNT, keep_next_try=True)
         return "account_inactive"
 
     # 2. Attempts.
     max_attempts = int(batch.call_settings.get("max_attempts", 3))
     if job.attempts >= max_attempts:
-        job_finish(claim, status=Job.Status.FAILED, reason=reasons.FAIL_MAX_ATTEMPTS)
+        job_finish(claim, status=Job.Status.FAILED, reason=JobReason.FAIL_MAX_ATTEMPTS)
         return "max_attempts"
 
     # 3. Suppression and the phone (before the window: the number decides the debtor's zone).
     rut_blocked, suppressed = suppressed_for(account_id=job.account_id, rut=job.rut,
                                              phones=usable_phones(job))
     if rut_blocked:
-        job_finish(claim, status=Job.Status.FAILED, reason=reasons.FAIL_DO_NOT_CALL)
+        job_finish(claim, status=Job.Status.FAILED, reason=JobReason.FAIL_DO_NOT_CALL)
         return "do_not_call"
     open_attempt, attempt_rows, call_live = _attempts_so_far(job)
     if call_live:
@@ -210,7 +209,7 @@ def job_process_claimed(claim: Claim) -> str:
     else:
         phone, blocked = _pick_phone(job, suppressed)
         if phone is None:
-            reason = reasons.FAIL_DO_NOT_CALL if blocked else reasons.FAIL_NO_PHONE
+            reason = JobReason.FAIL_DO_NOT_CALL if blocked else JobReason.FAIL_NO_PHONE
             job_finish(claim, status=Job.Status.FAILED, reason=reason)
             return "no_phone"
 
@@ -219,11 +218,11 @@ def job_process_claimed(claim: Claim) -> str:
         window = job_window(job, phone)
         opens = next_allowed(window, now)  # now itself when the window is open
     except WindowError as exc:  # bad settings, or hours no zone of this number shares
-        job_release(claim, reason=f"{reasons.FAIL_SETTINGS}: {exc}",
+        job_release(claim, reason=JobReason.FAIL_SETTINGS, detail=str(exc),
                     next_try_at=now + timedelta(hours=1))
         return "bad_window"
     if opens > now:
-        job_release(claim, reason=reasons.WAIT_WINDOW, next_try_at=opens, free_slot=True)
+        job_release(claim, reason=JobReason.WAIT_WINDOW, next_try_at=opens, free_slot=True)
         return "outside_window"
 
     # Weekly limits of the compliance profile (CL: 1 answered contact; US: 7 attempts).
@@ -283,14 +282,14 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
             _release_hold(account, open_attempt)
             CallAttempt.objects.filter(pk=open_attempt.pk).update(hold_amount=0, hold_unit="")
         if still_running is None:
-            job_release(claim, reason=reasons.WAIT_PAUSED, keep_next_try=True)
+            job_release(claim, reason=JobReason.WAIT_PAUSED, keep_next_try=True)
             return None, "paused"
         hold = account_services.hold_for_call(account=account, max_call_duration=max_duration)
         if not account_services.can_cover(account=account, hold=hold):
-            job_release(claim, reason=reasons.WAIT_BALANCE, keep_next_try=True)
+            job_release(claim, reason=JobReason.WAIT_BALANCE, keep_next_try=True)
             return None, "no_balance"
         if live >= account.max_concurrent_calls:
-            job_release(claim, reason=reasons.WAIT_SLOT, keep_next_try=True, event=False)
+            job_release(claim, reason=JobReason.WAIT_SLOT, keep_next_try=True, event=False)
             return None, "no_slot"
         if open_attempt is not None:
             number = open_attempt.attempt_number
@@ -464,11 +463,11 @@ def attempt_provider_failure(claim: Claim, attempt: CallAttempt, exc: retell.Pro
         if exc.kind == "invalid":
             job_mark_phone_invalid(claim, phone=locked.phone, release=True)
         elif exc.kind == "account":
-            job_release(claim, reason=reasons.WAIT_PROVIDER, next_try_at=claim.now
+            job_release(claim, reason=JobReason.WAIT_PROVIDER, next_try_at=claim.now
                         + timedelta(minutes=5))
             batches_pause_for_provider(account=account, message=str(exc))
         else:
-            job_release(claim, reason=f"{reasons.WAIT_PROVIDER}: {exc.status or exc.kind}",
+            job_release(claim, reason=JobReason.WAIT_PROVIDER, detail=str(exc.status or exc.kind),
                         next_try_at=claim.now + provider_backoff(locked.provider_failures))
 
 
@@ -485,8 +484,7 @@ def batches_pause_for_provider(*, account: Account, message: str) -> None:
                                         is_active=True))
     Batch.objects.filter(pk__in=[b.pk for b in running]).update(
         is_active=False, status=Batch.Status.PAUSED, updated_at=timezone.now())
-    why = gettext("Paused: Retell refused the account (%(error)s).") % {"error": message}
     BatchEvent.objects.bulk_create([
-        BatchEvent(batch=b, kind=BatchEvent.Kind.PROVIDER_ERROR, message=why[:500])
+        BatchEvent(batch=b, kind=BatchEvent.Kind.PROVIDER_ERROR, data={"error": message[:500]})
         for b in running
     ])

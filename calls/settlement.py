@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import Account
-from batches import reasons
 from batches.jobs import (
     Claim,
     engine_job,
@@ -24,6 +23,7 @@ from batches.jobs import (
     with_invalid_phone,
 )
 from batches.models import Batch, Job
+from batches.reasons import JobReason
 from batches.windows import WindowError, next_allowed, next_retry_at
 from callcenter.db import Columns, placeholders, update_row, update_rows
 from calls import outcomes
@@ -251,7 +251,7 @@ def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:
         # Not the debtor's fault: give the attempt back and retry soon.
         attempts = max(job.attempts - 1, 0)
         next_try_at = claim.now + provider_backoff(1)
-        reason = reasons.WAIT_PROVIDER
+        reason = JobReason.WAIT_PROVIDER
     else:
         if outcome == Outcome.INVALID_NUMBER:
             contact, due = with_invalid_phone(job.contact, attempt.phone), claim.now
@@ -260,14 +260,14 @@ def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:
             contact, due = {**job.contact, "next_phone_index": index}, None
         job.contact = contact
         if job.attempts >= max_attempts:
-            status, reason = Job.Status.FAILED, reasons.FAIL_MAX_ATTEMPTS
+            status, reason = Job.Status.FAILED, JobReason.FAIL_MAX_ATTEMPTS
         elif not usable_phones(job):
-            status, reason = Job.Status.FAILED, reasons.FAIL_NO_PHONE
+            status, reason = Job.Status.FAILED, JobReason.FAIL_NO_PHONE
         else:
             next_try_at = _retry_time(job, attempt, due)
     if status == Job.Status.PENDING and job.batch.status == Batch.Status.CANCELLED:
         # Cancelled during this call: the call's own result stands, only its retries are not.
-        status, reason, next_try_at = Job.Status.CANCELLED, reasons.CANCELLED, None
+        status, reason, next_try_at = Job.Status.CANCELLED, JobReason.CANCELLED, None
     job_call_ended(claim, status=status, outcome=attempt.disconnection_reason, reason=reason,
                    attempt=f"#{attempt.attempt_number} {attempt.phone}",
                    next_try_at=next_try_at, attempts=attempts, contact=contact)

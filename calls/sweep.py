@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from batches.jobs import batch_defer_to_window, job_extend_lease, jobs_recover
 from batches.models import Batch, BatchEvent, Job
@@ -38,8 +37,7 @@ def batches_activate_scheduled(*, now=None) -> int:
         with transaction.atomic():
             if Batch.objects.filter(pk=pk, status=Batch.Status.PENDING).update(
                     status=Batch.Status.RUNNING, updated_at=now):
-                BatchEvent.objects.create(batch_id=pk, kind=BatchEvent.Kind.STARTED,
-                                          message=gettext("Campaign started as scheduled."))
+                BatchEvent.objects.create(batch_id=pk, kind=BatchEvent.Kind.STARTED)
                 activated += 1
     return activated
 
@@ -60,8 +58,7 @@ def batches_complete_finished(*, now=None) -> int:
             if Batch.objects.filter(pk=pk, status__in=(Batch.Status.RUNNING,
                                                        Batch.Status.PAUSED)).update(
                     status=Batch.Status.COMPLETED, completed_at=now, updated_at=now):
-                BatchEvent.objects.create(batch_id=pk, kind=BatchEvent.Kind.COMPLETED,
-                                          message=gettext("Campaign completed."))
+                BatchEvent.objects.create(batch_id=pk, kind=BatchEvent.Kind.COMPLETED)
                 completed += 1
     return completed
 

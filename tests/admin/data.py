@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from batches import reasons as outcomes
 from batches.models import Batch, Job
+from batches.reasons import JobReason as outcomes
 from calls.models import CallAttempt
 from tests.factories import BatchFactory, JobFactory
 

@@ -323,8 +323,24 @@ def test_cancel_message_counts_in_the_singular_and_in_spanish(account_a):
     JobFactory(batch=batch)
     with translation.override("es-cl"):
         campaigns.batch_cancel(batch=batch, user=None)
-    assert batch.events.get(kind="cancelled").message == (
-        "Campaña cancelada: 1 gestión pendiente cancelada.")
+        assert batch.events.get(kind="cancelled").message == (
+            "Campaña cancelada: 1 gestión pendiente cancelada.")
+
+
+def test_events_are_stored_as_codes_and_read_in_the_readers_language(account_a):
+    """An event written by a Spanish worker reads in English to an English admin (issue 15)."""
+    batch = BatchFactory(account=account_a)
+    job = JobFactory(batch=batch, status=Job.Status.FAILED, last_error="max_attempts")
+    with translation.override("es-cl"):
+        campaigns.batch_cancel(batch=batch, user=None)
+    event = batch.events.get(kind="cancelled")
+    assert event.detail == "" and event.data["jobs_cancelled"] == 0
+    with translation.override("en"):
+        assert event.message == "Campaign cancelled: 0 pending jobs cancelled."
+        assert job.get_last_error_display() == "maximum attempts reached"
+    with translation.override("es-cl"):
+        assert event.message == "Campaña cancelada: 0 gestiones pendientes canceladas."
+        assert job.get_last_error_display() == "máximo de intentos"
 
 
 # --- Excel rows stored as they are read ------------------------------------------------------
