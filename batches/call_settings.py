@@ -1,13 +1,16 @@
-"""A campaign's call settings: the one validator, checked against the account's profile.
+"""A campaign's call settings: one shape, its defaults, and the one validator.
 
-The settings are stored in ``Batch.call_settings`` (JSON); ``validate_call_settings`` fills in
-the defaults and refuses what leaves no time to call under the account's compliance profile
-(``accounts.compliance``).
+``validate_call_settings`` returns a ``CallSettings`` with every default filled in, refusing
+what leaves no time to call under the account's compliance profile (``accounts.compliance``).
+They are stored in ``Batch.call_settings`` as JSON (``to_json``); the engine reads them back
+with ``CallSettings.from_json``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, fields
 from decimal import Decimal, InvalidOperation
 
 from django.utils.text import format_lazy
@@ -23,6 +26,70 @@ from accounts.compliance import (
 )
 
 _DECIMAL = re.compile(r"\d+(\.\d+)?", re.ASCII)
+
+
+@dataclass(frozen=True, eq=False)
+class CallSettings(Mapping):
+    """A campaign's call settings. The defaults here are the only ones.
+
+    It also reads as the JSON it is stored as (a read-only mapping): the window arithmetic
+    (``batches.windows``) takes either, and it compares equal to its stored form.
+    """
+
+    max_call_duration: int = 600  # seconds a call may last (and what its hold covers)
+    ring_timeout: int = 60  # seconds a call may ring
+    max_attempts: int = 3  # calls per debtor
+    retry_delay_hours: str = "30"  # between two calls of a debtor; a decimal string ("0.25")
+    allowed_hours: dict | None = None  # {"start": "HH:MM", "end": "HH:MM"}; None: any time
+    days_of_week: tuple[int, ...] | None = None  # ISO weekdays; None: every day
+    timezone: str = ""  # IANA; the validator fills in the account's
+    priority: str = "normal"  # low, normal, high
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        if self.days_of_week is not None:
+            data["days_of_week"] = list(self.days_of_week)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping | None) -> CallSettings:
+        """Stored settings (validated when they were stored), with the default of any key
+        they lack. Raises ValueError or TypeError if a number is not one; the window fields
+        are taken as they are (the window arithmetic refuses malformed ones)."""
+        data = data or {}
+        days = data.get("days_of_week")
+        return cls(
+            max_call_duration=int(data.get("max_call_duration", cls.max_call_duration)),
+            ring_timeout=int(data.get("ring_timeout", cls.ring_timeout)),
+            max_attempts=int(data.get("max_attempts", cls.max_attempts)),
+            retry_delay_hours=str(data.get("retry_delay_hours", cls.retry_delay_hours)),
+            allowed_hours=data.get("allowed_hours"),
+            days_of_week=tuple(days) if isinstance(days, list | tuple) else days,
+            timezone=data.get("timezone") or "",
+            priority=data.get("priority", cls.priority),
+        )
+
+    # The mapping of the stored JSON.
+    def __getitem__(self, key: str):
+        if key not in _FIELDS:
+            raise KeyError(key)
+        return self.to_json()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_FIELDS)
+
+    def __len__(self) -> int:
+        return len(_FIELDS)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return self.to_json() == dict(other)
+
+    __hash__ = None  # equal to a dict, so no hash of its own
+
+
+_FIELDS = tuple(f.name for f in fields(CallSettings))
 
 
 def parse_decimal(value: object) -> Decimal | None:
@@ -52,21 +119,13 @@ class CallSettingsError(ValueError):
         self.errors = errors
 
 
-_INT_FIELDS = {  # name: (minimum, maximum, default)
-    "max_call_duration": (60, 7200, 600),
-    "ring_timeout": (5, 300, 60),
-    "max_attempts": (1, 20, 3),
+INT_LIMITS = {  # name: (minimum, maximum)
+    "max_call_duration": (60, 7200),
+    "ring_timeout": (5, 300),
+    "max_attempts": (1, 20),
 }
-_MAX_RETRY_DELAY = Decimal(720)
+MAX_RETRY_DELAY = Decimal(720)
 _PRIORITIES = ("low", "normal", "high")
-_FIELDS = (
-    *_INT_FIELDS,
-    "retry_delay_hours",
-    "allowed_hours",
-    "days_of_week",
-    "timezone",
-    "priority",
-)
 
 _REQUIRED = _("This field is required.")
 _NOT_NULL = _("This field may not be null.")
@@ -91,26 +150,26 @@ _DAYS_VS_PROFILE = _("None of these days is allowed by the {profile} compliance 
 
 
 def validate_call_settings(
-    data: dict | None, *, default_timezone: str, profile: str | None = None
-) -> dict:
-    """Clean a complete call-settings dict (for PATCH, the caller merges onto the old one first).
+    data: Mapping | None, *, default_timezone: str, profile: str | None = None
+) -> CallSettings:
+    """Clean complete call settings (for PATCH, the caller merges onto the old ones first).
 
     Returns every field with defaults filled in; ``retry_delay_hours`` becomes a decimal string
-    ("0.25") and ``days_of_week`` a sorted list, so the result validates to itself. When
+    ("0.25") and ``days_of_week`` sorted, so the result validates to itself. When
     ``profile`` is given, settings that leave no time to call under it are rejected as well.
     Raises CallSettingsError with dotted field names ("allowed_hours.start") as keys.
     """
     if data is None:
         data = {}
-    if not isinstance(data, dict):
+    if not isinstance(data, Mapping):
         raise CallSettingsError({"non_field_errors": [_NOT_OBJECT]})
     errors: dict[str, list] = {}
     cleaned: dict = {}
     for key in data:
         if key not in _FIELDS:
             errors[str(key)] = [_UNKNOWN]
-    for name, (low, high, default) in _INT_FIELDS.items():
-        value = data.get(name, default)
+    for name, (low, high) in INT_LIMITS.items():
+        value = data.get(name, getattr(CallSettings, name))
         if value is None:
             errors[name] = [_NOT_NULL]
         elif (number := _integer(value)) is None:
@@ -119,7 +178,8 @@ def validate_call_settings(
             errors[name] = [format_lazy(_BETWEEN, min=low, max=high)]
         else:
             cleaned[name] = number
-    _clean_retry_delay(data.get("retry_delay_hours", "30"), cleaned, errors)
+    _clean_retry_delay(data.get("retry_delay_hours", CallSettings.retry_delay_hours), cleaned,
+                       errors)
     cleaned["allowed_hours"] = _clean_hours(data.get("allowed_hours"), errors)
     cleaned["days_of_week"] = _clean_days(data.get("days_of_week"), errors)
     tz_name = data.get("timezone", default_timezone)
@@ -131,7 +191,7 @@ def validate_call_settings(
         errors["timezone"] = [message]
     else:
         cleaned["timezone"] = tz_name
-    priority = data.get("priority", "normal")
+    priority = data.get("priority", CallSettings.priority)
     if not isinstance(priority, str) or priority not in _PRIORITIES:
         errors["priority"] = [format_lazy(_NOT_CHOICE, choices=", ".join(_PRIORITIES))]
     else:
@@ -140,7 +200,8 @@ def validate_call_settings(
         _check_profile(cleaned, profile, errors)
     if errors:
         raise CallSettingsError(errors)
-    return {name: cleaned[name] for name in _FIELDS}
+    days = cleaned["days_of_week"]
+    return CallSettings(**{**cleaned, "days_of_week": None if days is None else tuple(days)})
 
 
 def _integer(value: object) -> int | None:
@@ -162,8 +223,8 @@ def _clean_retry_delay(value: object, cleaned: dict, errors: dict[str, list]) ->
         errors[name] = [_NOT_NULL]
     elif delay is None:
         errors[name] = [_NOT_NUMBER]
-    elif not 0 <= delay <= _MAX_RETRY_DELAY:
-        errors[name] = [format_lazy(_BETWEEN, min=0, max=_MAX_RETRY_DELAY)]
+    elif not 0 <= delay <= MAX_RETRY_DELAY:
+        errors[name] = [format_lazy(_BETWEEN, min=0, max=MAX_RETRY_DELAY)]
     elif delay.normalize().as_tuple().exponent < -4:
         errors[name] = [_TOO_PRECISE]
     else:

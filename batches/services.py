@@ -14,7 +14,7 @@ Cancelling, which must spare the calls in progress, is the engine's (``calls.cam
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -29,7 +29,7 @@ from accounts.compliance import zone_error
 from accounts.models import Account
 from accounts.services import call_cost
 from batches import ingest
-from batches.call_settings import CallSettingsError, validate_call_settings
+from batches.call_settings import CallSettings, CallSettingsError, validate_call_settings
 from batches.excel import ExcelError, ParseResult, open_contacts
 from batches.jobs import (
     batch_defer_to_window,
@@ -83,7 +83,7 @@ class BatchOptions:
     """Everything of a new batch except its debtors, validated."""
 
     name: str
-    call_settings: dict
+    call_settings: CallSettings
     description: str = ""
     script_content: str = ""
     voice_settings: dict = field(default_factory=dict)
@@ -113,7 +113,7 @@ class BatchCreateResult:
 
 def call_settings_clean(
     *, account: Account, call_settings: dict | None, prefix: str = "call_settings"
-) -> dict:
+) -> CallSettings:
     """Complete, validated call settings for ``account`` (its time zone and compliance
     profile); BatchError with dotted names ("call_settings.max_attempts") otherwise."""
     try:
@@ -200,7 +200,7 @@ def batch_options_clean(
     errors: dict[str, list] = {}
     if account.status != Account.Status.ACTIVE:
         errors["account_id"] = [_("The account is suspended.")]
-    cleaned_settings = cleaned_voice = {}
+    cleaned_settings, cleaned_voice = CallSettings(), {}
     try:
         cleaned_settings = call_settings_clean(account=account, call_settings=call_settings)
     except BatchError as exc:
@@ -253,11 +253,10 @@ def batch_options_clean(
     if errors:
         raise BatchError(errors)
     if priority is None:
-        priority = cleaned_settings["priority"]
-    cleaned_settings["priority"] = priority
+        priority = cleaned_settings.priority
     return BatchOptions(
         name=name[:200],
-        call_settings=cleaned_settings,
+        call_settings=replace(cleaned_settings, priority=priority),
         description=description or "",
         script_content=script_content or "",
         voice_settings=cleaned_voice,
@@ -476,7 +475,7 @@ def _batch_create(
     later row with the same RUT), whose jobs are rewritten. No debtor at all raises
     ``when_empty()``; any error rolls everything back.
     """
-    tz = options.call_settings["timezone"]
+    tz = options.call_settings.timezone
     today = now.astimezone(ZoneInfo(tz)).date()
     fecha_limite = _offset_date(today, options.dias_fecha_limite)
     fecha_maxima = _offset_date(today, options.dias_fecha_maxima)
@@ -506,7 +505,7 @@ def _batch_create(
             description=options.description,
             script_content=options.script_content,
             voice_settings=options.voice_settings,
-            call_settings=options.call_settings,
+            call_settings=options.call_settings.to_json(),
             schedule_type=options.schedule_type,
             scheduled_at=options.scheduled_at,
             recurring_config=options.recurring_config,
@@ -548,7 +547,7 @@ def _batch_create(
         batch.estimated_cost = estimate_cost(
             account=account,
             jobs=count,
-            max_call_duration=options.call_settings["max_call_duration"],
+            max_call_duration=options.call_settings.max_call_duration,
         )
         batch.total_rows = summary.total_rows
         batch.invalid_rows = summary.invalid_rows
@@ -700,10 +699,10 @@ def batch_update_settings(*, batch: Batch, call_settings: dict, user) -> Batch:
     if not changes:
         return batch_refresh(batch, locked)
     now = timezone.now()
-    locked.call_settings = cleaned
+    locked.call_settings = cleaned.to_json()
     fields = ["call_settings", "updated_at"]
-    if cleaned["priority"] != locked.priority:
-        locked.priority = cleaned["priority"]
+    if cleaned.priority != locked.priority:
+        locked.priority = cleaned.priority
         locked.priority_rank = Batch.PRIORITY_RANK[locked.priority]
         fields += ["priority", "priority_rank"]
     locked.updated_at = now

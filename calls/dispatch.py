@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import can_cover, hold_for_call
+from batches.call_settings import CallSettings
 from batches.models import Batch, BatchEvent, Job
 from batches.windows import (
     WindowError,
@@ -121,7 +122,7 @@ def _can_pay_a_call(account: Account, call_settings: dict) -> bool:
     start are not published (they would only be claimed and handed back at every sweep);
     process_job decides exactly, under the account's lock."""
     try:
-        max_duration = int(call_settings.get("max_call_duration", 600))
+        max_duration = CallSettings.from_json(call_settings).max_call_duration
     except (TypeError, ValueError):
         return True  # let process_job record the configuration error on the job
     return can_cover(account=account,

@@ -21,6 +21,7 @@ from accounts import services as account_services
 from accounts.compliance import PROFILES
 from accounts.models import Account
 from accounts.selectors import suppressed_for
+from batches.call_settings import CallSettings
 from batches.jobs import (
     Claim,
     job_claim,
@@ -188,8 +189,7 @@ def job_process_claimed(claim: Claim) -> str:
         return "account_inactive"
 
     # 2. Attempts.
-    max_attempts = int(batch.call_settings.get("max_attempts", 3))
-    if job.attempts >= max_attempts:
+    if job.attempts >= CallSettings.from_json(batch.call_settings).max_attempts:
         job_finish(claim, status=Job.Status.FAILED, reason=JobReason.FAIL_MAX_ATTEMPTS)
         return "max_attempts"
 
@@ -249,8 +249,8 @@ _DIAL_ACCOUNT_FIELDS = (*account_services.BALANCE_FIELDS, "account_id", "plan_ty
 def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt | None,
                         number: int):
     job, batch = claim.job, claim.job.batch
-    cs = batch.call_settings
-    max_duration = int(cs.get("max_call_duration", 600))
+    cs = CallSettings.from_json(batch.call_settings)
+    max_duration = cs.max_call_duration
     with transaction.atomic():
         if open_attempt is not None:
             # Locked before the account, the order attempt_finish (a webhook) takes them in.
@@ -299,7 +299,7 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
         fields = {
             "phone": phone, "status": CallAttempt.Status.DIALLING, "hold_amount": hold.amount,
             "hold_unit": hold.unit, "max_call_duration": max_duration,
-            "ring_timeout": int(cs.get("ring_timeout", 60)), "error": "",
+            "ring_timeout": cs.ring_timeout, "error": "",
         }
         if open_attempt is not None:
             CallAttempt.objects.filter(pk=open_attempt.pk).update(**fields)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import Account
+from batches.call_settings import CallSettings
 from batches.jobs import (
     Claim,
     engine_job,
@@ -244,7 +245,7 @@ def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:
             job_mark_phone_invalid(claim, phone=attempt.phone, release=False)
         return
     status, reason, next_try_at, attempts, contact = Job.Status.PENDING, "", None, None, None
-    max_attempts = int(job.batch.call_settings.get("max_attempts", 3))
+    max_attempts = CallSettings.from_json(job.batch.call_settings).max_attempts
     if outcome in (Outcome.CONTACT, Outcome.DO_NOT_CALL):
         status = Job.Status.DONE
     elif outcome in (Outcome.PROVIDER_ERROR, Outcome.UNKNOWN):
@@ -280,5 +281,5 @@ def _retry_time(job: Job, attempt: CallAttempt, due):
         return due or timezone.now()
     if due is not None:
         return next_allowed(window, due)
-    delay = job.batch.call_settings.get("retry_delay_hours", "30")
+    delay = CallSettings.from_json(job.batch.call_settings).retry_delay_hours
     return next_retry_at(window, ended_at=attempt.ended_at, delay_hours=delay)

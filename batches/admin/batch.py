@@ -297,7 +297,9 @@ class BatchAdmin(BatchOperationsMixin, ExcelCreationMixin, admin.ModelAdmin):
             if details:
                 services.batch_update_details(batch=obj, user=request.user, **details)
             if cleaned is not None and cleaned != obj.call_settings:
-                services.batch_update_settings(batch=obj, call_settings=cleaned, user=request.user)
+                services.batch_update_settings(
+                    batch=obj, call_settings=cleaned.to_json(), user=request.user
+                )
         except services.BatchError as exc:
             for msgs in exc.errors.values():
                 for message in msgs:
