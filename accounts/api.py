@@ -23,6 +23,8 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from calls import selectors as call_selectors
+
 from . import selectors, services
 from .models import Account
 from .permissions import CHANGE_COMPLIANCE_PROFILE, TOPUP, ModelPermissions, require
@@ -452,7 +454,7 @@ class AccountViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"])
     def balance(self, request, account_id=None):
-        summary = selectors.account_balance_summary(account=self.get_object())
+        summary = call_selectors.account_balance_summary(account=self.get_object())
         return Response(AccountBalanceSerializer(summary).data)
 
     @extend_schema(
@@ -481,5 +483,5 @@ class AccountViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"])
     def stats(self, request, account_id=None):
-        stats = selectors.account_stats(account=self.get_object())
+        stats = call_selectors.account_stats(account=self.get_object())
         return Response(AccountStatsSerializer(stats).data)

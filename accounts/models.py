@@ -1,7 +1,5 @@
 import hashlib
 from decimal import Decimal
-from functools import lru_cache
-from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -12,20 +10,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from calls.compliance import PROFILE_CHOICES, zone_error
+from accounts.compliance import PROFILE_CHOICES, time_zones, zone_error
 
 MONEY = {"max_digits": 16, "decimal_places": 4}
 MAX_CONCURRENT_CALLS = 50
 
 
-@lru_cache(maxsize=1)
-def _time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
 def validate_timezone(value: str) -> None:
     """An IANA time zone name such as America/Santiago (shared by the API and the admin)."""
-    if value not in _time_zones():
+    if value not in time_zones():
         raise ValidationError(
             _("Unknown time zone %(value)s: use an IANA name such as America/Santiago."),
             code="invalid_timezone",
@@ -144,7 +137,7 @@ class Account(TimeStamped):
         # The account's zone is its campaigns' default: under CL or US it must be of that
         # country, or the profile's hours would be counted on a clock abroad.
         super().clean()
-        if self.timezone in _time_zones() and (
+        if self.timezone in time_zones() and (
             message := zone_error(self.timezone, self.compliance_profile)
         ) is not None:
             raise ValidationError({"timezone": [message]})

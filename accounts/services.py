@@ -19,9 +19,10 @@ from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from calls.db import Columns, cursor
+from callcenter.db import Columns, cursor
 
 from .models import Account, ApiToken, DoNotCall, LedgerEntry
+from .signals import balance_added
 
 CREDITS = LedgerEntry.Unit.CREDITS
 MINUTES = LedgerEntry.Unit.MINUTES
@@ -98,7 +99,7 @@ def _ledger_entry(account: Account, *, unit: str, amount: Decimal, balance_after
 def account_lock(account_pk: int, *, fields: tuple[str, ...] = ()) -> Account:
     """The account row, locked until the transaction ends (every balance change and every
     dial takes this lock). ``fields``: load only these columns (the others on access)."""
-    # Written out: every dial and every settle runs it (see calls.db).
+    # Written out: every dial and every settle runs it (see callcenter.db).
     return _locked_columns(fields).get(account_pk, lock=True)
 
 
@@ -208,11 +209,8 @@ def account_topup(
                 )
             )
     account.credits, account.minutes = locked.credits, locked.minutes
-    # Campaigns waiting for balance resume at once, not at the next sweep. (Imported here:
-    # calls.dispatch prices calls with this module.)
-    from calls.dispatch import dispatch_account_on_commit
-
-    dispatch_account_on_commit(account.pk)
+    # Campaigns waiting for balance resume at once, not at the next sweep.
+    balance_added.send(sender=Account, account_id=account.pk)
     return entries
 
 
@@ -308,7 +306,7 @@ def account_settle(
 def _add_to_balances(account_pk: int, deltas: dict[str, Decimal]) -> None:
     """``UPDATE … SET credits = credits + %s, …``: every balance change goes through it, the
     increment made by the database (as an F() expression would) under the caller's row lock;
-    written out because every dial and settle runs it (see calls.db)."""
+    written out because every dial and settle runs it (see callcenter.db)."""
     qn = connection.ops.quote_name
     fields = [Account._meta.get_field(name) for name in deltas]
     assignments = ", ".join(f"{qn(f.column)} = {qn(f.column)} + %s" for f in fields)

@@ -51,6 +51,8 @@ from batches.serializers import (
 )
 from batches.uploads import ExcelUploadLimit
 from callcenter.api import BoundedJSONParser
+from calls import campaigns
+from calls import selectors as call_selectors
 
 PREVIEW_CONTACTS = 20
 VIEW, ADD, CHANGE = "batches.view_batch", "batches.add_batch", "batches.change_batch"
@@ -698,7 +700,7 @@ class BatchCancelView(BatchAPIView):
     def post(self, request, batch_id):
         batch = _batch_or_404(request, batch_id)
         try:
-            batch, cancelled, in_call = services.batch_cancel(batch=batch, user=request.user)
+            batch, cancelled, in_call = campaigns.batch_cancel(batch=batch, user=request.user)
         except services.BatchError as exc:
             return _error(exc)
         return Response({"batch_id": batch.batch_id, "status": batch.status,
@@ -751,7 +753,7 @@ class BatchStatusView(BatchAPIView):
     )
     def get(self, request, batch_id):
         batch = _batch_or_404(request, batch_id)
-        return Response(BatchStatusSerializer(selectors.batch_status(batch=batch)).data)
+        return Response(BatchStatusSerializer(call_selectors.batch_status(batch=batch)).data)
 
 
 class BatchJobsView(BatchAPIView):
@@ -787,7 +789,7 @@ class BatchJobsView(BatchAPIView):
         query = _validated(JobListQuerySerializer, request.query_params, request)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
-            selectors.job_list(batch=batch, status=query.get("status")), request, view=self
+            call_selectors.job_list(batch=batch, status=query.get("status")), request, view=self
         )
         return paginator.get_paginated_response(JobSerializer(page, many=True).data)
 

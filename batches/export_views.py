@@ -1,4 +1,4 @@
-"""Downloads of a batch's results and audit trail as .xlsx (``batches.exports``).
+"""Downloads of a batch's results and audit trail as .xlsx (``calls.exports``).
 
 Scoped like every batch endpoint (``batches.selectors.batch_get``): operators with the view
 permission see every account's batches, a client user only its own; another tenant's batch
@@ -14,8 +14,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 
-from batches import exports, selectors
+from batches import selectors
 from batches.api import BATCH_ID, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, VIEW, BatchAPIView
+from calls import exports
 
 
 def download(export: exports.Export) -> FileResponse:

@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import MONEY, Account, TimeStamped
+from batches.reasons import JobReason, reason_label
 
 
 class Batch(TimeStamped):
@@ -130,7 +132,9 @@ class Job(TimeStamped):
     lease_token = models.UUIDField(null=True, blank=True, editable=False)
     # Until when a published process_job message is considered in flight (dispatcher de-dup).
     enqueued_until = models.DateTimeField(null=True, blank=True, editable=False)
-    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+    # A JobReason code (text stored before codes, or a reason no code names, is kept as it is).
+    last_error = models.CharField(_("last error"), max_length=255, blank=True,
+                                  choices=JobReason.choices)
     last_outcome = models.CharField(_("last outcome"), max_length=64, blank=True)
     contact = models.JSONField(_("contact"), default=dict)
     payload = models.JSONField(_("payload"), default=dict)
@@ -208,11 +212,16 @@ class JobCount(models.Model):
 
 
 class JobEvent(models.Model):
-    """The history of one job: deferrals, claims, calls, outcomes."""
+    """The history of one job: deferrals, claims, calls, outcomes.
+
+    ``reason`` is a JobReason code and ``detail`` the facts no code says (the call, a phone, a
+    provider's status), never translated; ``message`` reads both in the reader's language.
+    """
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=40)
-    message = models.CharField(_("message"), max_length=500)
+    reason = models.CharField(_("reason"), max_length=255, blank=True, choices=JobReason.choices)
+    detail = models.CharField(_("detail"), max_length=500, blank=True, db_column="message")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -224,9 +233,29 @@ class JobEvent(models.Model):
     def __str__(self):
         return f"{self.kind}: {self.message}"
 
+    @property
+    def message(self) -> str:
+        return job_event_message(reason=self.reason, detail=self.detail)
+
+    @message.setter
+    def message(self, text: str) -> None:
+        """An event written as plain text (no reason)."""
+        self.reason, self.detail = "", text
+
+
+def job_event_message(*, reason: str, detail: str) -> str:
+    """A job event in the active language: "#2 +56912345678: dial_no_answer — maximum
+    attempts reached"."""
+    return " — ".join(part for part in (detail, reason_label(reason) if reason else "") if part)
+
 
 class BatchEvent(models.Model):
-    """The audit log of a batch: created, paused, resumed, settings changed, cancelled..."""
+    """The audit log of a batch: created, paused, resumed, settings changed, cancelled...
+
+    Stored as its ``kind`` and the facts in ``data`` (counts, changes, an error); ``message``
+    says it in the reader's language. ``detail``: the text of an event stored before that, shown
+    as it is.
+    """
 
     class Kind(models.TextChoices):
         CREATED = "created", _("Created")
@@ -242,7 +271,7 @@ class BatchEvent(models.Model):
 
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
-    message = models.CharField(_("message"), max_length=500)
+    detail = models.CharField(_("detail"), max_length=500, blank=True, db_column="message")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
@@ -257,3 +286,72 @@ class BatchEvent(models.Model):
 
     def __str__(self):
         return f"{self.kind}: {self.message}"
+
+    @property
+    def message(self) -> str:
+        return batch_event_message(kind=self.kind, data=self.data, detail=self.detail)
+
+    @message.setter
+    def message(self, text: str) -> None:
+        """An event written as plain text."""
+        self.detail = text
+
+
+def _describe(value) -> str:
+    return "null" if value is None else str(value)
+
+
+def _changes(data: dict) -> str:
+    """"max_attempts: 3 → 5, ..." (a description is only named)."""
+    return ", ".join(
+        key if key == "description"
+        else f"{key}: {_describe(change['from'])} → {_describe(change['to'])}"
+        for key, change in data.get("changes", {}).items()
+    )
+
+
+def batch_event_message(*, kind: str, data: dict, detail: str = "") -> str:
+    """A campaign event in the active language, from its kind and its data."""
+    if detail:
+        return detail
+    data = data or {}
+    Kind = BatchEvent.Kind
+    if kind == Kind.CREATED:
+        return gettext(
+            "Campaign created with %(jobs)s jobs from %(rows)s rows (%(invalid)s invalid, "
+            "%(merged)s duplicates merged, %(skipped)s already in another campaign)."
+        ) % {"jobs": data.get("total_jobs", 0), "rows": data.get("total_rows", 0),
+             "invalid": data.get("invalid_rows", 0), "merged": data.get("duplicates_merged", 0),
+             "skipped": data.get("skipped_existing", 0)}
+    if kind == Kind.SETTINGS_CHANGED and data.get("part") == "details":
+        return gettext("Campaign changed: %(changes)s") % {"changes": _changes(data)}
+    if kind == Kind.SETTINGS_CHANGED:
+        return gettext("Call settings changed: %(changes)s") % {"changes": _changes(data)}
+    if kind == Kind.CANCELLED:
+        cancelled, in_call = data.get("jobs_cancelled", 0), data.get("jobs_in_call", 0)
+        message = ngettext("Campaign cancelled: %(count)s pending job cancelled.",
+                           "Campaign cancelled: %(count)s pending jobs cancelled.",
+                           cancelled) % {"count": cancelled}
+        if in_call:
+            message += " " + ngettext(
+                "%(count)s call in progress finishes; its outcome decides its job's result.",
+                "%(count)s calls in progress finish; their outcomes decide their jobs' results.",
+                in_call) % {"count": in_call}
+        return message
+    if kind == Kind.RETRIED:
+        moved = data.get("jobs_retried", 0)
+        return ngettext("%(count)s failed job moved back to pending (attempts reset).",
+                        "%(count)s failed jobs moved back to pending (attempts reset).",
+                        moved) % {"count": moved}
+    if kind == Kind.PROVIDER_ERROR:
+        return gettext("Paused: Retell refused the account (%(error)s).") % {
+            "error": data.get("error", "")}
+    sentences = {
+        Kind.STARTED: gettext("Campaign started as scheduled."),
+        Kind.PAUSED: gettext("Campaign paused."),
+        Kind.RESUMED: gettext("Campaign resumed."),
+        Kind.COMPLETED: gettext("Campaign completed."),
+        Kind.WAITING_BALANCE: gettext("Waiting: the balance does not cover one call. Calls "
+                                      "resume by themselves after a top-up."),
+    }
+    return sentences.get(kind, kind)

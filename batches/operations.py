@@ -10,14 +10,12 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from batches.models import Batch, BatchEvent, Job, JobEvent
+from batches.jobs import jobs_requeue
+from batches.models import Batch, BatchEvent, Job
+from batches.reasons import JobReason
 from batches.services import BatchError
-from calls import outcomes
-from calls.dispatch import dispatch_account_on_commit
-
-EVENT_CHUNK = 2_000
+from batches.signals import jobs_ready
 
 
 def retryable_failed_jobs(*, batch: Batch):
@@ -25,7 +23,7 @@ def retryable_failed_jobs(*, batch: Batch):
     list (a debtor who asked not to be called, or whose every phone is suppressed) and jobs
     with no valid phone left (they would fail again at once)."""
     return Job.objects.filter(batch=batch, status=Job.Status.FAILED).exclude(
-        last_error__in=(outcomes.FAIL_DO_NOT_CALL, outcomes.FAIL_NO_PHONE)
+        last_error__in=(JobReason.FAIL_DO_NOT_CALL, JobReason.FAIL_NO_PHONE)
     )
 
 
@@ -46,23 +44,7 @@ def job_retry_failed(*, batch: Batch, user) -> int:
     ids = list(retryable_failed_jobs(batch=locked).values_list("pk", flat=True))
     if not ids:
         return 0
-    moved = 0
-    for start in range(0, len(ids), EVENT_CHUNK):
-        chunk = ids[start : start + EVENT_CHUNK]
-        moved += Job.objects.filter(pk__in=chunk, status=Job.Status.FAILED).update(
-            status=Job.Status.PENDING,
-            attempts=0,
-            next_try_at=now,
-            enqueued_until=None,
-            last_error="",
-            updated_at=now,
-        )
-        JobEvent.objects.bulk_create(
-            [
-                JobEvent(job_id=pk, kind="retried", message=_("Retried by an operator."))
-                for pk in chunk
-            ]
-        )
+    moved = jobs_requeue(job_ids=ids, now=now)
     fields = ["updated_at"]
     reopened = locked.status == Batch.Status.COMPLETED
     if reopened:
@@ -74,16 +56,11 @@ def job_retry_failed(*, batch: Batch, user) -> int:
     BatchEvent.objects.create(
         batch=locked,
         kind=BatchEvent.Kind.RETRIED,
-        message=(
-            ngettext("%(count)s failed job moved back to pending (attempts reset).",
-                     "%(count)s failed jobs moved back to pending (attempts reset).", moved)
-            % {"count": moved}
-        )[:500],
         user=user,
         data={"jobs_retried": moved, "reopened": reopened},
     )
     if locked.is_dialable:
-        dispatch_account_on_commit(locked.account_id)
+        jobs_ready.send(sender=Batch, account_id=locked.account_id)
     for f in Batch._meta.concrete_fields:
         setattr(batch, f.attname, getattr(locked, f.attname))
     return moved

@@ -6,32 +6,11 @@ account's. Another tenant's batch is simply not found (the API answers 404).
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db import connection
-from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
-from django.utils import timezone
+from django.db.models import Count, QuerySet
 
 from accounts.permissions import can_view
 from batches.models import Batch, BatchEvent, Job, JobCount
-from calls.models import CallAttempt
-
-DONE_STATUSES = (Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED)
-ATTEMPT_FIELDS = (
-    "id",
-    "job_id",
-    "attempt_number",
-    "phone",
-    "call_id",
-    "status",
-    "outcome",
-    "disconnection_reason",
-    "duration_seconds",
-    "cost",
-    "started_at",
-    "ended_at",
-    "created_at",
-)
 
 
 def batches_visible_to(user) -> QuerySet[Batch]:
@@ -94,58 +73,6 @@ def job_counts(*, batch_ids: list[int]) -> dict[int, dict[str, int]]:
     for batch_pk, status, jobs in rows:
         counts[batch_pk][status] = int(jobs)
     return counts
-
-
-def batch_status(*, batch: Batch) -> dict:
-    """Progress of a batch in three indexed queries, whatever its size.
-
-    Job counts come from the per-status counters (``job_counts``); the attempts aggregate
-    uses the (batch, status) index of CallAttempt; the next attempt is the first
-    ``next_try_at`` of the partial index on pending jobs (one index probe).
-    """
-    counts = job_counts(batch_ids=[batch.pk])[batch.pk]
-    total = sum(counts.values())
-    finished = sum(counts[s] for s in DONE_STATUSES)
-    attempts = CallAttempt.objects.filter(batch=batch).aggregate(
-        made=Count("id"),
-        in_flight=Count("id", filter=Q(status__in=CallAttempt.LIVE_STATUSES)),
-        contacted=Count("id", filter=Q(outcome=CallAttempt.Outcome.CONTACT)),
-        cost=Sum("cost"),
-    )
-    next_attempt = None
-    if batch.is_active and counts[Job.Status.PENDING]:
-        next_attempt = Job.objects.filter(batch=batch, status=Job.Status.PENDING).aggregate(
-            first=Min("next_try_at")
-        )["first"]
-        if batch.scheduled_at and (next_attempt is None or next_attempt < batch.scheduled_at):
-            next_attempt = batch.scheduled_at
-        # Due jobs waiting for a free call slot: the next attempt is now, not in the past.
-        now = timezone.now()
-        if next_attempt is None or next_attempt < now:
-            next_attempt = now
-    return {
-        "batch_id": batch.batch_id,
-        "status": batch.status,
-        "is_active": batch.is_active,
-        "total_jobs": total,
-        "counts": counts,
-        "progress_percent": round(100 * finished / total, 2) if total else 0.0,
-        "calls_in_flight": attempts["in_flight"],
-        "attempts_made": attempts["made"],
-        "contacted": attempts["contacted"],
-        "cost_so_far": attempts["cost"] or Decimal("0"),
-        "next_attempt_at": next_attempt,
-    }
-
-
-def job_list(*, batch: Batch, status: str | None = None) -> QuerySet[Job]:
-    """The batch's jobs in id order, each with its call attempts prefetched (one query per
-    page, not per job)."""
-    queryset = Job.objects.filter(batch=batch)
-    if status:
-        queryset = queryset.filter(status=status)
-    attempts = CallAttempt.objects.only(*ATTEMPT_FIELDS).order_by("attempt_number", "id")
-    return queryset.order_by("id").prefetch_related(Prefetch("call_attempts", queryset=attempts))
 
 
 def batch_events(*, batch: Batch, limit: int = 100) -> list[BatchEvent]:

@@ -739,6 +739,15 @@ class CallAttemptSerializer(serializers.ModelSerializer):
 
 class JobSerializer(serializers.ModelSerializer):
     call_attempts = CallAttemptSerializer(many=True, read_only=True)
+    last_error = serializers.CharField(
+        source="get_last_error_display", read_only=True,
+        help_text="Why the job waits or failed, in the reader's language.",
+    )
+    reason = serializers.CharField(
+        source="last_error", read_only=True,
+        help_text="The same as a stable code (outside_window, insufficient_balance, "
+        "max_attempts...); empty when none.",
+    )
 
     class Meta:
         model = Job
@@ -749,6 +758,7 @@ class JobSerializer(serializers.ModelSerializer):
             "attempts",
             "next_try_at",
             "last_error",
+            "reason",
             "last_outcome",
             "contact",
             "payload",
@@ -761,6 +771,9 @@ class JobSerializer(serializers.ModelSerializer):
 
 class BatchEventSerializer(serializers.ModelSerializer):
     user = serializers.SerializerMethodField()
+    message = serializers.CharField(
+        read_only=True, help_text="The event in the reader's language; ``kind`` is its code."
+    )
 
     class Meta:
         model = BatchEvent

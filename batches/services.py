@@ -1,41 +1,46 @@
-"""Writes for batches: creation (JSON or Excel), pause/resume, edits and cancellation.
+"""Writes for batches: creation (JSON or Excel), pause/resume and edits.
 
 Creating a batch commits the batch, all its jobs (``batches.ingest``: PostgreSQL COPY, chunk
 by chunk, a spreadsheet's rows being stored while the next ones are read) and its "created"
-event in one transaction; after commit, ``calls.dispatch.dispatch_account`` publishes the
-process_job messages of the jobs that can start now (free call slots plus a small
-lookahead), never one per job. Every state change takes the batch's row lock, writes a
-BatchEvent naming the user, and is read by the engine at its next claim: the engine re-reads
-the batch row (under lock) after claiming each job, so a pause, a cancel or a settings edit
-applies to every job not yet dialled as soon as it commits.
+event in one transaction, and announces ``batches.signals.jobs_ready``: after commit the engine
+(``calls.dispatch.dispatch_account``) publishes the process_job messages of the jobs that can
+start now (free call slots plus a small lookahead), never one per job. Every state change
+takes the batch's row lock, writes a BatchEvent naming the user, and is read by the engine at
+its next claim: the engine re-reads the batch row (under lock) after claiming each job, so a
+pause or a settings edit applies to every job not yet dialled as soon as it commits.
+Cancelling, which must spare the calls in progress, is the engine's (``calls.campaigns``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.compliance import zone_error
 from accounts.models import Account
 from accounts.services import call_cost
 from batches import ingest
+from batches.call_settings import CallSettings, CallSettingsError, validate_call_settings
 from batches.debtors.merge import debtors_merge
 from batches.excel import ExcelError, ParseResult, open_contacts
-from batches.models import Batch, BatchEvent, Job
-from calls import outcomes
-from calls.compliance import CallSettingsError, validate_call_settings, zone_error
-from calls.dispatch import batch_defer_to_window, dispatch_account_on_commit
-from calls.models import CallAttempt
-from calls.windows import campaign_opens
+from batches.jobs import (
+    batch_defer_to_window,
+    batch_jobs_forget_published,
+    batch_jobs_make_due,
+)
+from batches.models import Batch, BatchEvent
+from batches.reasons import JobReason
+from batches.signals import jobs_ready
+from batches.windows import campaign_opens
 
 # Expected length of one call, for estimated_cost (capped by the batch's max_call_duration).
 EXPECTED_CALL_SECONDS = getattr(settings, "BATCH_EXPECTED_CALL_SECONDS", 120)
@@ -79,7 +84,7 @@ class BatchOptions:
     """Everything of a new batch except its debtors, validated."""
 
     name: str
-    call_settings: dict
+    call_settings: CallSettings
     description: str = ""
     script_content: str = ""
     voice_settings: dict = field(default_factory=dict)
@@ -109,7 +114,7 @@ class BatchCreateResult:
 
 def call_settings_clean(
     *, account: Account, call_settings: dict | None, prefix: str = "call_settings"
-) -> dict:
+) -> CallSettings:
     """Complete, validated call settings for ``account`` (its time zone and compliance
     profile); BatchError with dotted names ("call_settings.max_attempts") otherwise."""
     try:
@@ -196,7 +201,7 @@ def batch_options_clean(
     errors: dict[str, list] = {}
     if account.status != Account.Status.ACTIVE:
         errors["account_id"] = [_("The account is suspended.")]
-    cleaned_settings = cleaned_voice = {}
+    cleaned_settings, cleaned_voice = CallSettings(), {}
     try:
         cleaned_settings = call_settings_clean(account=account, call_settings=call_settings)
     except BatchError as exc:
@@ -249,11 +254,10 @@ def batch_options_clean(
     if errors:
         raise BatchError(errors)
     if priority is None:
-        priority = cleaned_settings["priority"]
-    cleaned_settings["priority"] = priority
+        priority = cleaned_settings.priority
     return BatchOptions(
         name=name[:200],
-        call_settings=cleaned_settings,
+        call_settings=replace(cleaned_settings, priority=priority),
         description=description or "",
         script_content=script_content or "",
         voice_settings=cleaned_voice,
@@ -472,7 +476,7 @@ def _batch_create(
     later row with the same RUT), whose jobs are rewritten. No debtor at all raises
     ``when_empty()``; any error rolls everything back.
     """
-    tz = options.call_settings["timezone"]
+    tz = options.call_settings.timezone
     today = now.astimezone(ZoneInfo(tz)).date()
     fecha_limite = _offset_date(today, options.dias_fecha_limite)
     fecha_maxima = _offset_date(today, options.dias_fecha_maxima)
@@ -502,7 +506,7 @@ def _batch_create(
             description=options.description,
             script_content=options.script_content,
             voice_settings=options.voice_settings,
-            call_settings=options.call_settings,
+            call_settings=options.call_settings.to_json(),
             schedule_type=options.schedule_type,
             scheduled_at=options.scheduled_at,
             recurring_config=options.recurring_config,
@@ -518,7 +522,7 @@ def _batch_create(
             chunks=chunks,
             now=now,
             next_try_at=due,
-            last_error=outcomes.WAIT_WINDOW if due != start else "",
+            last_error=JobReason.WAIT_WINDOW if due != start else "",
             fecha_limite=fecha_limite,
             fecha_maxima=fecha_maxima,
             keep=None if options.allow_duplicates else not_open_elsewhere,
@@ -544,7 +548,7 @@ def _batch_create(
         batch.estimated_cost = estimate_cost(
             account=account,
             jobs=count,
-            max_call_duration=options.call_settings["max_call_duration"],
+            max_call_duration=options.call_settings.max_call_duration,
         )
         batch.total_rows = summary.total_rows
         batch.invalid_rows = summary.invalid_rows
@@ -556,21 +560,10 @@ def _batch_create(
             + [{**w, "level": "warning"} for w in warnings]
         )[:MAX_ISSUES_STORED]
         batch.save(update_fields=_IMPORT_FIELDS)
-        _event(
-            batch,
-            BatchEvent.Kind.CREATED,
-            user,
-            _(
-                "Campaign created with %(jobs)s jobs from %(rows)s rows (%(invalid)s invalid, "
-                "%(merged)s duplicates merged, %(skipped)s already in another campaign)."
-            )
-            % {
-                "jobs": count,
-                "rows": summary.total_rows,
-                "invalid": summary.invalid_rows,
-                "merged": summary.duplicates_merged,
-                "skipped": skipped,
-            },
+        batch_event_add(
+            batch=batch,
+            kind=BatchEvent.Kind.CREATED,
+            user=user,
             data={
                 "total_jobs": count,
                 "total_rows": summary.total_rows,
@@ -580,7 +573,7 @@ def _batch_create(
             },
         )
         if status == Batch.Status.RUNNING:
-            dispatch_account_on_commit(account.pk)
+            jobs_ready.send(sender=Batch, account_id=account.pk)
         if count >= settings.BATCHES_ANALYZE_MIN_JOBS:
             # After commit (the sample must see the new rows); a failure only logs.
             transaction.on_commit(ingest.jobs_analyze, robust=True)
@@ -613,16 +606,16 @@ def _save_with_unique_id(batch: Batch, now: datetime) -> None:
     raise IntegrityError("Could not allocate a unique batch_id.")
 
 
-def _event(batch: Batch, kind: str, user, message: str, data: dict | None = None) -> BatchEvent:
-    return BatchEvent.objects.create(
-        batch=batch, kind=kind, message=message[:500], user=user, data=data or {}
-    )
+def batch_event_add(*, batch: Batch, kind: str, user, data: dict | None = None) -> BatchEvent:
+    """Log what happened to the batch: its kind and facts (``BatchEvent.message`` says it in
+    the reader's language)."""
+    return BatchEvent.objects.create(batch=batch, kind=kind, user=user, data=data or {})
 
 
 # --- control -------------------------------------------------------------------------------
 
 
-def _locked(batch: Batch) -> Batch:
+def batch_lock(batch: Batch) -> Batch:
     """The batch re-read under its row lock (the engine takes the same lock before dialling).
     ``of=("self",)`` keeps the account row, which the engine locks for money, unlocked."""
     return (
@@ -632,7 +625,7 @@ def _locked(batch: Batch) -> Batch:
     )
 
 
-def _refresh(target: Batch, source: Batch) -> Batch:
+def batch_refresh(target: Batch, source: Batch) -> Batch:
     for f in Batch._meta.concrete_fields:
         setattr(target, f.attname, getattr(source, f.attname))
     return target
@@ -646,7 +639,7 @@ def batch_set_active(*, batch: Batch, is_active: bool, user) -> Batch:
     Resuming sets the batch running again (or pending if its start time is still ahead) and
     publishes its first jobs after commit. Finished batches cannot change (BatchError).
     """
-    locked = _locked(batch)
+    locked = batch_lock(batch)
     if locked.status in FINISHED_STATUSES:
         raise BatchError(
             {
@@ -657,34 +650,23 @@ def batch_set_active(*, batch: Batch, is_active: bool, user) -> Batch:
             }
         )
     if locked.is_active == is_active:
-        return _refresh(batch, locked)
+        return batch_refresh(batch, locked)
     now = timezone.now()
     if is_active:
         waiting = locked.scheduled_at is not None and locked.scheduled_at > now
         locked.status = Batch.Status.PENDING if waiting else Batch.Status.RUNNING
-        kind, message = BatchEvent.Kind.RESUMED, _("Campaign resumed.")
+        kind = BatchEvent.Kind.RESUMED
     else:
         locked.status = Batch.Status.PAUSED
-        kind, message = BatchEvent.Kind.PAUSED, _("Campaign paused.")
-        # Messages already published are refused at claim; forget them so a resume
-        # publishes afresh instead of waiting for their TTL.
-        Job.objects.filter(
-            account_id=locked.account_id,
-            batch=locked,
-            status=Job.Status.PENDING,
-            enqueued_until__isnull=False,
-        ).update(enqueued_until=None)
+        kind = BatchEvent.Kind.PAUSED
+        batch_jobs_forget_published(batch=locked)
     locked.is_active = is_active
     locked.updated_at = now
     locked.save(update_fields=["status", "is_active", "updated_at"])
-    _event(locked, kind, user, message, data={"status": locked.status})
+    batch_event_add(batch=locked, kind=kind, user=user, data={"status": locked.status})
     if locked.status == Batch.Status.RUNNING:
-        dispatch_account_on_commit(locked.account_id)
-    return _refresh(batch, locked)
-
-
-def _describe(value) -> str:
-    return "null" if value is None else str(value)
+        jobs_ready.send(sender=Batch, account_id=locked.account_id)
+    return batch_refresh(batch, locked)
 
 
 @transaction.atomic
@@ -698,7 +680,7 @@ def batch_update_settings(*, batch: Batch, call_settings: dict, user) -> Batch:
     """
     if not isinstance(call_settings, dict):
         raise BatchError({"call_settings": [_("Must be an object.")]})
-    locked = _locked(batch)
+    locked = batch_lock(batch)
     if locked.status in FINISHED_STATUSES:
         raise BatchError(
             {
@@ -716,34 +698,28 @@ def batch_update_settings(*, batch: Batch, call_settings: dict, user) -> Batch:
         if old.get(key) != value
     }
     if not changes:
-        return _refresh(batch, locked)
+        return batch_refresh(batch, locked)
     now = timezone.now()
-    locked.call_settings = cleaned
+    locked.call_settings = cleaned.to_json()
     fields = ["call_settings", "updated_at"]
-    if cleaned["priority"] != locked.priority:
-        locked.priority = cleaned["priority"]
+    if cleaned.priority != locked.priority:
+        locked.priority = cleaned.priority
         locked.priority_rank = Batch.PRIORITY_RANK[locked.priority]
         fields += ["priority", "priority_rank"]
     locked.updated_at = now
     locked.save(update_fields=fields)
     made_due = 0
     if any(key in changes for key in WINDOW_FIELDS):
-        made_due = Job.objects.filter(
-            batch=locked, status=Job.Status.PENDING, attempts=0, next_try_at__gt=now
-        ).update(next_try_at=now, updated_at=now)
-    summary = ", ".join(
-        f"{key}: {_describe(c['from'])} → {_describe(c['to'])}" for key, c in changes.items()
-    )
-    _event(
-        locked,
-        BatchEvent.Kind.SETTINGS_CHANGED,
-        user,
-        _("Call settings changed: %(changes)s") % {"changes": summary},
-        data={"changes": changes, "jobs_made_due": made_due},
+        made_due = batch_jobs_make_due(batch=locked, now=now)
+    batch_event_add(
+        batch=locked,
+        kind=BatchEvent.Kind.SETTINGS_CHANGED,
+        user=user,
+        data={"part": "call_settings", "changes": changes, "jobs_made_due": made_due},
     )
     if locked.is_dialable and made_due:
-        dispatch_account_on_commit(locked.account_id)
-    return _refresh(batch, locked)
+        jobs_ready.send(sender=Batch, account_id=locked.account_id)
+    return batch_refresh(batch, locked)
 
 
 @transaction.atomic
@@ -765,14 +741,14 @@ def batch_update_details(*, batch: Batch, user, **fields) -> Batch:
         ]
     if errors:
         raise BatchError(errors)
-    locked = _locked(batch)
+    locked = batch_lock(batch)
     changes = {
         key: {"from": getattr(locked, key), "to": value}
         for key, value in fields.items()
         if getattr(locked, key) != value
     }
     if not changes:
-        return _refresh(batch, locked)
+        return batch_refresh(batch, locked)
     update = ["updated_at", *changes]
     for key, change in changes.items():
         setattr(locked, key, change["to"])
@@ -782,61 +758,13 @@ def batch_update_details(*, batch: Batch, user, **fields) -> Batch:
         update += ["priority_rank", "call_settings"]
     locked.updated_at = timezone.now()
     locked.save(update_fields=update)
-    summary = ", ".join(
-        f"{key}: {_describe(c['from'])} → {_describe(c['to'])}" if key != "description" else key
-        for key, c in changes.items()
+    batch_event_add(
+        batch=locked,
+        kind=BatchEvent.Kind.SETTINGS_CHANGED,
+        user=user,
+        data={"part": "details", "changes": changes},
     )
-    _event(
-        locked,
-        BatchEvent.Kind.SETTINGS_CHANGED,
-        user,
-        _("Campaign changed: %(changes)s") % {"changes": summary},
-        data={"changes": changes},
-    )
-    return _refresh(batch, locked)
-
-
-@transaction.atomic
-def batch_cancel(*, batch: Batch, user) -> tuple[Batch, int, int]:
-    """Cancel a batch: what has not started stops. Its pending jobs, and those a worker
-    claimed but has not dialled yet (the lease is taken back, so that worker never dials),
-    become cancelled with one UPDATE. A job whose call is live (being placed, ringing or
-    talking) ends by that call's outcome; only the retries it would have had are cancelled.
-    Returns (batch, jobs cancelled, jobs in a live call). Cancelling a cancelled batch changes
-    nothing; a completed batch cannot be cancelled (BatchError)."""
-    locked = _locked(batch)
-    if locked.status == Batch.Status.CANCELLED:
-        return _refresh(batch, locked), 0, 0
-    if locked.status == Batch.Status.COMPLETED:
-        raise BatchError({"status": [_("A completed campaign cannot be cancelled.")]})
-    now = timezone.now()
-    # Under the batch's lock, which a dial holds from its checks until its attempt row is
-    # saved: a call being placed is seen here as live, or it sees the cancel and never starts.
-    live = CallAttempt.objects.filter(job=OuterRef("pk"), status__in=CallAttempt.LIVE_STATUSES)
-    not_started = Q(status=Job.Status.PENDING) | Q(status=Job.Status.IN_PROGRESS, live=False)
-    cancelled = (
-        Job.objects.filter(batch=locked, status__in=Job.OPEN_STATUSES)
-        .alias(live=Exists(live))
-        .filter(not_started)
-        .update(status=Job.Status.CANCELLED, reserved_until=None, lease_token=None,
-                enqueued_until=None, updated_at=now)
-    )
-    in_call = Job.objects.filter(batch=locked, status=Job.Status.IN_PROGRESS).count()
-    locked.status = Batch.Status.CANCELLED
-    locked.is_active = False
-    locked.updated_at = now
-    locked.save(update_fields=["status", "is_active", "updated_at"])
-    message = ngettext("Campaign cancelled: %(count)s pending job cancelled.",
-                       "Campaign cancelled: %(count)s pending jobs cancelled.",
-                       cancelled) % {"count": cancelled}
-    if in_call:
-        message += " " + ngettext(
-            "%(count)s call in progress finishes; its outcome decides its job's result.",
-            "%(count)s calls in progress finish; their outcomes decide their jobs' results.",
-            in_call) % {"count": in_call}
-    _event(locked, BatchEvent.Kind.CANCELLED, user, message,
-           data={"jobs_cancelled": cancelled, "jobs_in_call": in_call})
-    return _refresh(batch, locked), cancelled, in_call
+    return batch_refresh(batch, locked)
 
 
 @transaction.atomic

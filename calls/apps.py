@@ -10,3 +10,10 @@ class CallsConfig(AppConfig):
         # The Celery app the engine's tasks publish through, created once the settings module
         # is known (so Celery's Django fixup applies); see callcenter/__init__.py.
         import callcenter.celery  # noqa: F401
+        from accounts.signals import balance_added
+        from batches.signals import jobs_ready
+        from calls.dispatch import dispatch_when_ready
+
+        # The apps below the engine never import it: they announce, the engine dispatches.
+        for signal in (jobs_ready, balance_added):
+            signal.connect(dispatch_when_ready, dispatch_uid=f"calls.dispatch.{id(signal)}")

@@ -15,24 +15,19 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from accounts.models import Account
 from accounts.services import can_cover, hold_for_call
+from batches.call_settings import CallSettings
 from batches.models import Batch, BatchEvent, Job
-from calls import outcomes
-from calls.compliance import PHONE_CLASSES, PROFILES
-from calls.db import Columns, cursor, db_datetime, json_document, placeholders, read_datetime
-from calls.windows import (
+from batches.windows import (
     WindowError,
-    campaign_opens,
     campaign_window,
-    dial_window,
     is_allowed,
     next_allowed,
 )
+from callcenter.db import Columns, cursor, db_datetime, json_document, placeholders, read_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -59,47 +54,7 @@ def _window_opens(call_settings: dict, profile: str, now, due_by):
     return opens
 
 
-# A job whose phones all start with a prefix (%s), and one with no zone of its own.
-_ALL_PHONES_LIKE = {
-    "postgresql": "NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(contact -> 'phones') p"
-                  " WHERE p NOT LIKE %s)",
-    "sqlite": "NOT EXISTS (SELECT 1 FROM json_each(contact, '$.phones') WHERE value NOT LIKE %s)",
-}
-
-
-def batch_defer_to_window(*, batch_pk: int, call_settings: dict, profile: str, now) -> int:
-    """When the campaign's window is closed at ``now``, its pending jobs due before it opens
-    are made due then, with the reason: set-based, no attempt used, nothing published. Jobs
-    whose phones are all of one class (PHONE_CLASSES: a Chilean mobile opens later than a
-    landline in Punta Arenas) get their own, exact opening first; the rest the campaign's,
-    the earliest possible (process_job defers each exactly). Only ever moves next_try_at
-    later; jobs with a zone of their own are left to process_job. Returns how many moved."""
-    opens = campaign_opens(call_settings=call_settings, profile=profile, after=now)
-    if opens is None or opens <= now:
-        return 0
-    country = PROFILES[profile].country
-    moved = 0
-    for prefix, number in PHONE_CLASSES.get(country, ()):
-        try:
-            class_opens = next_allowed(dial_window(call_settings=call_settings, profile=profile,
-                                                   phone=number), now)
-        except WindowError:
-            continue
-        moved += _defer(batch_pk, class_opens, now, (_ALL_PHONES_LIKE[connection.vendor],
-                                                     prefix + "%"))
-    return moved + _defer(batch_pk, opens, now)
-
-
-def _defer(batch_pk: int, opens, now, phones_like: tuple[str, str] | None = None) -> int:
-    jobs = (Job.objects.filter(batch_id=batch_pk, status=Job.Status.PENDING)
-            .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lt=opens))
-            .exclude(contact__has_key="timezone"))
-    if phones_like is not None:
-        jobs = jobs.extra(where=[phones_like[0]], params=[phones_like[1]])
-    return jobs.update(next_try_at=opens, last_error=outcomes.WAIT_WINDOW, updated_at=now)
-
-
-# Written out (see calls.db): this runs after every call that ends, to refill the slot it
+# Written out (see callcenter.db): this runs after every call that ends, to refill the slot it
 # freed, and on every sweep; through the ORM it was a third of the web process's time per call.
 # What dispatch reads of the account: slots, profile, plan, prices and balances.
 _ACCOUNT = Columns(Account, "a", only=("id", "max_concurrent_calls", "compliance_profile",
@@ -167,7 +122,7 @@ def _can_pay_a_call(account: Account, call_settings: dict) -> bool:
     start are not published (they would only be claimed and handed back at every sweep);
     process_job decides exactly, under the account's lock."""
     try:
-        max_duration = int(call_settings.get("max_call_duration", 600))
+        max_duration = CallSettings.from_json(call_settings).max_call_duration
     except (TypeError, ValueError):
         return True  # let process_job record the configuration error on the job
     return can_cover(account=account,
@@ -179,10 +134,7 @@ def _note_waiting_for_balance(batch_pk: int) -> None:
     latest = (BatchEvent.objects.filter(batch_id=batch_pk).order_by("-created_at", "-id")
               .values_list("kind", flat=True).first())
     if latest != BatchEvent.Kind.WAITING_BALANCE:
-        BatchEvent.objects.create(
-            batch_id=batch_pk, kind=BatchEvent.Kind.WAITING_BALANCE,
-            message=gettext("Waiting: the balance does not cover one call. Calls resume by "
-                            "themselves after a top-up."))
+        BatchEvent.objects.create(batch_id=batch_pk, kind=BatchEvent.Kind.WAITING_BALANCE)
 
 
 def _due_jobs(db, *, batch_pk: int, limit: int, now, due_by) -> list[tuple]:
@@ -286,3 +238,9 @@ def dispatch_account_on_commit(account_id: int) -> None:
             logger.exception("dispatch of account %s after commit failed", account_id)
 
     transaction.on_commit(dispatch)
+
+
+def dispatch_when_ready(sender, *, account_id: int, **kwargs) -> None:
+    """Receiver of ``batches.signals.jobs_ready`` and ``accounts.signals.balance_added``
+    (connected in ``calls.apps``): the lower apps say work may start, the engine dispatches."""
+    dispatch_account_on_commit(account_id)

@@ -38,20 +38,3 @@ def classify_reason(reason: str | None) -> str:
 def is_answered(outcome: str) -> bool:
     """Answered calls pay per minute; the rest pay only the setup fee."""
     return outcome in (Outcome.CONTACT, Outcome.DO_NOT_CALL)
-
-
-# Human-readable reasons stored in Job.last_error (shown to Spanish-speaking operators).
-WAIT_PAUSED = "campaña pausada"
-WAIT_SCHEDULED = "campaña programada"
-WAIT_ACCOUNT = "cuenta suspendida"
-WAIT_WINDOW = "fuera de horario permitido"
-WAIT_WEEKLY_CONTACT = "contactado en los últimos 7 días"
-WAIT_WEEKLY_ATTEMPTS = "máximo de intentos semanales"
-WAIT_BALANCE = "saldo insuficiente"
-WAIT_SLOT = "esperando cupo de llamadas"
-WAIT_PROVIDER = "error del proveedor, reintento"
-FAIL_MAX_ATTEMPTS = "máximo de intentos"
-FAIL_NO_PHONE = "sin teléfono válido"
-FAIL_DO_NOT_CALL = "en lista de no llamar"
-FAIL_SETTINGS = "configuración de horario inválida"
-CANCELLED = "campaña cancelada"

@@ -9,37 +9,43 @@ or a duplicated message re-sends the same key, so Retell never places a second c
 attempt.
 """
 
-import functools
 import logging
 import random
-import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from accounts import services as account_services
+from accounts.compliance import PROFILES
 from accounts.models import Account
 from accounts.selectors import suppressed_for
-from batches.models import Batch, BatchEvent, Job, JobEvent
-from calls import outcomes, retell
-from calls.compliance import PROFILES
-from calls.db import (
+from batches.call_settings import CallSettings
+from batches.jobs import (
+    Claim,
+    job_claim,
+    job_finish,
+    job_mark_phone_invalid,
+    job_placed,
+    job_placed_update,
+    job_release,
+    usable_phones,
+)
+from batches.models import Batch, BatchEvent, Job
+from batches.reasons import JobReason
+from batches.windows import WindowError, dial_window, next_allowed
+from callcenter.db import (
     Columns,
     db_datetime,
     insert_row,
     literals,
-    placeholders,
     read_datetime,
     row_lock,
 )
-from calls.db import cursor as db_cursor
-from calls.dispatch import dispatch_account_on_commit
+from callcenter.db import cursor as db_cursor
+from calls import retell
 from calls.models import CallAttempt
-from calls.windows import WindowError, dial_window, next_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -51,20 +57,6 @@ WEEK = timedelta(days=7)
 WEBHOOK_EVENTS = ("call_ended", "call_analyzed")
 
 
-@dataclass
-class Claim:
-    job: Job
-    token: uuid.UUID
-    now: object
-
-
-# The statements every dial runs, written out (see calls.db).
-_CLAIM_SQL = f"""
-UPDATE {Job._meta.db_table}
-   SET status = %s, reserved_until = %s, lease_token = %s, enqueued_until = NULL,
-       updated_at = %s
- WHERE id = %s AND status = %s AND (next_try_at IS NULL OR next_try_at <= %s)
-"""
 _LIVE_ELSEWHERE_SQL = f"""
 SELECT (SELECT id FROM {Batch._meta.db_table}
          WHERE id = %s AND is_active AND status = '{Batch.Status.RUNNING}' {{lock}}),
@@ -79,117 +71,10 @@ def _live_elsewhere_sql() -> str:
     return _LIVE_ELSEWHERE_SQL.format(lock=row_lock("FOR NO KEY UPDATE"))
 
 
-# What the engine never reads of a job's batch, and which can be large: the import report
-# (up to 1,000 issues of JSON), the agent's script, free texts. Loading them on every claim
-# and every settle would cost more than the rest of the row; they stay deferred.
-_JOB_COLUMNS = Columns(Job, "j")
-_BATCH_COLUMNS = Columns(Batch, "b", exclude=("import_errors", "script_content", "description",
-                                             "recurring_config"))
-_ACCOUNT_COLUMNS = Columns(Account, "a")
-# A job with its batch and account, in one statement written out (as the ORM's
-# select_related would read them, without compiling that query on every dial and settle).
-_ENGINE_JOB_SQL = """
-SELECT {columns}
-  FROM {source} j
-  JOIN {batch} b ON b.id = j.batch_id
-  JOIN {account} a ON a.id = j.account_id
-"""
-
-
-@functools.cache
-def _engine_job_sql(source: str, where: str = "", lock: str = "") -> str:
-    columns = ", ".join(c.sql for c in (_JOB_COLUMNS, _BATCH_COLUMNS, _ACCOUNT_COLUMNS))
-    return _ENGINE_JOB_SQL.format(columns=columns, source=source, batch=Batch._meta.db_table,
-                                  account=Account._meta.db_table) + where + lock
-
-
-def _engine_job(row) -> Job:
-    jobs_end = len(_JOB_COLUMNS)
-    batches_end = jobs_end + len(_BATCH_COLUMNS)
-    job = _JOB_COLUMNS.build(row[:jobs_end])
-    job.batch = _BATCH_COLUMNS.build(row[jobs_end:batches_end])
-    job.account = _ACCOUNT_COLUMNS.build(row[batches_end:])
-    return job
-
-
-def engine_job(job_id: int, *, lock: bool = False) -> Job | None:
-    """A job with its batch and account, as the engine reads them. ``lock``: the job's row
-    (only it, never the batch and account rows) is locked until the transaction ends."""
-    sql = _engine_job_sql(Job._meta.db_table, " WHERE j.id = %s",
-                          row_lock("FOR UPDATE OF j") if lock else "")
-    with db_cursor() as cursor:
-        cursor.execute(sql, [job_id])
-        row = cursor.fetchone()
-    return None if row is None else _engine_job(row)
-
-
-def job_claim(*, job_id: int, now=None) -> Claim | None:
-    """Take the job if it is pending and due. Returns None when someone else has it."""
-    now = now or timezone.now()
-    token = uuid.uuid4()
-    params = [
-        Job.Status.IN_PROGRESS,
-        db_datetime(now + timedelta(seconds=settings.CALLS_LEASE_SECONDS)),
-        Job._meta.get_field("lease_token").get_db_prep_value(token, connection),
-        db_datetime(now), job_id, Job.Status.PENDING, db_datetime(now),
-    ]
-    with db_cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The claim and the read in one round trip: the UPDATE's new row, joined.
-            cursor.execute(f"WITH claimed AS ({_CLAIM_SQL} RETURNING *)"
-                           + _engine_job_sql("claimed"), params)
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            job = _engine_job(row)
-        else:
-            cursor.execute(_CLAIM_SQL, params)
-            if cursor.rowcount != 1:
-                return None
-            job = engine_job(job_id)
-    return Claim(job=job, token=token, now=now)
-
-
-def _event(job: Job, kind: str, message: str) -> None:
-    insert_row(JobEvent(job=job, kind=kind, message=message[:500]))
-
-
-def job_release(claim: Claim, *, reason: str, next_try_at=None, keep_next_try=False,
-                event: bool = True, free_slot: bool = False) -> bool:
-    """Give the job back (pending) with a reason; no attempt is consumed.
-
-    ``free_slot``: the job was deferred to a later time, so the slot it was dispatched for is
-    offered to the next due job at once. (Not for waits on a slot, balance or a pause, which
-    would only re-dispatch jobs that must wait too.)"""
-    job = claim.job
-    fields = {
-        "status": Job.Status.PENDING, "reserved_until": None, "lease_token": None,
-        "last_error": reason[:255], "updated_at": timezone.now(),
-    }
-    if not keep_next_try:
-        fields["next_try_at"] = next_try_at or claim.now
-    released = Job.objects.filter(pk=job.pk, lease_token=claim.token).update(**fields)
-    if released and event and job.last_error != reason:
-        _event(job, "waiting", reason)
-    if released and free_slot:
-        dispatch_account_on_commit(job.account_id)
-    return bool(released)
-
-
-def job_finish(claim: Claim, *, status: str, reason: str) -> bool:
-    """End the job for good (failed, cancelled or done) from a claim."""
-    finished = Job.objects.filter(pk=claim.job.pk, lease_token=claim.token).update(
-        status=status, reserved_until=None, lease_token=None, last_error=reason[:255],
-        updated_at=timezone.now(),
-    )
-    if finished:
-        _event(claim.job, status, reason)
-        dispatch_account_on_commit(claim.job.account_id)
-    return bool(finished)
 
 
 def job_window(job: Job, phone: str | None = None):
-    """When the job may be dialled (``calls.windows.dial_window``) on ``phone``; by default
+    """When the job may be dialled (``batches.windows.dial_window``) on ``phone``; by default
     the next phone in rotation, the one its retries are computed for."""
     if phone is None:
         phones = usable_phones(job)
@@ -216,26 +101,21 @@ def _weekly_limit_until(job: Job, now):
     if policy is None or not (policy.max_answered_contacts_per_7d
                               or policy.max_attempts_per_7d):
         return None, ""
-    with db_cursor() as cursor:  # every dial under CL or US runs it (see calls.db)
+    with db_cursor() as cursor:  # every dial under CL or US runs it (see callcenter.db)
         cursor.execute(_RECENT_ENDS_SQL, [job.account_id, job.rut, db_datetime(now - WEEK)])
         rows = [(read_datetime(ended), outcome) for ended, outcome in cursor.fetchall()]
     limit = policy.max_answered_contacts_per_7d
     if limit:
         contacts = [ended for ended, outcome in rows if outcome == CallAttempt.Outcome.CONTACT]
         if len(contacts) >= limit:
-            return contacts[len(contacts) - limit] + WEEK, outcomes.WAIT_WEEKLY_CONTACT
+            return contacts[len(contacts) - limit] + WEEK, JobReason.WAIT_WEEKLY_CONTACT
     limit = policy.max_attempts_per_7d
     if limit:
         placed = [ended for ended, outcome in rows
                   if outcome != CallAttempt.Outcome.PROVIDER_ERROR]
         if len(placed) >= limit:
-            return placed[len(placed) - limit] + WEEK, outcomes.WAIT_WEEKLY_ATTEMPTS
+            return placed[len(placed) - limit] + WEEK, JobReason.WAIT_WEEKLY_ATTEMPTS
     return None, ""
-
-
-def usable_phones(job: Job) -> list[str]:
-    invalid = set(job.contact.get("invalid_phones") or ())
-    return [p for p in job.contact.get("phones") or () if p not in invalid]
 
 
 def _pick_phone(job: Job, suppressed: set[str]) -> tuple[str | None, bool]:
@@ -282,7 +162,7 @@ def job_process(*, job_id: int, now=None) -> str:
         # claims it again at once, instead of waiting for the lease to expire. If the attempt
         # was already sent, the re-send carries the same idempotency key (never a 2nd call).
         try:
-            job_release(claim, reason="error de base de datos, reintento", keep_next_try=True)
+            job_release(claim, reason=JobReason.WAIT_DATABASE, keep_next_try=True)
         except DatabaseError:
             logger.warning("job %s stays leased until the sweep recovers it", job_id)
         raise
@@ -295,30 +175,29 @@ def job_process_claimed(claim: Claim) -> str:
 
     # 1. The batch is running and due, the account active.
     if batch.status == Batch.Status.CANCELLED:
-        job_finish(claim, status=Job.Status.CANCELLED, reason=outcomes.CANCELLED)
+        job_finish(claim, status=Job.Status.CANCELLED, reason=JobReason.CANCELLED)
         return "cancelled"
     if batch.scheduled_at and batch.scheduled_at > now:
-        job_release(claim, reason=outcomes.WAIT_SCHEDULED, next_try_at=batch.scheduled_at,
+        job_release(claim, reason=JobReason.WAIT_SCHEDULED, next_try_at=batch.scheduled_at,
                     free_slot=True)
         return "scheduled"
     if not batch.is_dialable:
-        job_release(claim, reason=outcomes.WAIT_PAUSED, keep_next_try=True)
+        job_release(claim, reason=JobReason.WAIT_PAUSED, keep_next_try=True)
         return "paused"
     if account.status != Account.Status.ACTIVE:
-        job_release(claim, reason=outcomes.WAIT_ACCOUNT, keep_next_try=True)
+        job_release(claim, reason=JobReason.WAIT_ACCOUNT, keep_next_try=True)
         return "account_inactive"
 
     # 2. Attempts.
-    max_attempts = int(batch.call_settings.get("max_attempts", 3))
-    if job.attempts >= max_attempts:
-        job_finish(claim, status=Job.Status.FAILED, reason=outcomes.FAIL_MAX_ATTEMPTS)
+    if job.attempts >= CallSettings.from_json(batch.call_settings).max_attempts:
+        job_finish(claim, status=Job.Status.FAILED, reason=JobReason.FAIL_MAX_ATTEMPTS)
         return "max_attempts"
 
     # 3. Suppression and the phone (before the window: the number decides the debtor's zone).
     rut_blocked, suppressed = suppressed_for(account_id=job.account_id, rut=job.rut,
                                              phones=usable_phones(job))
     if rut_blocked:
-        job_finish(claim, status=Job.Status.FAILED, reason=outcomes.FAIL_DO_NOT_CALL)
+        job_finish(claim, status=Job.Status.FAILED, reason=JobReason.FAIL_DO_NOT_CALL)
         return "do_not_call"
     open_attempt, attempt_rows, call_live = _attempts_so_far(job)
     if call_live:
@@ -330,7 +209,7 @@ def job_process_claimed(claim: Claim) -> str:
     else:
         phone, blocked = _pick_phone(job, suppressed)
         if phone is None:
-            reason = outcomes.FAIL_DO_NOT_CALL if blocked else outcomes.FAIL_NO_PHONE
+            reason = JobReason.FAIL_DO_NOT_CALL if blocked else JobReason.FAIL_NO_PHONE
             job_finish(claim, status=Job.Status.FAILED, reason=reason)
             return "no_phone"
 
@@ -339,11 +218,11 @@ def job_process_claimed(claim: Claim) -> str:
         window = job_window(job, phone)
         opens = next_allowed(window, now)  # now itself when the window is open
     except WindowError as exc:  # bad settings, or hours no zone of this number shares
-        job_release(claim, reason=f"{outcomes.FAIL_SETTINGS}: {exc}",
+        job_release(claim, reason=JobReason.FAIL_SETTINGS, detail=str(exc),
                     next_try_at=now + timedelta(hours=1))
         return "bad_window"
     if opens > now:
-        job_release(claim, reason=outcomes.WAIT_WINDOW, next_try_at=opens, free_slot=True)
+        job_release(claim, reason=JobReason.WAIT_WINDOW, next_try_at=opens, free_slot=True)
         return "outside_window"
 
     # Weekly limits of the compliance profile (CL: 1 answered contact; US: 7 attempts).
@@ -370,8 +249,8 @@ _DIAL_ACCOUNT_FIELDS = (*account_services.BALANCE_FIELDS, "account_id", "plan_ty
 def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt | None,
                         number: int):
     job, batch = claim.job, claim.job.batch
-    cs = batch.call_settings
-    max_duration = int(cs.get("max_call_duration", 600))
+    cs = CallSettings.from_json(batch.call_settings)
+    max_duration = cs.max_call_duration
     with transaction.atomic():
         if open_attempt is not None:
             # Locked before the account, the order attempt_finish (a webhook) takes them in.
@@ -403,14 +282,14 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
             _release_hold(account, open_attempt)
             CallAttempt.objects.filter(pk=open_attempt.pk).update(hold_amount=0, hold_unit="")
         if still_running is None:
-            job_release(claim, reason=outcomes.WAIT_PAUSED, keep_next_try=True)
+            job_release(claim, reason=JobReason.WAIT_PAUSED, keep_next_try=True)
             return None, "paused"
         hold = account_services.hold_for_call(account=account, max_call_duration=max_duration)
         if not account_services.can_cover(account=account, hold=hold):
-            job_release(claim, reason=outcomes.WAIT_BALANCE, keep_next_try=True)
+            job_release(claim, reason=JobReason.WAIT_BALANCE, keep_next_try=True)
             return None, "no_balance"
         if live >= account.max_concurrent_calls:
-            job_release(claim, reason=outcomes.WAIT_SLOT, keep_next_try=True, event=False)
+            job_release(claim, reason=JobReason.WAIT_SLOT, keep_next_try=True, event=False)
             return None, "no_slot"
         if open_attempt is not None:
             number = open_attempt.attempt_number
@@ -420,7 +299,7 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
         fields = {
             "phone": phone, "status": CallAttempt.Status.DIALLING, "hold_amount": hold.amount,
             "hold_unit": hold.unit, "max_call_duration": max_duration,
-            "ring_timeout": int(cs.get("ring_timeout", 60)), "error": "",
+            "ring_timeout": cs.ring_timeout, "error": "",
         }
         if open_attempt is not None:
             CallAttempt.objects.filter(pk=open_attempt.pk).update(**fields)
@@ -493,33 +372,6 @@ _PLACE_SQL = f"""
      WHERE id = %s AND status = %s
  RETURNING job_id, ring_timeout, max_call_duration
 """
-# Pending too: a job handed back (a DB error after the create, or an expired lease) whose
-# call turns out to be placed is in progress again, and the call counts. Its end moves it on;
-# a worker that claimed it meanwhile finds the live call and stops.
-_PLACED_JOB_SQL = f"""
-UPDATE {Job._meta.db_table}
-   SET status = %s, attempts = attempts + 1, reserved_until = %s, enqueued_until = NULL,
-       last_error = '', updated_at = %s
- WHERE id = %s AND status IN ({placeholders(Job.OPEN_STATUSES)})
-"""
-
-
-# PostgreSQL: the two above in one statement. The lease covers the whole call.
-_PLACED_SQL = f"""
-WITH placed AS ({_PLACE_SQL}),
-     job AS (
-UPDATE {Job._meta.db_table} j
-   SET status = %s, attempts = j.attempts + 1,
-       reserved_until = CAST(%s AS timestamptz) + make_interval(
-           secs => placed.ring_timeout + placed.max_call_duration + %s),
-       enqueued_until = NULL, last_error = '', updated_at = %s
-  FROM placed
- WHERE j.id = placed.job_id AND j.status IN ({placeholders(Job.OPEN_STATUSES)})
-)
-SELECT count(*) FROM placed
-"""
-
-
 def attempt_placed(*, attempt_id: int, call: dict,
                    was: str = CallAttempt.Status.DIALLING) -> bool:
     """Retell accepted the call: bind its id, count the attempt against the debtor and extend
@@ -529,12 +381,13 @@ def attempt_placed(*, attempt_id: int, call: dict,
     now = timezone.now()
     place = [call.get("call_id"), CallAttempt.Status.REGISTERED, db_datetime(now),
              db_datetime(now), attempt_id, was]
-    margin = settings.CALLS_STALE_MARGIN_SECONDS
     if connection.vendor == "postgresql":
-        # Both updates in one statement (atomic on its own): one round trip, no transaction.
+        # The attempt's and the job's updates in one statement (atomic on its own): one round
+        # trip, no transaction.
+        job_sql, job_params = job_placed_update(calls="placed", now=now)
         with db_cursor() as cursor:
-            cursor.execute(_PLACED_SQL, [*place, Job.Status.IN_PROGRESS, db_datetime(now),
-                                         margin, db_datetime(now), *Job.OPEN_STATUSES])
+            cursor.execute(f"WITH placed AS ({_PLACE_SQL}), job AS ({job_sql})"
+                           " SELECT count(*) FROM placed", [*place, *job_params])
             return bool(cursor.fetchone()[0])
     with transaction.atomic(), db_cursor() as cursor:
         # The conditional UPDATE is the lock: only the first caller moves it out of dialling.
@@ -543,9 +396,7 @@ def attempt_placed(*, attempt_id: int, call: dict,
         if row is None:
             return False
         job_id, ring_timeout, max_call_duration = row
-        lease = timedelta(seconds=ring_timeout + max_call_duration + margin)
-        cursor.execute(_PLACED_JOB_SQL, [Job.Status.IN_PROGRESS, db_datetime(now + lease),
-                                         db_datetime(now), job_id, *Job.OPEN_STATUSES])
+        job_placed(job_id=job_id, call_seconds=ring_timeout + max_call_duration, now=now)
     return True
 
 
@@ -592,7 +443,6 @@ def attempt_provider_failure(claim: Claim, attempt: CallAttempt, exc: retell.Pro
     """Retell refused or could not be reached. Release the hold; the debtor is not charged an
     attempt. Transient: same attempt retried later. Invalid: that phone is marked invalid.
     Account-level (401/402): the account's campaigns pause, with an event saying why."""
-    job = claim.job
     with transaction.atomic():
         # Lock order everywhere: attempt, then job, then account.
         locked = CallAttempt.objects.select_for_update().get(pk=attempt.pk)
@@ -611,17 +461,13 @@ def attempt_provider_failure(claim: Claim, attempt: CallAttempt, exc: retell.Pro
             locked.status = CallAttempt.Status.PROVIDER_ERROR
         locked.save()
         if exc.kind == "invalid":
-            contact = dict(job.contact)
-            contact["invalid_phones"] = sorted({*contact.get("invalid_phones", []), locked.phone})
-            Job.objects.filter(pk=job.pk, lease_token=claim.token).update(contact=contact)
-            job.contact = contact
-            job_release(claim, reason=f"número inválido {locked.phone}")
+            job_mark_phone_invalid(claim, phone=locked.phone, release=True)
         elif exc.kind == "account":
-            job_release(claim, reason=outcomes.WAIT_PROVIDER, next_try_at=claim.now
+            job_release(claim, reason=JobReason.WAIT_PROVIDER, next_try_at=claim.now
                         + timedelta(minutes=5))
             batches_pause_for_provider(account=account, message=str(exc))
         else:
-            job_release(claim, reason=f"{outcomes.WAIT_PROVIDER}: {exc.status or exc.kind}",
+            job_release(claim, reason=JobReason.WAIT_PROVIDER, detail=str(exc.status or exc.kind),
                         next_try_at=claim.now + provider_backoff(locked.provider_failures))
 
 
@@ -638,8 +484,7 @@ def batches_pause_for_provider(*, account: Account, message: str) -> None:
                                         is_active=True))
     Batch.objects.filter(pk__in=[b.pk for b in running]).update(
         is_active=False, status=Batch.Status.PAUSED, updated_at=timezone.now())
-    why = gettext("Paused: Retell refused the account (%(error)s).") % {"error": message}
     BatchEvent.objects.bulk_create([
-        BatchEvent(batch=b, kind=BatchEvent.Kind.PROVIDER_ERROR, message=why[:500])
+        BatchEvent(batch=b, kind=BatchEvent.Kind.PROVIDER_ERROR, data={"error": message[:500]})
         for b in running
     ])

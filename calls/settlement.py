@@ -14,20 +14,23 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import Account
-from batches.models import Batch, Job, JobEvent
+from batches.call_settings import CallSettings
+from batches.jobs import (
+    Claim,
+    engine_job,
+    job_call_ended,
+    job_mark_phone_invalid,
+    usable_phones,
+    with_invalid_phone,
+)
+from batches.models import Batch, Job
+from batches.reasons import JobReason
+from batches.windows import WindowError, next_allowed, next_retry_at
+from callcenter.db import Columns, placeholders, update_row, update_rows
 from calls import outcomes
-from calls.db import Columns, insert_row, placeholders, update_row, update_rows
 from calls.dispatch import dispatch_account_on_commit
 from calls.models import CallAttempt
-from calls.services import (
-    attempt_placed,
-    attempt_revive,
-    engine_job,
-    job_window,
-    provider_backoff,
-    usable_phones,
-)
-from calls.windows import WindowError, next_allowed, next_retry_at
+from calls.services import attempt_placed, attempt_revive, job_window, provider_backoff
 
 logger = logging.getLogger(__name__)
 
@@ -227,59 +230,48 @@ def attempt_finish(*, attempt_id: int, call: dict, reason: str | None = None) ->
 
 
 def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:
-    """The job's next state after its current call ended. What the call said about the debtor
-    (do not call, an invalid number) is recorded whatever the job or its campaign became
-    meanwhile; the attempt's outcome (the weekly limits) and the charge are stored by the caller.
+    """The job's next state after its current call ended (written by ``batches.jobs``). What
+    the call said about the debtor (do not call, an invalid number) is recorded whatever the
+    job or its campaign became meanwhile; the attempt's outcome (the weekly limits) and the
+    charge are stored by the caller, which holds the job's row lock.
     """
-    contact = dict(job.contact)
+    claim = Claim.locked(job, timezone.now())
     if outcome == Outcome.DO_NOT_CALL:
         account_services.do_not_call_add(account=job.account, phone=attempt.phone, rut=job.rut,
                                          reason=attempt.disconnection_reason)
-    elif outcome == Outcome.INVALID_NUMBER:
-        contact["invalid_phones"] = sorted({*contact.get("invalid_phones", []), attempt.phone})
-    now = timezone.now()
     if job.status != Job.Status.IN_PROGRESS:
         # Already moved on (a call found placed after its job was cancelled): the number only.
-        if contact != job.contact:
-            update_row(Job, job.pk, {"contact": contact, "updated_at": now})
+        if outcome == Outcome.INVALID_NUMBER:
+            job_mark_phone_invalid(claim, phone=attempt.phone, release=False)
         return
-    fields = {"status": Job.Status.PENDING, "reserved_until": None, "lease_token": None,
-              "last_outcome": attempt.disconnection_reason, "last_error": "", "updated_at": now}
-    max_attempts = int(job.batch.call_settings.get("max_attempts", 3))
+    status, reason, next_try_at, attempts, contact = Job.Status.PENDING, "", None, None, None
+    max_attempts = CallSettings.from_json(job.batch.call_settings).max_attempts
     if outcome in (Outcome.CONTACT, Outcome.DO_NOT_CALL):
-        fields["status"] = Job.Status.DONE
+        status = Job.Status.DONE
     elif outcome in (Outcome.PROVIDER_ERROR, Outcome.UNKNOWN):
         # Not the debtor's fault: give the attempt back and retry soon.
-        fields["attempts"] = max(job.attempts - 1, 0)
-        fields["next_try_at"] = now + provider_backoff(1)
-        fields["last_error"] = outcomes.WAIT_PROVIDER
+        attempts = max(job.attempts - 1, 0)
+        next_try_at = claim.now + provider_backoff(1)
+        reason = JobReason.WAIT_PROVIDER
     else:
         if outcome == Outcome.INVALID_NUMBER:
-            due = now
+            contact, due = with_invalid_phone(job.contact, attempt.phone), claim.now
         else:
-            contact["next_phone_index"] = int(contact.get("next_phone_index") or 0) + 1
-            due = None
-        fields["contact"] = contact
+            index = int(job.contact.get("next_phone_index") or 0) + 1
+            contact, due = {**job.contact, "next_phone_index": index}, None
         job.contact = contact
         if job.attempts >= max_attempts:
-            fields["status"] = Job.Status.FAILED
-            fields["last_error"] = outcomes.FAIL_MAX_ATTEMPTS
+            status, reason = Job.Status.FAILED, JobReason.FAIL_MAX_ATTEMPTS
         elif not usable_phones(job):
-            fields["status"] = Job.Status.FAILED
-            fields["last_error"] = outcomes.FAIL_NO_PHONE
+            status, reason = Job.Status.FAILED, JobReason.FAIL_NO_PHONE
         else:
-            fields["next_try_at"] = _retry_time(job, attempt, due)
-    if fields["status"] == Job.Status.PENDING and job.batch.status == Batch.Status.CANCELLED:
+            next_try_at = _retry_time(job, attempt, due)
+    if status == Job.Status.PENDING and job.batch.status == Batch.Status.CANCELLED:
         # Cancelled during this call: the call's own result stands, only its retries are not.
-        fields["status"] = Job.Status.CANCELLED
-        fields["last_error"] = outcomes.CANCELLED
-        fields.pop("next_try_at", None)
-    update_row(Job, job.pk, fields)
-    insert_row(JobEvent(
-        job=job, kind=fields["status"],
-        message=f"#{attempt.attempt_number} {attempt.phone}: {attempt.disconnection_reason}"
-                f"{' — ' + fields['last_error'] if fields['last_error'] else ''}"[:500],
-    ))
+        status, reason, next_try_at = Job.Status.CANCELLED, JobReason.CANCELLED, None
+    job_call_ended(claim, status=status, outcome=attempt.disconnection_reason, reason=reason,
+                   attempt=f"#{attempt.attempt_number} {attempt.phone}",
+                   next_try_at=next_try_at, attempts=attempts, contact=contact)
 
 
 def _retry_time(job: Job, attempt: CallAttempt, due):
@@ -289,5 +281,5 @@ def _retry_time(job: Job, attempt: CallAttempt, due):
         return due or timezone.now()
     if due is not None:
         return next_allowed(window, due)
-    delay = job.batch.call_settings.get("retry_delay_hours", "30")
+    delay = CallSettings.from_json(job.batch.call_settings).retry_delay_hours
     return next_retry_at(window, ended_at=attempt.ended_at, delay_hours=delay)

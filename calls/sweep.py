@@ -14,11 +14,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from django.utils.translation import gettext
 
-from batches.models import Batch, BatchEvent, Job, JobEvent
+from batches.jobs import batch_defer_to_window, job_extend_lease, jobs_recover
+from batches.models import Batch, BatchEvent, Job
 from calls import retell
-from calls.dispatch import batch_defer_to_window, dispatch_account
+from calls.dispatch import dispatch_account
 from calls.models import CallAttempt
 from calls.settlement import attempt_finish, call_update
 
@@ -37,8 +37,7 @@ def batches_activate_scheduled(*, now=None) -> int:
         with transaction.atomic():
             if Batch.objects.filter(pk=pk, status=Batch.Status.PENDING).update(
                     status=Batch.Status.RUNNING, updated_at=now):
-                BatchEvent.objects.create(batch_id=pk, kind=BatchEvent.Kind.STARTED,
-                                          message=gettext("Campaign started as scheduled."))
+                BatchEvent.objects.create(batch_id=pk, kind=BatchEvent.Kind.STARTED)
                 activated += 1
     return activated
 
@@ -59,8 +58,7 @@ def batches_complete_finished(*, now=None) -> int:
             if Batch.objects.filter(pk=pk, status__in=(Batch.Status.RUNNING,
                                                        Batch.Status.PAUSED)).update(
                     status=Batch.Status.COMPLETED, completed_at=now, updated_at=now):
-                BatchEvent.objects.create(batch_id=pk, kind=BatchEvent.Kind.COMPLETED,
-                                          message=gettext("Campaign completed."))
+                BatchEvent.objects.create(batch_id=pk, kind=BatchEvent.Kind.COMPLETED)
                 completed += 1
     return completed
 
@@ -83,18 +81,7 @@ def jobs_recover_expired(*, now=None) -> int:
             ).values_list("job_id", flat=True)
         )
         # One statement for all of them (the rows are locked above, so none moved meanwhile).
-        stale = [pk for pk in expired if pk not in placed]
-        recovered = Job.objects.filter(pk__in=stale, status=Job.Status.IN_PROGRESS).update(
-            status=Job.Status.PENDING, reserved_until=None, lease_token=None,
-            next_try_at=now, last_error="recuperado: el trabajador no respondió",
-            updated_at=now,
-        )
-        recovered_message = gettext("Recovered: the worker holding it stopped answering "
-                                    "(its lease expired).")
-        JobEvent.objects.bulk_create([
-            JobEvent(job_id=pk, kind="recovered", message=recovered_message) for pk in stale
-        ])
-    return recovered
+        return jobs_recover(job_ids=[pk for pk in expired if pk not in placed], now=now)
 
 
 def calls_poll_stale(*, now=None) -> int:
@@ -134,9 +121,7 @@ def calls_poll_stale(*, now=None) -> int:
         if call_update(call=call, event="poll") == "finished":
             closed += 1
         else:
-            # Still live at Retell: keep the job's lease so nobody recovers it.
-            Job.objects.filter(pk=attempt.job_id, status=Job.Status.IN_PROGRESS).update(
-                reserved_until=now + timedelta(seconds=margin))
+            job_extend_lease(job_id=attempt.job_id, until=now + timedelta(seconds=margin))
     return closed
 
 

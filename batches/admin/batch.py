@@ -14,7 +14,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from batches import exports, selectors, services
+from batches import services
 from batches.admin.batch_operations import BatchOperationsMixin
 from batches.admin.common import ReadOnlyInline, money, progress_bar, rate
 from batches.admin.excel_flow import ExcelCreationMixin
@@ -22,6 +22,8 @@ from batches.admin.forms import BatchChangeForm, CallSettingsForm
 from batches.admin.progress import render_progress, with_progress
 from batches.export_views import download
 from batches.models import Batch, BatchEvent
+from calls import exports
+from calls import selectors as call_selectors
 
 EVENTS_INLINE_ROWS = 100
 
@@ -295,7 +297,9 @@ class BatchAdmin(BatchOperationsMixin, ExcelCreationMixin, admin.ModelAdmin):
             if details:
                 services.batch_update_details(batch=obj, user=request.user, **details)
             if cleaned is not None and cleaned != obj.call_settings:
-                services.batch_update_settings(batch=obj, call_settings=cleaned, user=request.user)
+                services.batch_update_settings(
+                    batch=obj, call_settings=cleaned.to_json(), user=request.user
+                )
         except services.BatchError as exc:
             for msgs in exc.errors.values():
                 for message in msgs:
@@ -361,7 +365,7 @@ class BatchAdmin(BatchOperationsMixin, ExcelCreationMixin, admin.ModelAdmin):
     def progress_view(self, request, object_id):
         """JSON for the live block of the batch page (polled every 5 s)."""
         batch = self._viewable(request, object_id)
-        status = selectors.batch_status(batch=batch)
+        status = call_selectors.batch_status(batch=batch)
         return JsonResponse(
             {
                 "html": render_progress(batch, status=status),

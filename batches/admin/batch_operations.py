@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from batches import operations, services
 from batches.models import Batch
+from calls import campaigns
 
 
 def _service_call(request, batch, call) -> bool:
@@ -127,7 +128,9 @@ class BatchOperationsMixin:
                 request, "admin/batches/batch/cancel_confirmation.html", context
             )
         count = sum(
-            _service_call(request, b, lambda b=b: services.batch_cancel(batch=b, user=request.user))
+            _service_call(
+                request, b, lambda b=b: campaigns.batch_cancel(batch=b, user=request.user)
+            )
             for b in queryset
         )
         if count:
@@ -151,7 +154,7 @@ class BatchOperationsMixin:
         calls = {
             "pause": lambda: services.batch_set_active(batch=batch, is_active=False, user=user),
             "resume": lambda: services.batch_set_active(batch=batch, is_active=True, user=user),
-            "cancel": lambda: services.batch_cancel(batch=batch, user=user),
+            "cancel": lambda: campaigns.batch_cancel(batch=batch, user=user),
             "retry": lambda: operations.job_retry_failed(batch=batch, user=user),
         }
         if operation not in calls:

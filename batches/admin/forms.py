@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from batches import services
+from batches.call_settings import INT_LIMITS, MAX_RETRY_DELAY, CallSettings
 from batches.models import Batch
 
 WEEKDAYS = [
@@ -29,11 +30,15 @@ class CallSettingsForm(forms.Form):
     """The call settings as form fields; validated by ``batches.services.call_settings_clean``
     (the API's rules: limits, the window, and the account's compliance profile)."""
 
-    max_attempts = forms.IntegerField(label=_("Max attempts"), min_value=1, max_value=20)
+    max_attempts = forms.IntegerField(
+        label=_("Max attempts"),
+        min_value=INT_LIMITS["max_attempts"][0],
+        max_value=INT_LIMITS["max_attempts"][1],
+    )
     retry_delay_hours = forms.DecimalField(
         label=_("Retry delay (hours)"),
         min_value=0,
-        max_value=720,
+        max_value=MAX_RETRY_DELAY,
         decimal_places=4,
         help_text=_("Time between two attempts of a debtor that did not answer."),
     )
@@ -57,10 +62,16 @@ class CallSettingsForm(forms.Form):
         help_text=_("None ticked: every day the compliance profile allows."),
     )
     ring_timeout = forms.IntegerField(
-        label=_("Ring timeout (s)"), min_value=5, max_value=300, initial=60
+        label=_("Ring timeout (s)"),
+        min_value=INT_LIMITS["ring_timeout"][0],
+        max_value=INT_LIMITS["ring_timeout"][1],
+        initial=CallSettings.ring_timeout,
     )
     max_call_duration = forms.IntegerField(
-        label=_("Max call duration (s)"), min_value=60, max_value=7200, initial=600
+        label=_("Max call duration (s)"),
+        min_value=INT_LIMITS["max_call_duration"][0],
+        max_value=INT_LIMITS["max_call_duration"][1],
+        initial=CallSettings.max_call_duration,
     )
     priority = forms.ChoiceField(label=_("Priority"), choices=Batch.Priority.choices)
     timezone = forms.CharField(
@@ -97,25 +108,18 @@ class CallSettingsForm(forms.Form):
 
     @classmethod
     def initial_from(cls, call_settings: dict | None) -> dict:
-        cs = {
-            "max_attempts": 3,
-            "retry_delay_hours": "30",
-            "ring_timeout": 60,
-            "max_call_duration": 600,
-            "priority": Batch.Priority.NORMAL,
-            **(call_settings or {}),
-        }
-        hours = cs.get("allowed_hours") or {}
+        cs = CallSettings.from_json(call_settings)
+        hours = cs.allowed_hours or {}
         return {
-            "max_attempts": cs["max_attempts"],
-            "retry_delay_hours": Decimal(str(cs["retry_delay_hours"])),
+            "max_attempts": cs.max_attempts,
+            "retry_delay_hours": Decimal(cs.retry_delay_hours),
             "allowed_start": hours.get("start", ""),
             "allowed_end": hours.get("end", ""),
-            "days_of_week": cs.get("days_of_week") or [],
-            "ring_timeout": cs["ring_timeout"],
-            "max_call_duration": cs["max_call_duration"],
-            "priority": cs["priority"],
-            "timezone": cs.get("timezone") or "",
+            "days_of_week": list(cs.days_of_week or []),
+            "ring_timeout": cs.ring_timeout,
+            "max_call_duration": cs.max_call_duration,
+            "priority": cs.priority,
+            "timezone": cs.timezone,
         }
 
     def call_settings_data(self) -> dict:

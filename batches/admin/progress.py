@@ -10,9 +10,9 @@ from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from batches import selectors
 from batches.admin.common import money, progress_bar
 from batches.models import Batch, Job
+from calls import selectors as call_selectors
 from calls.models import CallAttempt
 
 MONEY_FIELD = DecimalField(max_digits=20, decimal_places=4)
@@ -69,7 +69,7 @@ def with_progress(queryset):
 
 def render_progress(batch: Batch, *, status: dict | None = None) -> str:
     """The live progress block of a batch page (also the JSON endpoint's ``html``)."""
-    status = status or selectors.batch_status(batch=batch)
+    status = status or call_selectors.batch_status(batch=batch)
     counts = status["counts"]
     return render_to_string(
         "admin/batches/batch/_progress.html",

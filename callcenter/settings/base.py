@@ -82,7 +82,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Lets the call engine's cursor (calls.db.cursor) prepare its statements; Django's own
+    # Lets the call engine's cursor (callcenter.db.cursor) prepare its statements; Django's own
     # cursors bind parameters on the client and never prepare (None would forbid it).
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from accounts import selectors
-from tests.factories import BatchFactory, JobFactory, UserFactory
+from tests.factories import UserFactory
 
 
 def test_visibility(operator, client_a, client_b, account_a, account_b):
@@ -43,15 +43,3 @@ def test_visibility(operator, client_a, client_b, account_a, account_b):
 )
 def test_month_bounds_in_the_accounts_zone(tz_name, now, start, end):
     assert selectors.month_bounds(tz_name=tz_name, now=now) == (start, end)
-
-
-def test_stats_and_balance_use_a_fixed_number_of_queries(account_a, django_assert_num_queries):
-    for _ in range(3):
-        batch = BatchFactory(account=account_a)
-        for status in ("done", "failed", "pending"):
-            JobFactory(batch=batch, status=status)
-    with django_assert_num_queries(3):
-        stats = selectors.account_stats(account=account_a)
-    assert (stats["total_jobs"], stats["completed_jobs"]) == (9, 6)
-    with django_assert_num_queries(2):
-        selectors.account_balance_summary(account=account_a)

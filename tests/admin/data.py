@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from batches.models import Batch, Job
-from calls import outcomes
+from batches.reasons import JobReason as outcomes
 from calls.models import CallAttempt
 from tests.factories import BatchFactory, JobFactory
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from batches import admin as batches_admin
 from batches import operations
 from batches.models import Batch, BatchEvent, Job, JobEvent
-from calls import outcomes
+from batches.reasons import JobReason as outcomes
 from calls.models import CallAttempt
 from tests.admin.data import attempt, campaign, login
 from tests.factories import AccountFactory, BatchFactory, JobFactory, UserFactory

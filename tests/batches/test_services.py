@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 
 from batches import ingest, services
 from batches.models import Batch, BatchEvent, Job
+from calls import campaigns
 from tests.factories import BatchFactory, JobFactory, rut_with_dv
 from tests.queue_support import Published
 
@@ -308,10 +309,10 @@ def test_cancel_is_one_update_and_idempotent(account_a, django_assert_max_num_qu
     for _ in range(20):
         JobFactory(batch=batch)
     with django_assert_max_num_queries(7):  # whatever the jobs: one update, one count
-        _batch, cancelled, in_call = services.batch_cancel(batch=batch, user=None)
+        _batch, cancelled, in_call = campaigns.batch_cancel(batch=batch, user=None)
     assert (cancelled, in_call) == (20, 0)
     assert (batch.status, batch.is_active) == ("cancelled", False)
-    assert services.batch_cancel(batch=batch, user=None)[1] == 0
+    assert campaigns.batch_cancel(batch=batch, user=None)[1] == 0
     assert batch.events.filter(kind="cancelled").count() == 1
     assert batch.events.get(kind="cancelled").message == (
         "Campaign cancelled: 20 pending jobs cancelled.")
@@ -321,9 +322,25 @@ def test_cancel_message_counts_in_the_singular_and_in_spanish(account_a):
     batch = BatchFactory(account=account_a)
     JobFactory(batch=batch)
     with translation.override("es-cl"):
-        services.batch_cancel(batch=batch, user=None)
-    assert batch.events.get(kind="cancelled").message == (
-        "Campaña cancelada: 1 gestión pendiente cancelada.")
+        campaigns.batch_cancel(batch=batch, user=None)
+        assert batch.events.get(kind="cancelled").message == (
+            "Campaña cancelada: 1 gestión pendiente cancelada.")
+
+
+def test_events_are_stored_as_codes_and_read_in_the_readers_language(account_a):
+    """An event written by a Spanish worker reads in English to an English admin (issue 15)."""
+    batch = BatchFactory(account=account_a)
+    job = JobFactory(batch=batch, status=Job.Status.FAILED, last_error="max_attempts")
+    with translation.override("es-cl"):
+        campaigns.batch_cancel(batch=batch, user=None)
+    event = batch.events.get(kind="cancelled")
+    assert event.detail == "" and event.data["jobs_cancelled"] == 0
+    with translation.override("en"):
+        assert event.message == "Campaign cancelled: 0 pending jobs cancelled."
+        assert job.get_last_error_display() == "maximum attempts reached"
+    with translation.override("es-cl"):
+        assert event.message == "Campaña cancelada: 0 gestiones pendientes canceladas."
+        assert job.get_last_error_display() == "máximo de intentos"
 
 
 # --- Excel rows stored as they are read ------------------------------------------------------

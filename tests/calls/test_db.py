@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import BALANCE_FIELDS, account_lock
+from batches.jobs import engine_job, job_claim
 from batches.models import Batch, Job, JobEvent
-from calls.db import cursor, insert_row, update_row
+from callcenter.db import cursor, insert_row, update_row
 from calls.models import CallAttempt
-from calls.services import engine_job, job_claim
 from tests.factories import AccountFactory, BatchFactory, JobFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,12 +11,13 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import Account, DoNotCall, LedgerEntry
-from batches.exports import results_queryset
+from batches.jobs import job_claim
 from batches.models import Batch, BatchEvent, Job, JobEvent
-from calls import outcomes
+from batches.reasons import JobReason as outcomes
 from calls.dispatch import dispatch_account
+from calls.exports import results_queryset
 from calls.models import CallAttempt
-from calls.services import job_claim, job_process, job_process_claimed
+from calls.services import job_process, job_process_claimed
 from calls.settlement import call_update
 from calls.sweep import jobs_recover_expired, sweep
 from tests.factories import AccountFactory, BatchFactory, JobFactory, UserFactory
@@ -347,7 +348,8 @@ def test_dispatch_skips_campaigns_the_balance_cannot_pay_for_until_a_topup(
         assert dispatch_account(account_id=account.pk) == [cheap.pk]  # not the 605 credits
     waiting = BatchEvent.objects.filter(kind=BatchEvent.Kind.WAITING_BALANCE)
     assert [e.batch_id for e in waiting] == [job.batch_id]
-    assert "saldo" in waiting.get().message  # shipped in Spanish
+    with translation.override("es-cl"):  # rendered in the reader's language
+        assert "saldo" in waiting.get().message  # shipped in Spanish
     Job.objects.filter(pk=cheap.pk).update(status=Job.Status.DONE)
     assert dispatch_account(account_id=account.pk) == []
     assert waiting.count() == 1  # said once
@@ -538,7 +540,8 @@ def test_account_rejected_by_retell_pauses_its_campaigns(sim, job):
     batch = Batch.objects.get(pk=job.batch_id)
     assert batch.is_active is False and batch.status == Batch.Status.PAUSED
     event = BatchEvent.objects.get(batch=batch, kind=BatchEvent.Kind.PROVIDER_ERROR)
-    assert event.message.startswith("Pausada: Retell rechazó la cuenta (")
+    with translation.override("es-cl"):  # rendered in the reader's language
+        assert event.message.startswith("Pausada: Retell rechazó la cuenta (")
 
 
 def test_crash_after_saving_the_attempt_is_recovered_with_the_same_key(sim, job):
@@ -552,7 +555,8 @@ def test_crash_after_saving_the_attempt_is_recovered_with_the_same_key(sim, job)
                                          reserved_until=timezone.now() - timedelta(seconds=1))
     with translation.override("es-cl"):
         assert jobs_recover_expired() == 1
-    assert JobEvent.objects.get(job=job, kind="recovered").message.startswith("Recuperado:")
+    with translation.override("es-cl"):  # rendered in the reader's language
+        assert JobEvent.objects.get(job=job, kind="recovered").message.startswith("Recuperado:")
     assert job_process(job_id=job.pk) == "dialled"
     assert sim.stats()["calls_created"] == 1
     job.refresh_from_db()
@@ -569,11 +573,13 @@ def test_sweep_starts_scheduled_campaigns_and_completes_finished_ones(job, accou
         sweep()
     scheduled.refresh_from_db()
     assert scheduled.status == Batch.Status.RUNNING
-    assert BatchEvent.objects.get(batch=scheduled, kind=BatchEvent.Kind.STARTED).message \
-        == "Campaña iniciada según lo programado."
-    assert Batch.objects.get(pk=job.batch_id).status == Batch.Status.COMPLETED
-    assert BatchEvent.objects.get(batch_id=job.batch_id, kind=BatchEvent.Kind.COMPLETED).message \
-        == "Campaña completada."
+    with translation.override("es-cl"):  # rendered in the reader's language
+        assert BatchEvent.objects.get(batch=scheduled, kind=BatchEvent.Kind.STARTED).message \
+            == "Campaña iniciada según lo programado."
+        assert Batch.objects.get(pk=job.batch_id).status == Batch.Status.COMPLETED
+        assert BatchEvent.objects.get(batch_id=job.batch_id,
+                                      kind=BatchEvent.Kind.COMPLETED).message \
+            == "Campaña completada."
 
 
 def test_sweep_closes_calls_that_retell_forgot(sim, job, account, settings):

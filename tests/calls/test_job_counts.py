@@ -14,10 +14,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from batches import selectors, services
+from batches.jobs import job_claim, job_finish, job_release
 from batches.models import Batch, Job, JobCount
 from batches.operations import job_retry_failed
+from calls import campaigns
 from calls.models import CallAttempt
-from calls.services import job_claim, job_finish, job_process, job_release
+from calls.services import job_process
 from calls.settlement import call_update
 from calls.sweep import jobs_recover_expired
 from tests.factories import AccountFactory, UserFactory, rut_with_dv
@@ -99,7 +101,7 @@ def test_counters_follow_every_transition_and_commit(sim, account):
     # Retry the failed jobs, then cancel the campaign.
     assert job_retry_failed(batch=batch, user=None) == 2
     assert_exact(batch)
-    services.batch_cancel(batch=batch, user=UserFactory(is_staff=True))
+    campaigns.batch_cancel(batch=batch, user=UserFactory(is_staff=True))
     assert live_counts(batch)["cancelled"] > 30
     assert_exact(batch)
     # A rolled-back change leaves the counters as they were.

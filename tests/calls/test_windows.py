@@ -14,12 +14,16 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from calls import windows
-from calls.compliance import COUNTRY_ZONES, PHONE_CLASSES, phone_zones
-from calls.windows import (
+from accounts.compliance import (
+    COUNTRY_ZONES,
+    PHONE_CLASSES,
     PROFILE_CHOICES,
     PROFILES,
-    CallSettingsError,
+    phone_zones,
+)
+from batches import windows
+from batches.call_settings import CallSettingsError, validate_call_settings
+from batches.windows import (
     CallWindow,
     WindowError,
     build_window,
@@ -28,7 +32,6 @@ from calls.windows import (
     is_allowed,
     next_allowed,
     next_retry_at,
-    validate_call_settings,
     window_closes_at,
 )
 

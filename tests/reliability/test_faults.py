@@ -339,7 +339,7 @@ def test_webhooks_duplicated_and_reordered(sim, workers):
                        .values_list("kind", flat=True))
         assert kinds == ["refund", "reservation", "settlement"], (attempt, kinds)
     for job in Job.objects.filter(batch=batch):  # one outcome event per attempt settled
-        outcomes = JobEvent.objects.filter(job=job, message__startswith="#").count()
+        outcomes = JobEvent.objects.filter(job=job, detail__startswith="#").count()
         assert outcomes == job.call_attempts.count(), job
     assert_no_duplicate_attempts()
     assert_books_balanced(account)

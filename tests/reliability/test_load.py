@@ -23,7 +23,7 @@ from accounts import services as account_services
 from accounts.models import Account
 from batches import services as batch_services
 from batches.models import Batch, BatchEvent, Job
-from calls import outcomes
+from batches.reasons import JobReason as outcomes
 from calls.dispatch import dispatch_account
 from calls.models import CallAttempt
 from tests.factories import AccountFactory, UserFactory, rut_with_dv

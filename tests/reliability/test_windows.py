@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.models import Account
 from batches.models import Batch, Job
-from calls import outcomes
+from batches.reasons import JobReason as outcomes
 from calls.dispatch import dispatch_account
 from calls.models import CallAttempt
 from calls.services import job_process

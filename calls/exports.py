@@ -30,7 +30,15 @@ from openpyxl.styles import Font
 
 from accounts.models import User
 from accounts.permissions import username_shown_to
-from batches.models import Batch, BatchEvent, Job, JobEvent
+from batches.models import (
+    Batch,
+    BatchEvent,
+    Job,
+    JobEvent,
+    batch_event_message,
+    job_event_message,
+)
+from batches.reasons import reason_label
 from calls.models import CallAttempt
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -178,7 +186,7 @@ def export_results(*, batch: Batch) -> Export:
                 status_labels.get(row["status"], row["status"]),
                 row["calls"],
                 row["last_outcome"],
-                row["last_error"],
+                reason_label(row["last_error"]),
                 row["last_call_at"],
                 row["total_seconds"] or 0,
                 row["total_cost"] if row["total_cost"] is not None else Decimal("0"),
@@ -209,7 +217,7 @@ def export_audit(*, batch: Batch, viewer) -> Export:
         .values_list(
             "created_at",
             "kind",
-            "message",
+            "detail",
             "user__username",
             "user__is_staff",
             "user__account_id",
@@ -217,7 +225,7 @@ def export_audit(*, batch: Batch, viewer) -> Export:
         )
     )
     system = _("system")
-    for created_at, kind, message, username, is_staff, account_id, data in events.iterator(
+    for created_at, kind, detail, username, is_staff, account_id, data in events.iterator(
         chunk_size=CHUNK
     ):
         author = User(username=username, is_staff=is_staff, account_id=account_id)
@@ -226,7 +234,7 @@ def export_audit(*, batch: Batch, viewer) -> Export:
                 created_at,
                 kinds.get(kind, kind),
                 kind,
-                message,
+                batch_event_message(kind=kind, data=data, detail=detail),
                 username_shown_to(viewer, author) if username else system,
                 _json(data),
             ]
@@ -296,10 +304,10 @@ def export_audit(*, batch: Batch, viewer) -> Export:
     job_events = (
         JobEvent.objects.filter(job__batch=batch)
         .order_by("job_id", "created_at", "id")
-        .values_list("created_at", "job__rut", "kind", "message")
+        .values_list("created_at", "job__rut", "kind", "reason", "detail")
     )
-    for values in job_events.iterator(chunk_size=CHUNK):
-        history.append(values)
+    for created_at, rut, kind, reason, detail in job_events.iterator(chunk_size=CHUNK):
+        history.append([created_at, rut, kind, job_event_message(reason=reason, detail=detail)])
     return _finish(workbook, _filename(batch, "-audit"), log.rows + attempts.rows + history.rows)
 
 

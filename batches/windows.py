@@ -18,31 +18,22 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from calls.compliance import (
+from accounts.compliance import (
     COUNTRY_ZONES,
-    DEFAULT_PROFILE,
-    PROFILE_CHOICES,
     PROFILES,
-    CallSettingsError,
     CompliancePolicy,
     format_hhmm,
     is_holiday,
     narrow,
-    parse_decimal,
     parse_hhmm,
     phone_zones,
-    validate_call_settings,
 )
+from batches.call_settings import parse_decimal
 
 __all__ = [
-    "DEFAULT_PROFILE",
-    "PROFILES",
-    "PROFILE_CHOICES",
     "SEARCH_HORIZON",
-    "CallSettingsError",
     "AnyWindow",
     "CallWindow",
-    "CompliancePolicy",
     "DialWindow",
     "WindowError",
     "build_window",
@@ -52,7 +43,6 @@ __all__ = [
     "is_allowed",
     "next_allowed",
     "next_retry_at",
-    "validate_call_settings",
     "window_closes_at",
 ]
 

@@ -1,0 +1,193 @@
+"""Reads across the layers: an account's balance and statistics, a campaign's progress and its
+jobs with their calls. They read calls, so they live with the engine; the API views and the
+admin of ``accounts`` and ``batches`` call them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.models import Account, LedgerEntry
+from accounts.selectors import month_bounds
+from batches.models import Batch, Job
+from batches.selectors import job_counts
+from calls.models import CallAttempt
+
+ZERO = Decimal("0")
+TWO_PLACES = Decimal("0.01")
+SPEND_WINDOW_DAYS = 30
+MAX_DEPLETION_DAYS = 36_500  # beyond a century the estimate means nothing; cap it
+DONE_STATUSES = (Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED)
+ATTEMPT_FIELDS = (
+    "id",
+    "job_id",
+    "attempt_number",
+    "phone",
+    "call_id",
+    "status",
+    "outcome",
+    "disconnection_reason",
+    "duration_seconds",
+    "cost",
+    "started_at",
+    "ended_at",
+    "created_at",
+)
+
+
+def _sum(value) -> Decimal:
+    return value if value is not None else ZERO
+
+
+def _plan_unit(account: Account) -> str | None:
+    return {
+        Account.Plan.CREDIT: LedgerEntry.Unit.CREDITS,
+        Account.Plan.MINUTES: LedgerEntry.Unit.MINUTES,
+    }.get(account.plan_type)
+
+
+def account_balance_summary(*, account: Account, now: datetime | None = None) -> dict:
+    """The balance, this month's usage and when the balance will run out at the recent rate.
+
+    Months are calendar months in the account's time zone. Usage is what settlements charged
+    (holds and their releases cancel out); ``total_cost`` is the credits value of the calls that
+    ended this month, whatever the plan. The depletion date divides the plan unit's balance by
+    the average daily charge of the last 30 days; it is None for unlimited plans and when
+    nothing was charged.
+    """
+    now = now or timezone.now()
+    month_start, next_month = month_bounds(tz_name=account.timezone, now=now)
+    window_start = now - timedelta(days=SPEND_WINDOW_DAYS)
+    settlements = LedgerEntry.objects.filter(
+        account=account,
+        kind=LedgerEntry.Kind.SETTLEMENT,
+        created_at__gte=min(month_start, window_start),
+    )
+    this_month = Q(created_at__gte=month_start, created_at__lt=next_month)
+    recent = Q(created_at__gte=window_start, created_at__lte=now)
+    usage = settlements.aggregate(
+        credits_month=Sum("amount", filter=this_month & Q(unit=LedgerEntry.Unit.CREDITS)),
+        minutes_month=Sum("amount", filter=this_month & Q(unit=LedgerEntry.Unit.MINUTES)),
+        credits_recent=Sum("amount", filter=recent & Q(unit=LedgerEntry.Unit.CREDITS)),
+        minutes_recent=Sum("amount", filter=recent & Q(unit=LedgerEntry.Unit.MINUTES)),
+    )
+    total_cost = _sum(
+        CallAttempt.objects.filter(
+            account=account, ended_at__gte=month_start, ended_at__lt=next_month
+        ).aggregate(total=Sum("cost"))["total"]
+    )
+
+    depletion = None
+    unit = _plan_unit(account)
+    if unit is not None:
+        spent = -_sum(usage[f"{unit}_recent"])
+        if spent > 0:
+            # balance / (spent / window), multiplied first so that it stays exact
+            days = min(int(getattr(account, unit) * SPEND_WINDOW_DAYS / spent), MAX_DEPLETION_DAYS)
+            depletion = now.astimezone(ZoneInfo(account.timezone)).date() + timedelta(days=days)
+
+    return {
+        "current_balance": {
+            "credits": account.credits,
+            "minutes": account.minutes,
+            "total_spent": account.total_spent,
+        },
+        "usage_this_month": {
+            "credits_used": -_sum(usage["credits_month"]),
+            "minutes_used": -_sum(usage["minutes_month"]),
+            "total_cost": total_cost,
+        },
+        "estimated_depletion_date": depletion,
+    }
+
+
+def account_stats(*, account: Account, now: datetime | None = None) -> dict:
+    """Campaign counters of an account, with one aggregate query per table.
+
+    ``active_batches``: pending or running and not paused; ``completed_jobs``: jobs that will
+    not be called again (done or failed); ``success_rate``: the percentage of completed jobs
+    that reached the debtor (done), 0 when none is completed.
+    """
+    now = now or timezone.now()
+    month_start, next_month = month_bounds(tz_name=account.timezone, now=now)
+    batches = Batch.objects.filter(account=account).aggregate(
+        total=Count("id"),
+        active=Count(
+            "id",
+            filter=Q(is_active=True, status__in=[Batch.Status.PENDING, Batch.Status.RUNNING]),
+        ),
+    )
+    jobs = Job.objects.filter(account=account).aggregate(
+        total=Count("id"),
+        done=Count("id", filter=Q(status=Job.Status.DONE)),
+        failed=Count("id", filter=Q(status=Job.Status.FAILED)),
+    )
+    cost = CallAttempt.objects.filter(
+        account=account, ended_at__gte=month_start, ended_at__lt=next_month
+    ).aggregate(total=Sum("cost"))["total"]
+    completed = jobs["done"] + jobs["failed"]
+    rate = Decimal(jobs["done"] * 100) / completed if completed else ZERO
+    return {
+        "total_batches": batches["total"],
+        "active_batches": batches["active"],
+        "total_jobs": jobs["total"],
+        "completed_jobs": completed,
+        "success_rate": rate.quantize(TWO_PLACES),
+        "total_cost_this_month": _sum(cost),
+    }
+
+
+def batch_status(*, batch: Batch) -> dict:
+    """Progress of a batch in three indexed queries, whatever its size.
+
+    Job counts come from the per-status counters (``job_counts``); the attempts aggregate
+    uses the (batch, status) index of CallAttempt; the next attempt is the first
+    ``next_try_at`` of the partial index on pending jobs (one index probe).
+    """
+    counts = job_counts(batch_ids=[batch.pk])[batch.pk]
+    total = sum(counts.values())
+    finished = sum(counts[s] for s in DONE_STATUSES)
+    attempts = CallAttempt.objects.filter(batch=batch).aggregate(
+        made=Count("id"),
+        in_flight=Count("id", filter=Q(status__in=CallAttempt.LIVE_STATUSES)),
+        contacted=Count("id", filter=Q(outcome=CallAttempt.Outcome.CONTACT)),
+        cost=Sum("cost"),
+    )
+    next_attempt = None
+    if batch.is_active and counts[Job.Status.PENDING]:
+        next_attempt = Job.objects.filter(batch=batch, status=Job.Status.PENDING).aggregate(
+            first=Min("next_try_at")
+        )["first"]
+        if batch.scheduled_at and (next_attempt is None or next_attempt < batch.scheduled_at):
+            next_attempt = batch.scheduled_at
+        # Due jobs waiting for a free call slot: the next attempt is now, not in the past.
+        now = timezone.now()
+        if next_attempt is None or next_attempt < now:
+            next_attempt = now
+    return {
+        "batch_id": batch.batch_id,
+        "status": batch.status,
+        "is_active": batch.is_active,
+        "total_jobs": total,
+        "counts": counts,
+        "progress_percent": round(100 * finished / total, 2) if total else 0.0,
+        "calls_in_flight": attempts["in_flight"],
+        "attempts_made": attempts["made"],
+        "contacted": attempts["contacted"],
+        "cost_so_far": attempts["cost"] or Decimal("0"),
+        "next_attempt_at": next_attempt,
+    }
+
+
+def job_list(*, batch: Batch, status: str | None = None) -> QuerySet[Job]:
+    """The batch's jobs in id order, each with its call attempts prefetched (one query per
+    page, not per job)."""
+    queryset = Job.objects.filter(batch=batch)
+    if status:
+        queryset = queryset.filter(status=status)
+    attempts = CallAttempt.objects.only(*ATTEMPT_FIELDS).order_by("attempt_number", "id")
+    return queryset.order_by("id").prefetch_related(Prefetch("call_attempts", queryset=attempts))
