@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from batches import admin as batches_admin
-from batches import operations
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from batches.reasons import JobReason as outcomes
+from batches.services import operations
 from calls.models import CallAttempt
 from tests.admin.data import attempt, campaign, login
 from tests.factories import AccountFactory, BatchFactory, JobFactory, UserFactory

@@ -485,17 +485,17 @@ def test_excel_create_sucio(funded_a, api_a, account_a, client_a, published, com
 def test_large_uploads_are_read_from_their_temporary_file(
     api_a, account_a, published, settings, monkeypatch
 ):
-    import batches.services
+    import batches.services.create
 
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024  # force a TemporaryUploadedFile
     sources = []
-    original = batches.services.open_contacts
+    original = batches.services.create.open_contacts
 
     def spy(source, **kwargs):
         sources.append(source)
         return original(source, **kwargs)
 
-    monkeypatch.setattr(batches.services, "open_contacts", spy)
+    monkeypatch.setattr(batches.services.create, "open_contacts", spy)
     response = excel_create(api_a, sample("deudores_basico.xlsx"))
     assert response.status_code == 201
     assert isinstance(sources[0], str) and Path(sources[0]).name.endswith(".upload.xlsx")

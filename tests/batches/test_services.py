@@ -225,7 +225,7 @@ def test_excel_error_names_the_file(account_a):
 
 
 def test_excel_options_are_checked_before_the_file_is_read(account_a, monkeypatch):
-    monkeypatch.setattr("batches.services.open_contacts", pytest.fail)
+    monkeypatch.setattr("batches.services.create.open_contacts", pytest.fail)
     with pytest.raises(services.BatchError):
         services.batch_create_from_excel(
             account=account_a, user=None, name="x", source=b"", call_settings={"ring_timeout": 1}

@@ -15,7 +15,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 
 from batches import selectors
-from batches.api import BATCH_ID, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, VIEW, BatchAPIView
+from batches.api.base import VIEW, BatchAPIView
+from batches.api.schema import BATCH_ID, FORBIDDEN, NOT_FOUND, UNAUTHORIZED
 from calls import exports
 
 
