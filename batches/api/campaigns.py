@@ -23,14 +23,17 @@ from batches.api.schema import (
     BATCH_EXAMPLE,
     BATCH_ID,
     CALL_SETTINGS_EXAMPLE,
+    CAMPAIGN_REFUSALS,
     CREATED_EXAMPLE,
     CREATED_MESSAGE,
     FIELD_ERRORS,
     FORBIDDEN,
-    NOT_FOUND,
+    PAGE_PARAMETERS,
     UNAUTHORIZED,
     bad_request,
+    status_parameter,
 )
+from batches.models import Batch
 from batches.serializers.requests import (
     BatchCreateSerializer,
     BatchListQuerySerializer,
@@ -63,14 +66,9 @@ class BatchListCreateView(BatchAPIView):
         "account_id answers 400).",
         parameters=[
             OpenApiParameter("account_id", OpenApiTypes.STR, description="Account's public id."),
-            OpenApiParameter(
-                "status",
-                OpenApiTypes.STR,
-                enum=["pending", "running", "paused", "completed", "cancelled"],
-            ),
+            status_parameter(Batch.Status),
             OpenApiParameter("is_active", OpenApiTypes.BOOL),
-            OpenApiParameter("page", OpenApiTypes.INT),
-            OpenApiParameter("page_size", OpenApiTypes.INT),
+            *PAGE_PARAMETERS,
         ],
         responses={
             200: BatchSerializer(many=True),
@@ -206,9 +204,7 @@ class BatchDetailView(BatchAPIView):
                     )
                 ],
             ),
-            401: UNAUTHORIZED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
+            **CAMPAIGN_REFUSALS,
         },
     )
     def get(self, request, batch_id):
@@ -250,9 +246,7 @@ class BatchDetailView(BatchAPIView):
                     value={"call_settings.max_attempts": ["Must be between 1 and 20."]},
                 ),
             ),
-            401: UNAUTHORIZED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
+            **CAMPAIGN_REFUSALS,
         },
     )
     def patch(self, request, batch_id):
@@ -299,9 +293,7 @@ class BatchCancelView(BatchAPIView):
                     "Completed", value={"status": ["A completed campaign cannot be cancelled."]}
                 )
             ),
-            401: UNAUTHORIZED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
+            **CAMPAIGN_REFUSALS,
         },
     )
     def post(self, request, batch_id):
@@ -353,9 +345,7 @@ class BatchStatusView(BatchAPIView):
                     )
                 ],
             ),
-            401: UNAUTHORIZED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
+            **CAMPAIGN_REFUSALS,
         },
     )
     def get(self, request, batch_id):
@@ -411,9 +401,7 @@ class BatchLogsView(BatchAPIView):
                     value={"limit": ["Ensure this value is less than or equal to 1000."]},
                 )
             ),
-            401: UNAUTHORIZED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
+            **CAMPAIGN_REFUSALS,
         },
     )
     def get(self, request, batch_id):

@@ -59,11 +59,15 @@ def _excel_form(serializer_class, request) -> tuple[dict | None, Response | None
     return data, None
 
 
-class ExcelPreviewView(BatchAPIView):
+class ExcelUploadView(BatchAPIView):
+    """A multipart spreadsheet upload: the add permission, the uploads throttle."""
+
     operator_permissions = {"POST": [ADD]}
     parser_classes = [MultiPartParser, FormParser]
     throttle_scope = "uploads"
 
+
+class ExcelPreviewView(ExcelUploadView):
     @extend_schema(
         operation_id="batches_excel_preview",
         summary="Preview a debtor spreadsheet",
@@ -150,11 +154,7 @@ class ExcelPreviewView(BatchAPIView):
         return Response(ExcelPreviewResponseSerializer(body).data)
 
 
-class ExcelCreateView(BatchAPIView):
-    operator_permissions = {"POST": [ADD]}
-    parser_classes = [MultiPartParser, FormParser]
-    throttle_scope = "uploads"
-
+class ExcelCreateView(ExcelUploadView):
     @extend_schema(
         operation_id="batches_excel_create",
         summary="Create a campaign from a debtor spreadsheet",

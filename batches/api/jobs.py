@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 
 from batches.api.base import VIEW, BatchAPIView, BatchPagination, batch_or_404, validated
-from batches.api.schema import BATCH_ID, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, bad_request
+from batches.api.schema import (
+    BATCH_ID,
+    CAMPAIGN_REFUSALS,
+    PAGE_PARAMETERS,
+    bad_request,
+    status_parameter,
+)
+from batches.models import Job
 from batches.serializers.requests import JobListQuerySerializer
 from batches.serializers.responses import JobSerializer
 from calls import selectors as call_selectors
@@ -27,22 +33,15 @@ class BatchJobsView(BatchAPIView):
         description="In id order, paginated (page, page_size ≤ 1000), each with its call attempts.",
         parameters=[
             BATCH_ID,
-            OpenApiParameter(
-                "status",
-                OpenApiTypes.STR,
-                enum=["pending", "in_progress", "done", "failed", "cancelled"],
-            ),
-            OpenApiParameter("page", OpenApiTypes.INT),
-            OpenApiParameter("page_size", OpenApiTypes.INT),
+            status_parameter(Job.Status),
+            *PAGE_PARAMETERS,
         ],
         responses={
             200: JobSerializer(many=True),
             **bad_request(
                 OpenApiExample("Bad filter", value={"status": ['"open" is not a valid choice.']})
             ),
-            401: UNAUTHORIZED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
+            **CAMPAIGN_REFUSALS,
         },
     )
     def get(self, request, batch_id):

@@ -39,6 +39,19 @@ NOT_FOUND = OpenApiResponse(
     description="No such campaign, or it belongs to another client.",
     examples=[OpenApiExample("Not found", value={"detail": "No campaign with this id."})],
 )
+# What an endpoint on one campaign may refuse with.
+CAMPAIGN_REFUSALS = {401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND}
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", OpenApiTypes.INT),
+    OpenApiParameter("page_size", OpenApiTypes.INT),
+]
+
+
+def status_parameter(statuses) -> OpenApiParameter:
+    """The ``status`` filter of a list, one of ``statuses`` (TextChoices)."""
+    return OpenApiParameter("status", OpenApiTypes.STR, enum=list(statuses.values))
+
+
 CALL_SETTINGS_EXAMPLE = {
     "max_call_duration": 600,
     "ring_timeout": 60,
@@ -48,6 +61,14 @@ CALL_SETTINGS_EXAMPLE = {
     "days_of_week": [1, 2, 3, 4, 5],
     "timezone": "America/Santiago",
     "priority": "normal",
+}
+IMPORT_COUNTS_EXAMPLE = {
+    "total_jobs": 42,
+    "total_rows": 46,
+    "invalid_rows": 3,
+    "duplicates_merged": 1,
+    "skipped_existing": 0,
+    "estimated_cost": "11970.0000",
 }
 BATCH_EXAMPLE = {
     "batch_id": "batch-2025-10-26-142744-439872",
@@ -59,12 +80,7 @@ BATCH_EXAMPLE = {
     "priority": "normal",
     "schedule_type": "immediate",
     "scheduled_at": None,
-    "total_jobs": 42,
-    "total_rows": 46,
-    "invalid_rows": 3,
-    "duplicates_merged": 1,
-    "skipped_existing": 0,
-    "estimated_cost": "11970.0000",
+    **IMPORT_COUNTS_EXAMPLE,
     "created_by": "ana",
     "created_at": "2025-10-26T14:27:44.439872Z",
     "updated_at": "2025-10-26T14:27:44.439872Z",
@@ -74,12 +90,7 @@ CREATED_EXAMPLE = {
     "success": True,
     "batch_id": "batch-2025-10-26-142744-439872",
     "status": "running",
-    "total_jobs": 42,
-    "total_rows": 46,
-    "invalid_rows": 3,
-    "duplicates_merged": 1,
-    "skipped_existing": 0,
-    "estimated_cost": "11970.0000",
+    **IMPORT_COUNTS_EXAMPLE,
     "errors": [
         {"row": 43, "column": "RUT", "value": "4897550-6", "message": "Invalid RUT check digit"},
         {"row": 44, "column": "Teléfono", "value": "abc", "message": "Invalid phone number"},

@@ -23,6 +23,18 @@ MAX_DESCRIPTION = 2_000
 MAX_SCRIPT = 10_000
 
 
+def days_from_today(payload_key: str) -> serializers.IntegerField:
+    """N days, giving the job payload's date ``payload_key``."""
+    return serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0,
+        max_value=3650,
+        help_text=f"payload.{payload_key} = today (campaign time zone) + N days.",
+    )
+
+
 class BatchOptionsSerializer(serializers.Serializer):
     """Options shared by the JSON form and the Excel upload."""
 
@@ -47,22 +59,8 @@ class BatchOptionsSerializer(serializers.Serializer):
         help_text="false: debtors with an open job in another active campaign "
         "of the account are skipped and reported.",
     )
-    dias_fecha_limite = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        default=None,
-        min_value=0,
-        max_value=3650,
-        help_text="payload.fecha_limite = today (campaign time zone) + N days.",
-    )
-    dias_fecha_maxima = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        default=None,
-        min_value=0,
-        max_value=3650,
-        help_text="payload.fecha_maxima = today (campaign time zone) + N days.",
-    )
+    dias_fecha_limite = days_from_today("fecha_limite")
+    dias_fecha_maxima = days_from_today("fecha_maxima")
 
     def validate(self, attrs):
         user = self.context["request"].user

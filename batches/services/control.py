@@ -29,6 +29,13 @@ from batches.signals import jobs_ready
 WINDOW_FIELDS = ("allowed_hours", "days_of_week", "timezone")
 
 
+def _refuse_if_finished(batch: Batch, field: str, message: str) -> None:
+    """BatchError naming ``field`` when the batch is completed or cancelled; ``message`` says
+    why with a %(status)s placeholder."""
+    if batch.status in FINISHED_STATUSES:
+        raise BatchError({field: [message % {"status": batch.get_status_display().lower()}]})
+
+
 @transaction.atomic
 def batch_set_active(*, batch: Batch, is_active: bool, user) -> Batch:
     """Pause (is_active false) or resume a batch.
@@ -38,15 +45,9 @@ def batch_set_active(*, batch: Batch, is_active: bool, user) -> Batch:
     publishes its first jobs after commit. Finished batches cannot change (BatchError).
     """
     locked = batch_lock(batch)
-    if locked.status in FINISHED_STATUSES:
-        raise BatchError(
-            {
-                "is_active": [
-                    _("A %(status)s campaign cannot be paused or resumed.")
-                    % {"status": locked.get_status_display().lower()}
-                ]
-            }
-        )
+    _refuse_if_finished(
+        locked, "is_active", _("A %(status)s campaign cannot be paused or resumed.")
+    )
     if locked.is_active == is_active:
         return batch_refresh(batch, locked)
     now = timezone.now()
@@ -79,15 +80,7 @@ def batch_update_settings(*, batch: Batch, call_settings: dict, user) -> Batch:
     if not isinstance(call_settings, dict):
         raise BatchError({"call_settings": [_("Must be an object.")]})
     locked = batch_lock(batch)
-    if locked.status in FINISHED_STATUSES:
-        raise BatchError(
-            {
-                "call_settings": [
-                    _("A %(status)s campaign cannot be changed.")
-                    % {"status": locked.get_status_display().lower()}
-                ]
-            }
-        )
+    _refuse_if_finished(locked, "call_settings", _("A %(status)s campaign cannot be changed."))
     old = dict(locked.call_settings or {})
     cleaned = call_settings_clean(account=locked.account, call_settings={**old, **call_settings})
     changes = {

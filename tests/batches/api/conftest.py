@@ -4,15 +4,6 @@ import pytest
 
 from batches.models import BatchEvent
 from tests.factories import BatchFactory
-from tests.queue_support import Published
-
-
-@pytest.fixture
-def published(monkeypatch):
-    """Ids the dispatcher would publish (no broker in these tests)."""
-    ids = Published()
-    monkeypatch.setattr("calls.dispatch.publish_jobs", ids)
-    return ids
 
 
 @pytest.fixture
