@@ -33,10 +33,6 @@ class InsufficientBalance(Exception):
     """The account cannot cover a reservation."""
 
 
-class AccountInactive(Exception):
-    """The account is suspended."""
-
-
 @dataclass(frozen=True)
 class Hold:
     unit: str  # "credits" | "minutes" | "" (unlimited: nothing held)

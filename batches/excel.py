@@ -232,7 +232,8 @@ def open_contacts(
 
     Whole-file problems found before the data rows (not a spreadsheet, no recognisable
     columns...) raise ``ExcelError`` on entering the block. The garbage collector is paused
-    inside the block: ~100k new dicts/lists and no cycles, collections would cost ~30%.
+    inside the block: it allocates many dicts and lists but no cycles, so collections would
+    only cost time.
     """
     data = _read_source(source, max_bytes)
     container = excel_safety.inspect_container(data)

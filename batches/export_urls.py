@@ -2,16 +2,14 @@
 
 from django.urls import re_path
 
-from batches import export_views
+from batches.api import exports
 from batches.urls import BATCH, SLASH
 
 urlpatterns = [
-    re_path(
-        BATCH + r"/export" + SLASH, export_views.BatchExportView.as_view(), name="batch-export"
-    ),
+    re_path(BATCH + r"/export" + SLASH, exports.BatchExportView.as_view(), name="batch-export"),
     re_path(
         BATCH + r"/export/audit" + SLASH,
-        export_views.BatchAuditExportView.as_view(),
+        exports.BatchAuditExportView.as_view(),
         name="batch-export-audit",
     ),
 ]

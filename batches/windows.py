@@ -43,7 +43,6 @@ __all__ = [
     "is_allowed",
     "next_allowed",
     "next_retry_at",
-    "window_closes_at",
 ]
 
 SEARCH_HORIZON = timedelta(days=400)
@@ -265,7 +264,7 @@ def _next_open(window: Window, after: datetime, limit: datetime) -> datetime | N
         found = [_next_open(member, after, limit) for member in window.members]
         return min((at for at in found if at is not None), default=None)
     if not isinstance(window, DialWindow):
-        found = _first_instant(window, after, want=True)
+        found = _first_allowed(window, after)
         return found if found is not None and found < limit else None
     # Every part: move to the latest of their next openings until all agree. No common
     # instant is skipped (none can come before any part's next opening).
@@ -279,23 +278,6 @@ def _next_open(window: Window, after: datetime, limit: datetime) -> datetime | N
             return at
         at = latest
     return None
-
-
-def window_closes_at(window: CallWindow, at: datetime) -> datetime | None:
-    """The end (UTC) of the allowed interval containing ``at``: the first later instant when
-    calling is not allowed. None if it stays open for all of SEARCH_HORIZON; ``at`` itself (in
-    UTC) if the window is closed at ``at``.
-    """
-    at = _aware(at)
-    if not is_allowed(window, at):
-        return at.astimezone(UTC)
-    always_open = (
-        window.start in (None, time())
-        and window.end is None
-        and window.holiday_country is None
-        and (window.days is None or len(window.days) == 7)
-    )
-    return None if always_open else _first_instant(window, at, want=False)
 
 
 def next_retry_at(
@@ -338,8 +320,8 @@ def _next_wall_change(window: CallWindow, wall: datetime) -> datetime:
     return change
 
 
-def _first_instant(window: CallWindow, start: datetime, *, want: bool) -> datetime | None:
-    """The first instant >= ``start`` at which ``is_allowed`` equals ``want``, in UTC.
+def _first_allowed(window: CallWindow, start: datetime) -> datetime | None:
+    """The first instant >= ``start`` at which ``is_allowed`` holds, in UTC.
 
     The timeline is cut into segments of constant UTC offset. Within one, the wall clock is UTC
     plus that offset, so the answer is either the segment's start (e.g. the end of a DST gap)
@@ -352,7 +334,7 @@ def _first_instant(window: CallWindow, start: datetime, *, want: bool) -> dateti
         wall = (seg_start + offset).replace(tzinfo=None)
         wall_end = (seg_end + offset).replace(tzinfo=None)
         while wall < wall_end:
-            if _wall_allowed(window, wall) is want:
+            if _wall_allowed(window, wall):
                 return (wall - offset).replace(tzinfo=UTC)
             wall = _next_wall_change(window, wall)
         seg_start = seg_end

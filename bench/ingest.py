@@ -513,7 +513,7 @@ def main() -> None:
         drop_jobs(batch)
 
         # 3. The whole path: file -> committed jobs, first tasks published. The rows are
-        # normalised and copied in turns (see batches.services._batch_create); wrappers time
+        # normalised and copied in turns (see batches.services.create._batch_create); wrappers time
         # the sheet load, the normalisation, the open-job checks and the stream as a whole
         # to show where the time goes.
         inside: dict[str, float] = {}

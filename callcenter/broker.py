@@ -3,8 +3,8 @@
 Redis: one command client per channel. kombu 5.7's Redis channel builds a new
 ``redis.Redis`` client for every command it sends outside its polling loop: each publish, ack
 and unacked-index update. Building one fills two dicts of response callbacks (about 160
-entries), which under load was 3 % of the web process's CPU (the refill publish after each
-call) and 5 % of a worker's (ack and QoS). The client holds no connection of its own: every
+entries), a visible share of the CPU under load, of the web process (the refill publish
+after each call) as of a worker (ack and QoS). The client holds no connection of its own: every
 command still takes one from the channel's connection pool and gives it back, so sharing it
 between threads is what redis-py supports.
 

@@ -30,6 +30,7 @@ from openpyxl.styles import Font
 
 from accounts.models import User
 from accounts.permissions import username_shown_to
+from batches.debtors.text import is_formula_like
 from batches.models import (
     Batch,
     BatchEvent,
@@ -45,7 +46,6 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 CHUNK = 2_000
 # Spooled in memory up to this size, then on disk.
 SPOOL_BYTES = 8 * 1024 * 1024
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 TRANSCRIPT_CHARS = 32_000  # Excel's limit per cell is 32,767 characters
 BOLD = Font(bold=True)
 
@@ -98,7 +98,7 @@ class _Sheet:
         if cls is str:
             if not value:
                 return None
-            return self._text(value) if value.startswith(FORMULA_TRIGGERS) else value
+            return self._text(value) if is_formula_like(value) else value
         if value is None or cls is bool or cls is int or cls is float or cls is Decimal:
             return value
         if isinstance(value, datetime):

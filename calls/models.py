@@ -82,7 +82,3 @@ class CallAttempt(TimeStamped):
 
     def __str__(self):
         return f"{self.job_id}#{self.attempt_number} {self.phone} {self.status}"
-
-    @property
-    def is_live(self):
-        return self.status in self.LIVE_STATUSES

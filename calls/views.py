@@ -21,8 +21,8 @@ class RetellWebhook(APIView):
     """Retell posts two events for every call (call_ended, call_analyzed), so this is the
     busiest endpoint. It is an APIView so that the OpenAPI schema documents it, but a request
     skips DRF's request and response machinery (parsers, authentication, content negotiation,
-    rendering): under load that wrapping was ~8 % of the web process's CPU, for a view that
-    authenticates by signature and only ever answers small JSON bodies."""
+    rendering): under load that wrapping is a visible share of the web process's CPU, for a
+    view that authenticates by signature and only ever answers small JSON bodies."""
 
     authentication_classes = []
     permission_classes = [AllowAny]

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import account_topup
 from tests.factories import AccountFactory, UserFactory
+from tests.queue_support import Published
 
 
 @pytest.fixture(autouse=True)
@@ -76,3 +77,11 @@ def api_b(client_b):
 @pytest.fixture
 def anon_api():
     return APIClient()
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """Nothing reaches a broker: the job ids the dispatcher would publish are recorded."""
+    ids = Published()
+    monkeypatch.setattr("calls.dispatch.publish_jobs", ids)
+    return ids

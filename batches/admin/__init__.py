@@ -2,7 +2,7 @@
 
 The admin never bypasses the rules: pause, resume, cancel and settings edits go through
 ``batches.services`` (the API's services), "retry failed now" through
-``batches.operations.job_retry_failed``, and a campaign is created from an Excel file by
+``batches.services.job_retry_failed``, and a campaign is created from an Excel file by
 ``batches.services.batch_create_from_excel``. The engine then applies the calling windows,
 attempts, balance and concurrency as usual. Nothing that is history (jobs, attempts, events)
 can be edited or deleted here.

@@ -20,7 +20,7 @@ from batches.admin.common import ReadOnlyInline, money, progress_bar, rate
 from batches.admin.excel_flow import ExcelCreationMixin
 from batches.admin.forms import BatchChangeForm, CallSettingsForm
 from batches.admin.progress import render_progress, with_progress
-from batches.export_views import download
+from batches.api.exports import download
 from batches.models import Batch, BatchEvent
 from calls import exports
 from calls import selectors as call_selectors

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from batches import operations, services
+from batches import services
 from batches.models import Batch
 from calls import campaigns
 
@@ -104,7 +104,7 @@ class BatchOperationsMixin:
         moved = [0]
 
         def retry(batch):
-            moved[0] += operations.job_retry_failed(batch=batch, user=request.user)
+            moved[0] += services.job_retry_failed(batch=batch, user=request.user)
 
         for batch in queryset:
             _service_call(request, batch, lambda b=batch: retry(b))
@@ -155,7 +155,7 @@ class BatchOperationsMixin:
             "pause": lambda: services.batch_set_active(batch=batch, is_active=False, user=user),
             "resume": lambda: services.batch_set_active(batch=batch, is_active=True, user=user),
             "cancel": lambda: campaigns.batch_cancel(batch=batch, user=user),
-            "retry": lambda: operations.job_retry_failed(batch=batch, user=user),
+            "retry": lambda: services.job_retry_failed(batch=batch, user=user),
         }
         if operation not in calls:
             raise Http404

@@ -93,7 +93,7 @@ def _phone_fast(raw: str) -> str | None | bool:
 @lru_cache(maxsize=4096)
 def phone_to_e164_slow(raw: str) -> str | None:
     """The reference: phonenumbers parse (region CL) + ``is_valid_number``. Memoised: what
-    reaches it (junk, foreign numbers) tends to repeat, and it costs ~40 µs."""
+    reaches it (junk, foreign numbers) tends to repeat, and a full parse is slow."""
     try:
         number = phonenumbers.parse(raw, "CL")
     except phonenumbers.NumberParseException:

@@ -19,23 +19,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from batches import admin as batches_admin
-from batches import operations
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from batches.reasons import JobReason as outcomes
+from batches.services import operations
 from calls.models import CallAttempt
 from tests.admin.data import attempt, campaign, login
 from tests.factories import AccountFactory, BatchFactory, JobFactory, UserFactory
-from tests.queue_support import Published
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "deudores_sucio.xlsx"
 BATCHES = "admin:batches_batch_changelist"
 
 
 @pytest.fixture(autouse=True)
-def _no_publish(monkeypatch):
+def _no_publish(published):
     """Nothing reaches a broker: what would be published is recorded instead."""
-    published = Published()
-    monkeypatch.setattr("calls.dispatch.publish_jobs", published)
     return published
 
 

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from batches import selectors, services
 from batches.jobs import job_claim, job_finish, job_release
 from batches.models import Batch, Job, JobCount
-from batches.operations import job_retry_failed
+from batches.services.operations import job_retry_failed
 from calls import campaigns
 from calls.models import CallAttempt
 from calls.services import job_process

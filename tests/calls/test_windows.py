@@ -32,7 +32,6 @@ from batches.windows import (
     is_allowed,
     next_allowed,
     next_retry_at,
-    window_closes_at,
 )
 
 if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
@@ -202,18 +201,8 @@ def test_us_profile_ends_at_21_and_allows_sundays_and_holidays():
 def test_none_profile_uses_only_the_batch_settings():
     anytime = window("none")
     assert is_allowed(anytime, santiago(2025, 9, 18, 3))  # holiday, at night
-    assert window_closes_at(anytime, santiago(2025, 9, 18, 3)) is None
     w = window("none", allowed_hours={"start": "21:00", "end": "23:00"}, days_of_week=[7])
     assert next_allowed(w, santiago(2025, 9, 22, 10)) == santiago(2025, 9, 28, 21)
-
-
-def test_window_closes_at():
-    w = window()
-    assert window_closes_at(w, santiago(2025, 9, 22, 10)) == santiago(2025, 9, 22, 20)
-    closed = santiago(2025, 9, 22, 21)
-    assert window_closes_at(w, closed) == closed
-    sundays_off = window("none", days_of_week=[1, 2, 3, 4, 5, 6])
-    assert window_closes_at(sundays_off, santiago(2025, 9, 25, 10)) == santiago(2025, 9, 28)
 
 
 def test_naive_datetimes_are_rejected():
@@ -262,7 +251,6 @@ def test_retry_scheduled_from_now_on_saturday_night():
     with time_machine.travel(santiago(2025, 9, 27, 19, 50), tick=False):
         now = datetime.now(UTC)
         assert is_allowed(window(), now)
-        assert window_closes_at(window(), now) - now == timedelta(minutes=10)
         retry = next_retry_at(window(), ended_at=now, delay_hours=Decimal("0.5"))
     assert retry == santiago(2025, 9, 29, 8)
 
@@ -324,7 +312,6 @@ def test_opening_in_the_repeated_april_hour_takes_the_first_occurrence_then_the_
     # (== between zones is always False for times in a fold (PEP 495), so compare in UTC.)
     first = next_allowed(w, santiago(2025, 4, 5, 12))
     assert first == santiago(2025, 4, 5, 23, 30, fold=0).astimezone(UTC) == utc(2025, 4, 6, 2, 30)
-    assert window_closes_at(w, first) == utc(2025, 4, 6, 2, 45)
     # 23:50 the first time round: the clock goes back, so 23:30 comes again an hour later.
     second = next_allowed(w, utc(2025, 4, 6, 2, 50))
     assert second == santiago(2025, 4, 5, 23, 30, fold=1).astimezone(UTC) == utc(2025, 4, 6, 3, 30)
@@ -428,26 +415,6 @@ def test_next_allowed_is_the_earliest_allowed_instant(case):
         assert not is_allowed(w, after)
         assert not is_allowed(w, result - MICROSECOND)
         _assert_nothing_allowed_between(w, after, result)
-
-
-@PROPERTY_SETTINGS
-@given(case=windows_and_instants())
-def test_window_closes_at_is_the_end_of_the_current_interval(case):
-    w, after = case
-    at = next_allowed(w, after)
-    closes = window_closes_at(w, at)
-    if closes is None:  # only a window open around the clock, every day, never closes
-        assert w.start in (None, time(0)) and w.end is None and w.holiday_country is None
-        assert w.days is None or len(w.days) == 7
-        return
-    assert closes.tzinfo is UTC
-    assert closes > at
-    assert not is_allowed(w, closes)
-    assert is_allowed(w, closes - MICROSECOND)
-    probe, step = at, max(7 * MINUTE, (closes - at) / 300)
-    while probe < closes:
-        assert is_allowed(w, probe)
-        probe += step
 
 
 # --- Call-settings validation --------------------------------------------------------------

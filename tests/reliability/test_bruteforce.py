@@ -14,7 +14,7 @@ import time_machine
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.batches.test_api import xlsx
+from tests.batches.api.support import xlsx
 from tests.factories import BatchFactory, UserFactory
 from tests.queue_support import ROOT
 

@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 
 from accounts.services import api_token_create
-from batches.api import ExcelCreateView, ExcelPreviewView
+from batches.api.excel import ExcelCreateView, ExcelPreviewView
 from batches.models import Batch, Job
 from callcenter.api import BoundedJSONParser, RequestTooLarge
 from calls.models import CallAttempt

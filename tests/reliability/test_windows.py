@@ -23,7 +23,6 @@ from calls.models import CallAttempt
 from calls.services import job_process
 from calls.sweep import sweep
 from tests.factories import AccountFactory, BatchFactory, JobFactory, rut_with_dv
-from tests.queue_support import Published
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db]
 
@@ -37,13 +36,6 @@ def santiago(*args) -> datetime:
 
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
-
-
-@pytest.fixture
-def published(monkeypatch):
-    ids = Published()
-    monkeypatch.setattr("calls.dispatch.publish_jobs", ids)
-    return ids
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Operator actions on a batch's jobs that the public API does not offer (yet).
 
-Like ``batches.services``, these are the only place that changes state for the admin; the
-engine still decides when (and whether) each job is dialled: windows, attempts, weekly
+The engine still decides when (and whether) each job is dialled: windows, attempts, weekly
 compliance limits, the do-not-call list, balance and concurrency are applied at claim time.
 """
 
@@ -14,7 +13,7 @@ from django.utils.translation import gettext as _
 from batches.jobs import jobs_requeue
 from batches.models import Batch, BatchEvent, Job
 from batches.reasons import JobReason
-from batches.services import BatchError
+from batches.services.base import BatchError, batch_event_add, batch_lock, batch_refresh
 from batches.signals import jobs_ready
 
 
@@ -37,7 +36,7 @@ def job_retry_failed(*, batch: Batch, user) -> int:
     cannot be retried (BatchError). Logged as a "retried" BatchEvent with the user, and one
     JobEvent per job; the account is dispatched after commit, when the batch can dial.
     """
-    locked = Batch.objects.select_for_update(no_key=True).get(pk=batch.pk)
+    locked = batch_lock(batch)
     if locked.status == Batch.Status.CANCELLED:
         raise BatchError({"status": [_("A cancelled campaign cannot be retried.")]})
     now = timezone.now()
@@ -53,7 +52,7 @@ def job_retry_failed(*, batch: Batch, user) -> int:
         fields += ["status", "completed_at"]
     locked.updated_at = now
     locked.save(update_fields=fields)
-    BatchEvent.objects.create(
+    batch_event_add(
         batch=locked,
         kind=BatchEvent.Kind.RETRIED,
         user=user,
@@ -61,6 +60,5 @@ def job_retry_failed(*, batch: Batch, user) -> int:
     )
     if locked.is_dialable:
         jobs_ready.send(sender=Batch, account_id=locked.account_id)
-    for f in Batch._meta.concrete_fields:
-        setattr(batch, f.attname, getattr(locked, f.attname))
+    batch_refresh(batch, locked)
     return moved

@@ -15,7 +15,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 
 from batches import selectors
-from batches.api import BATCH_ID, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, VIEW, BatchAPIView
+from batches.api.base import VIEW, BatchAPIView
+from batches.api.schema import BATCH_ID, CAMPAIGN_REFUSALS
 from calls import exports
 
 
@@ -68,9 +69,7 @@ class BatchExportView(_ExportView):
         parameters=[BATCH_ID],
         responses={
             (200, exports.XLSX_CONTENT_TYPE): XLSX_RESPONSE,
-            401: UNAUTHORIZED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
+            **CAMPAIGN_REFUSALS,
         },
     )
     def get(self, request, batch_id):
@@ -88,9 +87,7 @@ class BatchAuditExportView(_ExportView):
         parameters=[BATCH_ID],
         responses={
             (200, exports.XLSX_CONTENT_TYPE): XLSX_RESPONSE,
-            401: UNAUTHORIZED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
+            **CAMPAIGN_REFUSALS,
         },
     )
     def get(self, request, batch_id):

@@ -1,0 +1,54 @@
+"""A campaign's jobs, each with its call attempts."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+
+from batches.api.base import VIEW, BatchAPIView, BatchPagination, batch_or_404, validated
+from batches.api.schema import (
+    BATCH_ID,
+    CAMPAIGN_REFUSALS,
+    PAGE_PARAMETERS,
+    bad_request,
+    status_parameter,
+)
+from batches.models import Job
+from batches.serializers.requests import JobListQuerySerializer
+from batches.serializers.responses import JobSerializer
+from calls import selectors as call_selectors
+
+
+class JobPagination(BatchPagination):
+    page_size = 100
+    max_page_size = 1000
+
+
+class BatchJobsView(BatchAPIView):
+    operator_permissions = {"GET": [VIEW, "batches.view_job"]}
+    pagination_class = JobPagination
+
+    @extend_schema(
+        operation_id="batches_jobs",
+        summary="Jobs of a campaign",
+        description="In id order, paginated (page, page_size ≤ 1000), each with its call attempts.",
+        parameters=[
+            BATCH_ID,
+            status_parameter(Job.Status),
+            *PAGE_PARAMETERS,
+        ],
+        responses={
+            200: JobSerializer(many=True),
+            **bad_request(
+                OpenApiExample("Bad filter", value={"status": ['"open" is not a valid choice.']})
+            ),
+            **CAMPAIGN_REFUSALS,
+        },
+    )
+    def get(self, request, batch_id):
+        batch = batch_or_404(request, batch_id)
+        query = validated(JobListQuerySerializer, request.query_params, request)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(
+            call_selectors.job_list(batch=batch, status=query.get("status")), request, view=self
+        )
+        return paginator.get_paginated_response(JobSerializer(page, many=True).data)

@@ -1,0 +1,227 @@
+"""Response bodies of the batches API (campaigns, imports, status, jobs, logs)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.permissions import username_shown_to
+from batches.models import Batch, BatchEvent, Job
+from calls.models import CallAttempt
+
+
+class RowIssueSerializer(serializers.Serializer):
+    row = serializers.IntegerField(allow_null=True, help_text="Excel row number (1-based).")
+    column = serializers.CharField(help_text="Header of the column at fault.")
+    value = serializers.CharField(allow_blank=True)
+    message = serializers.CharField()
+
+
+class ImportIssueSerializer(RowIssueSerializer):
+    level = serializers.ChoiceField(choices=[("error", "error"), ("warning", "warning")])
+
+
+class BatchSerializer(serializers.ModelSerializer):
+    account_id = serializers.CharField(source="account.account_id")
+    created_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Batch
+        fields = (
+            "batch_id",
+            "account_id",
+            "name",
+            "description",
+            "status",
+            "is_active",
+            "priority",
+            "schedule_type",
+            "scheduled_at",
+            "total_jobs",
+            "total_rows",
+            "invalid_rows",
+            "duplicates_merged",
+            "skipped_existing",
+            "estimated_cost",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "completed_at",
+        )
+        read_only_fields = fields
+
+    def get_created_by(self, batch) -> str | None:
+        if not batch.created_by_id:
+            return None
+        return username_shown_to(self.context["request"].user, batch.created_by)
+
+
+class BatchDetailSerializer(BatchSerializer):
+    import_errors = ImportIssueSerializer(
+        many=True, help_text="Invalid rows (level error) and warnings, first 1,000."
+    )
+
+    class Meta(BatchSerializer.Meta):
+        fields = (
+            *BatchSerializer.Meta.fields,
+            "script_content",
+            "voice_settings",
+            "call_settings",
+            "recurring_config",
+            "import_errors",
+        )
+        read_only_fields = fields
+
+
+class BatchCreateResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    batch_id = serializers.CharField()
+    status = serializers.CharField()
+    total_jobs = serializers.IntegerField()
+    total_rows = serializers.IntegerField()
+    invalid_rows = serializers.IntegerField()
+    duplicates_merged = serializers.IntegerField()
+    skipped_existing = serializers.IntegerField()
+    estimated_cost = serializers.DecimalField(max_digits=16, decimal_places=4)
+    errors = RowIssueSerializer(many=True, help_text="Invalid rows, not imported.")
+    warnings = RowIssueSerializer(
+        many=True,
+        help_text="Merged duplicates, debtors skipped "
+        "because already in a campaign, "
+        "ignored values.",
+    )
+
+
+class ContactPreviewSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    name = serializers.CharField(allow_blank=True)
+    rut = serializers.CharField()
+    phones = serializers.ListField(child=serializers.CharField())
+    email = serializers.CharField(allow_null=True)
+    debt_amount = serializers.CharField(allow_null=True)
+    due_date = serializers.CharField(allow_null=True)
+    installments = serializers.IntegerField(allow_null=True)
+    company_name = serializers.CharField(allow_null=True)
+    custom_fields = serializers.DictField(child=serializers.CharField())
+
+
+class ExcelPreviewResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    total_rows = serializers.IntegerField(help_text="Non-blank data rows.")
+    valid_rows = serializers.IntegerField()
+    invalid_rows = serializers.IntegerField()
+    duplicates_merged = serializers.IntegerField()
+    total_jobs = serializers.IntegerField(
+        help_text="Debtors a campaign would get (before skipping those already in a campaign)."
+    )
+    contacts_preview = ContactPreviewSerializer(many=True, help_text="The first 20.")
+    column_mapping = serializers.DictField(help_text="field → header text used.")
+    custom_columns = serializers.ListField(child=serializers.CharField())
+    errors = RowIssueSerializer(many=True)
+    warnings = RowIssueSerializer(many=True)
+    errors_truncated = serializers.BooleanField()
+
+
+class StatusCountsSerializer(serializers.Serializer):
+    pending = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class BatchStatusSerializer(serializers.Serializer):
+    batch_id = serializers.CharField()
+    status = serializers.CharField()
+    is_active = serializers.BooleanField()
+    total_jobs = serializers.IntegerField()
+    counts = StatusCountsSerializer()
+    progress_percent = serializers.FloatField(help_text="(done + failed + cancelled) / total.")
+    calls_in_flight = serializers.IntegerField()
+    attempts_made = serializers.IntegerField()
+    contacted = serializers.IntegerField()
+    cost_so_far = serializers.DecimalField(max_digits=16, decimal_places=4)
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+
+
+class CallAttemptSerializer(serializers.ModelSerializer):
+    duration = serializers.IntegerField(source="duration_seconds", allow_null=True)
+
+    class Meta:
+        model = CallAttempt
+        fields = (
+            "attempt_number",
+            "phone",
+            "call_id",
+            "status",
+            "outcome",
+            "disconnection_reason",
+            "duration",
+            "cost",
+            "started_at",
+            "ended_at",
+        )
+        read_only_fields = fields
+
+
+class JobSerializer(serializers.ModelSerializer):
+    call_attempts = CallAttemptSerializer(many=True, read_only=True)
+    last_error = serializers.CharField(
+        source="get_last_error_display", read_only=True,
+        help_text="Why the job waits or failed, in the reader's language.",
+    )
+    reason = serializers.CharField(
+        source="last_error", read_only=True,
+        help_text="The same as a stable code (outside_window, insufficient_balance, "
+        "max_attempts...); empty when none.",
+    )
+
+    class Meta:
+        model = Job
+        fields = (
+            "id",
+            "rut",
+            "status",
+            "attempts",
+            "next_try_at",
+            "last_error",
+            "reason",
+            "last_outcome",
+            "contact",
+            "payload",
+            "call_attempts",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+class BatchEventSerializer(serializers.ModelSerializer):
+    user = serializers.SerializerMethodField()
+    message = serializers.CharField(
+        read_only=True, help_text="The event in the reader's language; ``kind`` is its code."
+    )
+
+    class Meta:
+        model = BatchEvent
+        fields = ("id", "kind", "message", "user", "data", "created_at")
+        read_only_fields = fields
+
+    def get_user(self, event) -> str:
+        if not event.user_id:
+            return "system"
+        return username_shown_to(self.context["request"].user, event.user)
+
+
+class BatchLogsSerializer(serializers.Serializer):
+    batch_id = serializers.CharField()
+    logs = BatchEventSerializer(many=True)
+
+
+class CancelResponseSerializer(serializers.Serializer):
+    batch_id = serializers.CharField()
+    status = serializers.CharField()
+    jobs_cancelled = serializers.IntegerField(
+        help_text="Jobs that had not started (pending, or claimed but not dialled yet).")
+    jobs_in_call = serializers.IntegerField(
+        help_text="Jobs whose call was live: each ends by its call's outcome; only its "
+        "retries are cancelled.")

@@ -1,0 +1,50 @@
+"""Writes for batches, by concern: ``options`` (validation of a new batch's options),
+``create`` (a batch from JSON or a spreadsheet, its estimated cost), ``control`` (pause,
+resume, settings and details edits), ``operations`` (operator actions on its jobs) and
+``base`` (the error, row lock and event log they share).
+
+The public functions are exported here: ``from batches import services;
+services.batch_create(...)``. Cancelling, which must spare the calls in progress, is the
+engine's (``calls.campaigns``).
+"""
+
+from batches.services.base import (
+    FINISHED_STATUSES,
+    BatchError,
+    batch_event_add,
+    batch_lock,
+    batch_refresh,
+)
+from batches.services.control import (
+    batch_set_active,
+    batch_update,
+    batch_update_details,
+    batch_update_settings,
+)
+from batches.services.create import (
+    BatchCreateResult,
+    batch_create,
+    batch_create_from_excel,
+    estimate_cost,
+)
+from batches.services.operations import job_retry_failed
+from batches.services.options import batch_options_clean, call_settings_clean
+
+__all__ = [
+    "FINISHED_STATUSES",
+    "BatchCreateResult",
+    "BatchError",
+    "batch_create",
+    "batch_create_from_excel",
+    "batch_event_add",
+    "batch_lock",
+    "batch_options_clean",
+    "batch_refresh",
+    "batch_set_active",
+    "batch_update",
+    "batch_update_details",
+    "batch_update_settings",
+    "call_settings_clean",
+    "estimate_cost",
+    "job_retry_failed",
+]
