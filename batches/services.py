@@ -38,9 +38,11 @@ from batches.jobs import (
     batch_jobs_make_due,
 )
 from batches.models import Batch, BatchEvent
+from batches.queries import IMPORT_LOCK_SQL
 from batches.reasons import JobReason
 from batches.signals import jobs_ready
 from batches.windows import campaign_opens
+from callcenter.db import written_sql
 
 # Expected length of one call, for estimated_cost (capped by the batch's max_call_duration).
 EXPECTED_CALL_SECONDS = getattr(settings, "BATCH_EXPECTED_CALL_SECONDS", 120)
@@ -399,10 +401,10 @@ def batch_create_from_excel(
 
 
 def _lock_account_imports(account: Account) -> None:
-    if connection.vendor == "postgresql":
+    if written_sql():
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s)",
+                IMPORT_LOCK_SQL,
                 [_CREATE_LOCK_NAMESPACE | (account.pk & 0xFFFFFFFF)],
             )
 
