@@ -191,7 +191,7 @@ def jobs_refresh(
 # --- COPY ----------------------------------------------------------------------------------
 # The hot loop writes each job's two JSON documents with f-strings and the C string encoder
 # json uses itself, instead of building two dicts and running the generic encoder on them
-# (three times faster). Any value of an unexpected type falls back to the generic path, so
+# (a third of the time). Any value of an unexpected type falls back to the generic path, so
 # the stored JSON is always what job_rows + json.dumps would give.
 
 
