@@ -42,7 +42,11 @@ def db_datetime(value):
 
 
 @functools.cache
-def _prepared_cursor_class():
+def _prepared_cursors() -> tuple[type, type]:
+    """(the psycopg cursor that prepares, the same keeping each statement's text for
+    Django's query log: DEBUG, CaptureQueriesContext)."""
+    from types import SimpleNamespace
+
     import psycopg
 
     class PreparedCursor(psycopg.Cursor):
@@ -51,7 +55,15 @@ def _prepared_cursor_class():
         def execute(self, query, params=None, *, prepare=True, binary=None):
             return super().execute(query, params, prepare=prepare, binary=binary)
 
-    return PreparedCursor
+    class LoggedPreparedCursor(PreparedCursor):
+        def execute(self, query, params=None, *, prepare=True, binary=None):
+            super().execute(query, params, prepare=prepare, binary=binary)
+            # Django's log reads the text psycopg sent, which a prepared run does not keep.
+            self._query = SimpleNamespace(query=connection.ops.compose_sql(query, params)
+                                          .encode())
+            return self
+
+    return PreparedCursor, LoggedPreparedCursor
 
 
 @contextlib.contextmanager
@@ -72,8 +84,10 @@ def cursor():
     # What connection.cursor() does, with the prepared cursor inside Django's wrapper.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
+    prepared, logged = _prepared_cursors()
     with connection.wrap_database_errors:
-        wrapped = connection._prepare_cursor(_prepared_cursor_class()(connection.connection))
+        raw = (logged if connection.queries_logged else prepared)(connection.connection)
+        wrapped = connection._prepare_cursor(raw)
     with wrapped:
         yield wrapped
 

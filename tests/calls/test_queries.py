@@ -49,7 +49,9 @@ def test_dispatch_budget_counts_what_the_orm_counts():
     JobFactory(batch=batch, enqueued_until=now + timedelta(minutes=1))
     JobFactory(batch=batch, enqueued_until=now - timedelta(minutes=1))
     JobFactory(batch=batch)
-    budget = dispatch_budget(account_id=account.pk, now=now)
+    with CaptureQueriesContext(connection) as captured:  # named parameters, logged
+        budget = dispatch_budget(account_id=account.pk, now=now)
+    assert len(captured) == 1 and str(account.pk) in captured[0]["sql"]
     jobs = Job.objects.filter(account=account)
     busy = jobs.filter(status=Job.Status.IN_PROGRESS).count()
     nudged = jobs.filter(status=Job.Status.PENDING, enqueued_until__gt=now).count()
@@ -202,7 +204,7 @@ def test_the_hot_path_runs_through_djangos_connection(sim):
     assert claim is None or claim in seen
     assert queries.live_elsewhere_sql(row_lock("FOR NO KEY UPDATE")) in seen
     assert any(balances_add_sql(("credits",)) == sql for sql in seen)  # the hold
-    assert len(captured) == len(seen)
+    assert len(captured) == len(seen) and all(query["sql"] for query in captured)
 
     attempt = CallAttempt.objects.get(job=job)
     sim.end_call(attempt.call_id, "user_hangup")
