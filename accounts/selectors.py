@@ -4,9 +4,10 @@ API tokens. Balances and statistics, which read campaigns and calls, are ``calls
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from callcenter.db import cursor, placeholders
+from callcenter.db import cursor
 
-from .models import Account, ApiToken, DoNotCall
+from . import queries
+from .models import Account, ApiToken
 from .permissions import can_view
 
 
@@ -30,20 +31,12 @@ def month_bounds(*, tz_name: str, now: datetime) -> tuple[datetime, datetime]:
 
 
 def suppressed_for(*, account_id: int, rut: str, phones: list[str]) -> tuple[bool, set[str]]:
-    """One query: (is the RUT on the do-not-call list, which of ``phones`` are). Every dial
-    runs it, so it is written out (see callcenter.db)."""
-    match, params = [], [account_id]
-    if rut:
-        match.append("rut = %s")
-        params.append(rut)
-    if phones:
-        match.append(f"phone IN ({placeholders(phones)})")
-        params.extend(phones)
-    if not match:
+    """One query: (is the RUT on the do-not-call list, which of ``phones`` are)."""
+    if not rut and not phones:
         return False, set()
     with cursor() as db:
-        db.execute(f"SELECT phone, rut FROM {DoNotCall._meta.db_table} "
-                   f"WHERE account_id = %s AND ({' OR '.join(match)})", params)
+        db.execute(queries.do_not_call_sql(rut=bool(rut), phones=len(phones)),
+                   [account_id, *([rut] if rut else []), *phones])
         rows = db.fetchall()
     rut_blocked, blocked = False, set()
     for phone, listed_rut in rows:

@@ -5,7 +5,6 @@ LedgerEntry with the resulting balance, so the balance always equals the sum of 
 concurrent changes never lose an update. The database refuses a negative balance.
 """
 
-import functools
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,8 +18,9 @@ from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from callcenter.db import Columns, cursor
+from callcenter.db import cursor
 
+from . import queries
 from .models import Account, ApiToken, DoNotCall, LedgerEntry
 from .signals import balance_added
 
@@ -95,13 +95,7 @@ def _ledger_entry(account: Account, *, unit: str, amount: Decimal, balance_after
 def account_lock(account_pk: int, *, fields: tuple[str, ...] = ()) -> Account:
     """The account row, locked until the transaction ends (every balance change and every
     dial takes this lock). ``fields``: load only these columns (the others on access)."""
-    # Written out: every dial and every settle runs it (see callcenter.db).
-    return _locked_columns(fields).get(account_pk, lock=True)
-
-
-@functools.cache
-def _locked_columns(fields: tuple[str, ...]) -> Columns:
-    return Columns(Account, "a", only=("id", *fields) if fields else ())
+    return queries.account_columns(fields).get(account_pk, lock=True)
 
 
 @transaction.atomic
@@ -301,16 +295,12 @@ def account_settle(
 
 def _add_to_balances(account_pk: int, deltas: dict[str, Decimal]) -> None:
     """``UPDATE … SET credits = credits + %s, …``: every balance change goes through it, the
-    increment made by the database (as an F() expression would) under the caller's row lock;
-    written out because every dial and settle runs it (see callcenter.db)."""
-    qn = connection.ops.quote_name
+    increment made by the database (as an F() expression would) under the caller's row lock."""
     fields = [Account._meta.get_field(name) for name in deltas]
-    assignments = ", ".join(f"{qn(f.column)} = {qn(f.column)} + %s" for f in fields)
     params = [connection.ops.adapt_decimalfield_value(value, f.max_digits, f.decimal_places)
               for f, value in zip(fields, deltas.values(), strict=True)]
     with cursor() as db:
-        db.execute(f"UPDATE {qn(Account._meta.db_table)} SET {assignments} WHERE id = %s",
-                   [*params, account_pk])
+        db.execute(queries.balances_add_sql(tuple(deltas)), [*params, account_pk])
 
 
 def account_release(*, account: Account, hold: Hold, reference: str) -> None:

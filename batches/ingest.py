@@ -26,6 +26,16 @@ from django.db import connection
 
 from accounts.models import Account
 from batches.models import Batch, Job
+from batches.queries import (
+    ANALYZE_SQL,
+    COPY_SQL,
+    FOREIGN_KEYS_SQL,
+    JOB_COPY_COLUMNS,
+    OPEN_RUTS_SQL,
+    REFRESH_SQL,
+    set_constraints_sql,
+)
+from callcenter.db import written_sql
 
 __all__ = [
     "JOB_COPY_COLUMNS",
@@ -49,40 +59,12 @@ OPEN_BATCH_STATUSES = (Batch.Status.PENDING, Batch.Status.RUNNING, Batch.Status.
 # (rut, contact, payload): what the service decides for each debtor.
 JobRow = tuple[str, dict, dict]
 
-JOB_COPY_COLUMNS = (
-    "created_at",
-    "updated_at",
-    "batch_id",
-    "account_id",
-    "deduplication_key",
-    "rut",
-    "status",
-    "attempts",
-    "next_try_at",
-    "last_error",
-    "last_outcome",
-    "contact",
-    "payload",
-)
-_COPY_SQL = f"COPY {Job._meta.db_table} ({', '.join(JOB_COPY_COLUMNS)}) FROM STDIN"
 _BULK_BATCH_SIZE = 2_000
 # Contacts per COPY statement: small enough that the last one (stored while nothing else
 # runs) is short, large enough that the per-statement costs (and the open-job query run
 # before each) stay negligible.
 CHUNK_CONTACTS = 5_000
 _BLOCK_ROWS = 1_000  # lines per write() inside a COPY
-# Jobs rewritten after a late duplicate was merged into their debtor, found by their unique
-# deduplication key: (keys, contact JSON texts, payload JSON texts) as three arrays.
-_REFRESH_SQL = (
-    f"UPDATE {Job._meta.db_table} AS j SET contact = v.contact::jsonb, "
-    "payload = v.payload::jsonb "
-    "FROM unnest(%s::text[], %s::text[], %s::text[]) AS v(key, contact, payload) "
-    "WHERE j.deduplication_key = v.key"
-)
-_FOREIGN_KEYS_SQL = (
-    "SELECT quote_ident(conname) FROM pg_constraint WHERE conrelid = %s::regclass "
-    "AND contype = 'f' AND condeferrable AND condeferred ORDER BY conname"
-)
 # COPY's text format gives backslash, tab, newline and CR a meaning. JSON text never holds a raw
 # control character (the encoder escapes them), so only its backslashes need doubling; the
 # RUT (normalised) and the identifiers (slugs) hold none of the four.
@@ -147,7 +129,7 @@ def jobs_insert_chunks(
     tab or backslash). Other databases use ``bulk_create``. Runs inside the caller's atomic
     block; an exception from ``chunks`` or ``keep`` ends the COPY and propagates.
     """
-    if connection.vendor == "postgresql":
+    if written_sql():
         return _copy_jobs(
             batch=batch,
             chunks=chunks,
@@ -181,7 +163,7 @@ def jobs_refresh(
     contacts = list(contacts)
     if not contacts:
         return 0
-    if connection.vendor != "postgresql":
+    if not written_sql():
         changed = 0
         for rut, contact, payload in job_rows(
             contacts, fecha_limite=fecha_limite, fecha_maxima=fecha_maxima
@@ -202,14 +184,14 @@ def jobs_refresh(
         contact_docs.append(contact)
         payload_docs.append(payload)
     with connection.cursor() as cursor:
-        cursor.execute(_REFRESH_SQL, [keys, contact_docs, payload_docs])
+        cursor.execute(REFRESH_SQL, [keys, contact_docs, payload_docs])
         return cursor.rowcount
 
 
 # --- COPY ----------------------------------------------------------------------------------
 # The hot loop writes each job's two JSON documents with f-strings and the C string encoder
 # json uses itself, instead of building two dicts and running the generic encoder on them
-# (three times faster). Any value of an unexpected type falls back to the generic path, so
+# (a third of the time). Any value of an unexpected type falls back to the generic path, so
 # the stored JSON is always what job_rows + json.dumps would give.
 
 
@@ -291,7 +273,7 @@ def _copy_formatter(
 
 def _job_foreign_keys(cursor) -> list[str]:
     """The quoted names of the jobs table's deferred foreign keys."""
-    cursor.execute(_FOREIGN_KEYS_SQL, [Job._meta.db_table])
+    cursor.execute(FOREIGN_KEYS_SQL, [Job._meta.db_table])
     return [name for (name,) in cursor.fetchall()]
 
 
@@ -316,7 +298,7 @@ def _copy_jobs(
         # next chunk. Same checks, same outcome (any failure aborts the transaction).
         foreign_keys = ", ".join(_job_foreign_keys(cursor))
         if foreign_keys:
-            cursor.execute(f"SET CONSTRAINTS {foreign_keys} IMMEDIATE")
+            cursor.execute(set_constraints_sql(foreign_keys, "IMMEDIATE"))
         chunk = next(chunks, None)
         while chunk is not None:
             if keep is not None:
@@ -324,14 +306,14 @@ def _copy_jobs(
             if not chunk:
                 chunk = next(chunks, None)
                 continue
-            with cursor.copy(_COPY_SQL) as copy:
+            with cursor.copy(COPY_SQL) as copy:
                 for block in blocks(chunk):
                     copy.write(block)
                 total += len(chunk)
                 # Produce the next chunk while the server stores this one.
                 chunk = next(chunks, None)
         if foreign_keys:
-            cursor.execute(f"SET CONSTRAINTS {foreign_keys} DEFERRED")
+            cursor.execute(set_constraints_sql(foreign_keys, "DEFERRED"))
     return total
 
 
@@ -369,13 +351,6 @@ def _bulk_create_jobs(
     return total
 
 
-# The columns the planner needs fresh figures of after an import: the batch and status the
-# hot queries filter on, the due time, the RUT of the open-job check. Not the JSON documents.
-_ANALYZE_SQL = (
-    f"ANALYZE (SKIP_LOCKED) {Job._meta.db_table} (batch_id, account_id, status, next_try_at, rut)"
-)
-
-
 def jobs_analyze() -> None:
     """Refresh the jobs table's planner statistics after a large import.
 
@@ -386,20 +361,9 @@ def jobs_analyze() -> None:
     give way at once to a VACUUM or ANALYZE already running on the table. PostgreSQL only;
     run it outside the import's transaction (the new rows must be committed to be sampled).
     """
-    if connection.vendor == "postgresql":
+    if written_sql():
         with connection.cursor() as cursor:
-            cursor.execute(_ANALYZE_SQL)
-
-
-# ([batch ids], [ruts], [job statuses]): one array parameter whatever the number of RUTs.
-# The batches are named (the account's open ones) rather than the account, so the rows of a
-# batch being imported, in the same table, are never scanned: this runs once per chunk.
-OPEN_RUTS_SQL = (
-    f"SELECT DISTINCT ON (j.rut) j.rut, b.batch_id FROM {Job._meta.db_table} j "
-    f"JOIN {Batch._meta.db_table} b ON b.id = j.batch_id "
-    "WHERE j.batch_id = ANY(%s) AND j.rut = ANY(%s) AND j.status = ANY(%s) "
-    "ORDER BY j.rut, j.id"
-)
+            cursor.execute(ANALYZE_SQL)
 
 
 def open_ruts(
@@ -416,7 +380,7 @@ def open_ruts(
     batch_ids = list(batches.values_list("pk", flat=True))
     if not batch_ids:
         return {}
-    if connection.vendor == "postgresql":
+    if written_sql():
         with connection.cursor() as cursor:
             cursor.execute(OPEN_RUTS_SQL, [batch_ids, ruts, list(Job.OPEN_STATUSES)])
             return dict(cursor.fetchall())

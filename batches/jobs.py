@@ -9,38 +9,36 @@
 
 The engine (``calls``) and the campaign services call these functions; nothing else changes
 a job's status. The single-job statements run at every dial and every settle, so they are
-written out (see ``callcenter.db``). A job that gives its call slot back announces
+written out (``batches.queries``). A job that gives its call slot back announces
 ``signals.jobs_ready``, on which the engine dispatches the account.
 """
 
 from __future__ import annotations
 
-import functools
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.compliance import PHONE_CLASSES, PROFILES
-from accounts.models import Account
+from batches import queries
 from batches.models import Batch, Job, JobEvent
 from batches.reasons import JobReason
 from batches.signals import jobs_ready
 from batches.windows import WindowError, campaign_opens, dial_window, next_allowed
+from callcenter.db import cursor as db_cursor
 from callcenter.db import (
-    Columns,
     db_datetime,
     insert_row,
-    placeholders,
     row_lock,
     update_row,
     update_rows,
+    written_sql,
 )
-from callcenter.db import cursor as db_cursor
 
 # Requeued jobs are moved and logged this many at a time.
 EVENT_CHUNK = 2_000
@@ -60,83 +58,37 @@ class Claim:
         return cls(job=job, token=None, now=now)
 
 
-_CLAIM_SQL = f"""
-UPDATE {Job._meta.db_table}
-   SET status = %s, reserved_until = %s, lease_token = %s, enqueued_until = NULL,
-       updated_at = %s
- WHERE id = %s AND status = %s AND (next_try_at IS NULL OR next_try_at <= %s)
-"""
-
-
-# What the engine never reads of a job's batch, and which can be large: the import report
-# (up to 1,000 issues of JSON), the agent's script, free texts. Loading them on every claim
-# and every settle would cost more than the rest of the row; they stay deferred.
-_JOB_COLUMNS = Columns(Job, "j")
-_BATCH_COLUMNS = Columns(Batch, "b", exclude=("import_errors", "script_content", "description",
-                                             "recurring_config"))
-_ACCOUNT_COLUMNS = Columns(Account, "a")
-# A job with its batch and account, in one statement written out (as the ORM's
-# select_related would read them, without compiling that query on every dial and settle).
-_ENGINE_JOB_SQL = """
-SELECT {columns}
-  FROM {source} j
-  JOIN {batch} b ON b.id = j.batch_id
-  JOIN {account} a ON a.id = j.account_id
-"""
-
-
-@functools.cache
-def _engine_job_sql(source: str, where: str = "", lock: str = "") -> str:
-    columns = ", ".join(c.sql for c in (_JOB_COLUMNS, _BATCH_COLUMNS, _ACCOUNT_COLUMNS))
-    return _ENGINE_JOB_SQL.format(columns=columns, source=source, batch=Batch._meta.db_table,
-                                  account=Account._meta.db_table) + where + lock
-
-
-def _engine_job(row) -> Job:
-    jobs_end = len(_JOB_COLUMNS)
-    batches_end = jobs_end + len(_BATCH_COLUMNS)
-    job = _JOB_COLUMNS.build(row[:jobs_end])
-    job.batch = _BATCH_COLUMNS.build(row[jobs_end:batches_end])
-    job.account = _ACCOUNT_COLUMNS.build(row[batches_end:])
-    return job
-
-
 def engine_job(job_id: int, *, lock: bool = False) -> Job | None:
     """A job with its batch and account, as the engine reads them. ``lock``: the job's row
     (only it, never the batch and account rows) is locked until the transaction ends."""
-    sql = _engine_job_sql(Job._meta.db_table, " WHERE j.id = %s",
-                          row_lock("FOR UPDATE OF j") if lock else "")
+    sql = queries.engine_job_sql(where=" WHERE j.id = %s",
+                                 lock=row_lock("FOR UPDATE OF j") if lock else "")
     with db_cursor() as cursor:
         cursor.execute(sql, [job_id])
         row = cursor.fetchone()
-    return None if row is None else _engine_job(row)
+    return None if row is None else queries.engine_job_build(row)
 
 
 def job_claim(*, job_id: int, now=None) -> Claim | None:
     """Take the job if it is pending and due. Returns None when someone else has it."""
     now = now or timezone.now()
     token = uuid.uuid4()
-    params = [
-        Job.Status.IN_PROGRESS,
-        db_datetime(now + timedelta(seconds=settings.CALLS_LEASE_SECONDS)),
-        Job._meta.get_field("lease_token").get_db_prep_value(token, connection),
-        db_datetime(now), job_id, Job.Status.PENDING, db_datetime(now),
-    ]
-    with db_cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The claim and the read in one round trip: the UPDATE's new row, joined.
-            cursor.execute(f"WITH claimed AS ({_CLAIM_SQL} RETURNING *)"
-                           + _engine_job_sql("claimed"), params)
+    reserved_until = now + timedelta(seconds=settings.CALLS_LEASE_SECONDS)
+    if written_sql():
+        with db_cursor() as cursor:
+            cursor.execute(queries.claim_sql(), [
+                Job.Status.IN_PROGRESS, db_datetime(reserved_until), _token(token),
+                db_datetime(now), job_id, Job.Status.PENDING, db_datetime(now)])
             row = cursor.fetchone()
-            if row is None:
-                return None
-            job = _engine_job(row)
-        else:
-            cursor.execute(_CLAIM_SQL, params)
-            if cursor.rowcount != 1:
-                return None
-            job = engine_job(job_id)
-    return Claim(job=job, token=token, now=now)
+        job = None if row is None else queries.engine_job_build(row)
+    else:
+        claimed = Job.objects.filter(
+            Q(next_try_at__isnull=True) | Q(next_try_at__lte=now),
+            pk=job_id, status=Job.Status.PENDING,
+        ).update(status=Job.Status.IN_PROGRESS, reserved_until=reserved_until,
+                 lease_token=token, enqueued_until=None, updated_at=now)
+        job = engine_job(job_id) if claimed else None
+    return None if job is None else Claim(job=job, token=token, now=now)
 
 
 def _token(token: uuid.UUID):
@@ -225,49 +177,21 @@ def job_mark_phone_invalid(claim: Claim, *, phone: str, release: bool) -> bool:
     return marked
 
 
-# PostgreSQL: a job whose call was placed is in progress for the whole call (its lease covers
-# the ring time, the longest call and a margin) and counts one attempt, in the statement that
-# binds the call. Pending too: a job handed back (a DB error after the create, or an expired
-# lease) whose call turns out to be placed is in progress again, and the call counts. Its end
-# moves it on; a worker that claimed it meanwhile finds the live call and stops.
-_PLACED_SQL = f"""
-UPDATE {Job._meta.db_table} j
-   SET status = %s, attempts = j.attempts + 1,
-       reserved_until = CAST(%s AS timestamptz) + make_interval(
-           secs => {{calls}}.ring_timeout + {{calls}}.max_call_duration + %s),
-       enqueued_until = NULL, last_error = '', updated_at = %s
-  FROM {{calls}}
- WHERE j.id = {{calls}}.job_id AND j.status IN ({placeholders(Job.OPEN_STATUSES)})
-"""
-# Elsewhere (SQLite), the same for one job, in the transaction that binds its call.
-_PLACED_ONE_SQL = f"""
-UPDATE {Job._meta.db_table}
-   SET status = %s, attempts = attempts + 1, reserved_until = %s, enqueued_until = NULL,
-       last_error = '', updated_at = %s
- WHERE id = %s AND status IN ({placeholders(Job.OPEN_STATUSES)})
-"""
-
-
-@functools.cache
-def _placed_sql(calls: str) -> str:
-    return _PLACED_SQL.format(calls=calls)
-
-
 def job_placed_update(*, calls: str, now) -> tuple[str, list]:
     """PostgreSQL: (statement, parameters) of the UPDATE that puts the jobs of ``calls`` in
     progress, ``calls`` being a CTE of the caller's statement whose rows give job_id,
     ring_timeout and max_call_duration of the calls just placed."""
     margin = settings.CALLS_STALE_MARGIN_SECONDS
-    return _placed_sql(calls), [Job.Status.IN_PROGRESS, db_datetime(now), margin,
-                                db_datetime(now), *Job.OPEN_STATUSES]
+    return queries.placed_sql(calls), [Job.Status.IN_PROGRESS, db_datetime(now), margin,
+                                       db_datetime(now), *Job.OPEN_STATUSES]
 
 
 def job_placed(*, job_id: int, call_seconds: int, now) -> None:
-    """``job_placed_update`` for one job (SQLite), in the caller's transaction."""
+    """``job_placed_update`` for one job, through the ORM, in the caller's transaction."""
     lease = timedelta(seconds=call_seconds + settings.CALLS_STALE_MARGIN_SECONDS)
-    with db_cursor() as cursor:
-        cursor.execute(_PLACED_ONE_SQL, [Job.Status.IN_PROGRESS, db_datetime(now + lease),
-                                         db_datetime(now), job_id, *Job.OPEN_STATUSES])
+    Job.objects.filter(pk=job_id, status__in=Job.OPEN_STATUSES).update(
+        status=Job.Status.IN_PROGRESS, attempts=F("attempts") + 1, reserved_until=now + lease,
+        enqueued_until=None, last_error="", updated_at=now)
 
 
 def job_call_ended(claim: Claim, *, status: str, outcome: str, reason: str, attempt: str,
@@ -363,14 +287,6 @@ def batch_jobs_make_due(*, batch: Batch, now) -> int:
     ).update(next_try_at=now, updated_at=now)
 
 
-# A job whose phones all start with a prefix (%s), and one with no zone of its own.
-_ALL_PHONES_LIKE = {
-    "postgresql": "NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(contact -> 'phones') p"
-                  " WHERE p NOT LIKE %s)",
-    "sqlite": "NOT EXISTS (SELECT 1 FROM json_each(contact, '$.phones') WHERE value NOT LIKE %s)",
-}
-
-
 def batch_defer_to_window(*, batch_pk: int, call_settings: dict, profile: str, now) -> int:
     """When the campaign's window is closed at ``now``, its pending jobs due before it opens
     are made due then, with the reason: set-based, no attempt used, nothing published. Jobs
@@ -389,15 +305,20 @@ def batch_defer_to_window(*, batch_pk: int, call_settings: dict, profile: str, n
                                                    phone=number), now)
         except WindowError:
             continue
-        moved += _defer(batch_pk, class_opens, now, (_ALL_PHONES_LIKE[connection.vendor],
-                                                     prefix + "%"))
+        moved += _defer(batch_pk, class_opens, now, prefix)
     return moved + _defer(batch_pk, opens, now)
 
 
-def _defer(batch_pk: int, opens, now, phones_like: tuple[str, str] | None = None) -> int:
+def _defer(batch_pk: int, opens, now, prefix: str | None = None) -> int:
+    """Defer the batch's pending jobs due before ``opens`` (with no zone of their own; with
+    ``prefix``, only those whose phones all start with it) to ``opens``."""
     jobs = (Job.objects.filter(batch_id=batch_pk, status=Job.Status.PENDING)
             .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lt=opens))
             .exclude(contact__has_key="timezone"))
-    if phones_like is not None:
-        jobs = jobs.extra(where=[phones_like[0]], params=[phones_like[1]])
+    if prefix is not None and written_sql():
+        jobs = jobs.extra(where=[queries.ALL_PHONES_LIKE], params=[prefix + "%"])
+    elif prefix is not None:  # the ORM has no "every element of a JSON array": a few rows
+        jobs = Job.objects.filter(pk__in=[
+            pk for pk, contact in jobs.values_list("pk", "contact")
+            if all(phone.startswith(prefix) for phone in contact.get("phones") or ())])
     return jobs.update(next_try_at=opens, last_error=JobReason.WAIT_WINDOW, updated_at=now)

@@ -10,7 +10,9 @@ from django.db import connection
 from django.db.models import Count, QuerySet
 
 from accounts.permissions import can_view
-from batches.models import Batch, BatchEvent, Job, JobCount
+from batches.models import Batch, BatchEvent, Job
+from batches.queries import JOB_COUNTS_SQL
+from callcenter.db import written_sql
 
 
 def batches_visible_to(user) -> QuerySet[Batch]:
@@ -41,17 +43,6 @@ def batch_get(*, user, batch_id: str) -> Batch | None:
     return batches_visible_to(user).filter(batch_id=batch_id).first()
 
 
-# The counters batches_jobcount holds (committed) plus the changes this transaction staged
-# and has not folded in yet (see migration 0007): a handful of rows per batch.
-_JOB_COUNTS_SQL = f"""
-SELECT batch_id, status, sum(jobs) FROM (
-    SELECT batch_id, status, jobs FROM {JobCount._meta.db_table} WHERE batch_id = ANY(%s)
-    UNION ALL
-    SELECT batch_id, status, jobs FROM batches_jobcount_delta WHERE batch_id = ANY(%s)
-) AS counts GROUP BY batch_id, status
-"""
-
-
 def job_counts(*, batch_ids: list[int]) -> dict[int, dict[str, int]]:
     """{batch pk: {job status: jobs}} for these batches, every status present. On
     PostgreSQL from the counters the database keeps (a few rows per batch, whatever its
@@ -59,9 +50,9 @@ def job_counts(*, batch_ids: list[int]) -> dict[int, dict[str, int]]:
     counts = {pk: dict.fromkeys(Job.Status.values, 0) for pk in batch_ids}
     if not batch_ids:
         return counts
-    if connection.vendor == "postgresql":
+    if written_sql():
         with connection.cursor() as cursor:
-            cursor.execute(_JOB_COUNTS_SQL, [batch_ids, batch_ids])
+            cursor.execute(JOB_COUNTS_SQL, [batch_ids, batch_ids])
             rows = cursor.fetchall()
     else:
         rows = (

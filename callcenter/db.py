@@ -1,16 +1,38 @@
-"""Helpers for the call engine's hand-written SQL.
+"""Helpers for the hand-written SQL of each app's ``queries`` module.
 
 The statements every dial, every webhook and every slot refill run are written out instead of
 built by the ORM (compiling them cost more of a process's time than PostgreSQL took to run
-them). They run on the demo's SQLite too; these helpers give them parameters and results in
-the form each database uses, as the ORM would.
+them). Where a statement needs PostgreSQL (row locks that skip, ``RETURNING`` in a CTE,
+``COPY``), the operation asks ``written_sql()`` once and takes its ORM path elsewhere (the
+demo's SQLite). These helpers give the statements parameters and results in the form each
+database uses, as the ORM would, and run them through Django's cursor wrapper, so execute
+wrappers, ``connection.queries`` and ``assertNumQueries`` see them.
 """
 
 import contextlib
+import contextvars
 import functools
 import json
 
 from django.db import connection
+
+_orm_only = contextvars.ContextVar("callcenter_orm_only", default=False)
+
+
+def written_sql() -> bool:
+    """Whether the PostgreSQL statements run (else each operation takes its ORM path): the
+    one place that asks which database this is."""
+    return connection.vendor == "postgresql" and not _orm_only.get()
+
+
+@contextlib.contextmanager
+def orm_only():
+    """Every operation takes its ORM path, as on SQLite (tests compare the two on PostgreSQL)."""
+    token = _orm_only.set(True)
+    try:
+        yield
+    finally:
+        _orm_only.reset(token)
 
 
 def db_datetime(value):
@@ -19,65 +41,55 @@ def db_datetime(value):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def read_datetime(value):
-    """A datetime column read by a raw cursor, aware in UTC (SQLite hands back text)."""
-    if value is None or connection.vendor == "postgresql":
-        return value
-    return connection.ops.convert_datetimefield_value(value, None, connection)
+@functools.cache
+def _prepared_cursors() -> tuple[type, type]:
+    """(the psycopg cursor that prepares, the same keeping each statement's text for
+    Django's query log: DEBUG, CaptureQueriesContext)."""
+    from types import SimpleNamespace
 
+    import psycopg
 
-class _PreparedCursor:
-    """A psycopg cursor on Django's connection that has PostgreSQL bind the parameters and
-    prepare each statement once per connection (see ``cursor``); errors are raised as
-    Django's, as from Django's own cursors."""
+    class PreparedCursor(psycopg.Cursor):
+        """Parameters bound by the server, each statement prepared at its first run."""
 
-    def __init__(self, raw):
-        self.raw = raw
+        def execute(self, query, params=None, *, prepare=True, binary=None):
+            return super().execute(query, params, prepare=prepare, binary=binary)
 
-    def execute(self, sql, params=()):
-        with connection.wrap_database_errors:
-            self.raw.execute(sql, params, prepare=True)
+    class LoggedPreparedCursor(PreparedCursor):
+        def execute(self, query, params=None, *, prepare=True, binary=None):
+            super().execute(query, params, prepare=prepare, binary=binary)
+            # Django's log reads the text psycopg sent, which a prepared run does not keep.
+            self._query = SimpleNamespace(query=connection.ops.compose_sql(query, params)
+                                          .encode())
+            return self
 
-    def fetchone(self):
-        with connection.wrap_database_errors:
-            return self.raw.fetchone()
-
-    def fetchall(self):
-        with connection.wrap_database_errors:
-            return self.raw.fetchall()
-
-    @property
-    def rowcount(self):
-        return self.raw.rowcount
+    return PreparedCursor, LoggedPreparedCursor
 
 
 @contextlib.contextmanager
 def cursor():
-    """A cursor for the engine's statements.
+    """Django's cursor wrapper for the written-out statements.
 
-    On PostgreSQL they are prepared: each is parsed and planned once per connection instead
-    of at every call (Django binds parameters on the client, so PostgreSQL sees new text each
-    time; planning alone was a third of its time per call). Parameters go separately, with
-    their types. Where a status picks a partial index (due, busy, nudged and live rows) the
-    statement compares it with a literal, not a parameter: the one plan kept could not use
-    the index otherwise (statements that find their rows by key may take it as a parameter).
-    Prepared statements need a direct connection or a session-pooling proxy (not PgBouncer's
-    transaction pooling). They are not recorded in ``connection.queries`` under DEBUG (the
-    demo runs on SQLite, where they are).
-    SQLite: Django's cursor."""
+    On PostgreSQL it wraps a psycopg cursor that prepares them: each is parsed and planned
+    once per connection instead of at every call (Django binds parameters on the client, so
+    PostgreSQL would see new text each time and plan it again). Where a status picks a
+    partial index (due, busy, nudged and live rows) the statement compares it with a literal,
+    not a parameter: the one plan kept could not use the index otherwise. Prepared statements
+    need a direct connection or a session-pooling proxy (not PgBouncer's transaction pooling).
+    SQLite: Django's own cursor."""
     if connection.vendor != "postgresql":
         with connection.cursor() as django_cursor:
             yield django_cursor
         return
-    # What Django does before handing out a cursor: a connection that failed its health
-    # check or outlived CONN_MAX_AGE is replaced; one shared across threads is refused.
+    # What connection.cursor() does, with the prepared cursor inside Django's wrapper.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    connection.validate_thread_sharing()
-    import psycopg
-
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
-        yield _PreparedCursor(raw)
+    prepared, logged = _prepared_cursors()
+    with connection.wrap_database_errors:
+        raw = (logged if connection.queries_logged else prepared)(connection.connection)
+        wrapped = connection._prepare_cursor(raw)
+    with wrapped:
+        yield wrapped
 
 
 def literals(values) -> str:
@@ -91,7 +103,7 @@ def literals(values) -> str:
 def row_lock(clause: str = "FOR UPDATE") -> str:
     """`` FOR UPDATE`` (or the clause given) on PostgreSQL; nothing on SQLite, which has no
     row locks (it writes one transaction at a time)."""
-    return f" {clause}" if connection.vendor == "postgresql" else ""
+    return f" {clause}" if connection.features.has_select_for_update else ""
 
 
 def placeholders(values) -> str:

@@ -14,20 +14,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import can_cover, hold_for_call
 from batches.call_settings import CallSettings
-from batches.models import Batch, BatchEvent, Job
+from batches.models import BatchEvent, Job
 from batches.windows import (
     WindowError,
     campaign_window,
     is_allowed,
     next_allowed,
 )
-from callcenter.db import Columns, cursor, db_datetime, json_document, placeholders, read_datetime
+from callcenter.db import cursor, db_datetime, json_document, written_sql
+from calls import queries
 
 logger = logging.getLogger(__name__)
 
@@ -54,49 +56,6 @@ def _window_opens(call_settings: dict, profile: str, now, due_by):
     return opens
 
 
-# Written out (see callcenter.db): this runs after every call that ends, to refill the slot it
-# freed, and on every sweep; through the ORM it was a third of the web process's time per call.
-# What dispatch reads of the account: slots, profile, plan, prices and balances.
-_ACCOUNT = Columns(Account, "a", only=("id", "max_concurrent_calls", "compliance_profile",
-                                       "plan_type", "credits", "minutes",
-                                       "cost_per_call_setup", "cost_per_minute"))
-_BUDGET_SQL = f"""
-SELECT (SELECT count(*) FROM {Job._meta.db_table} j
-         WHERE j.account_id = a.id AND j.status = '{Job.Status.IN_PROGRESS}'),
-       (SELECT count(*) FROM {Job._meta.db_table} j
-         WHERE j.account_id = a.id AND j.status = '{Job.Status.PENDING}'
-           AND j.enqueued_until > %(now)s),
-       {{account}}
-  FROM {Account._meta.db_table} a
- WHERE a.id = %(account)s AND a.status = '{Account.Status.ACTIVE}'
-"""
-_BATCHES_SQL = f"""
-SELECT id, call_settings FROM {Batch._meta.db_table}
- WHERE account_id = %(account)s AND status = '{Batch.Status.RUNNING}' AND is_active
-   AND (scheduled_at IS NULL OR scheduled_at <= %(now)s)
- ORDER BY priority_rank DESC, created_at
-"""
-# Due by ``due_by`` (now, or the end of the sweep's look-ahead) and not already nudged.
-_DUE = f"""
-SELECT {{columns}} FROM {Job._meta.db_table}
- WHERE batch_id = %(batch)s AND status = '{Job.Status.PENDING}'
-   AND (next_try_at IS NULL OR next_try_at <= %(due_by)s)
-   AND (enqueued_until IS NULL OR enqueued_until <= %(now)s)
- ORDER BY next_try_at, id
- LIMIT %(limit)s
-"""
-# PostgreSQL: mark up to n due jobs of a batch in one statement; rows another dispatcher holds
-# are skipped, never waited for (the batched claim: ~20,000 rows/s against ~4,000 one by one).
-_NUDGE_SQL = f"""
-UPDATE {Job._meta.db_table} SET enqueued_until = %(until)s
- WHERE id = ANY(ARRAY({_DUE.format(columns="id")} FOR UPDATE SKIP LOCKED))
-RETURNING id, next_try_at
-"""
-# SQLite (the demo) has no row locks: it writes one transaction at a time, so the due jobs
-# are read, then marked, inside the dispatch's transaction.
-_MARK_SQL = f"UPDATE {Job._meta.db_table} SET enqueued_until = %s WHERE id IN ({{ids}})"
-
-
 @dataclass
 class Budget:
     jobs: int  # free call slots plus lookahead, minus jobs being worked on or already nudged
@@ -106,13 +65,12 @@ class Budget:
 def dispatch_budget(*, account_id: int, now) -> Budget:
     """What this account may start now. Zero jobs when the account is not active."""
     with cursor() as db:
-        db.execute(_BUDGET_SQL.format(account=_ACCOUNT.sql),
-                   {"account": account_id, "now": db_datetime(now)})
+        db.execute(queries.budget_sql(), {"account": account_id, "now": db_datetime(now)})
         row = db.fetchone()
     if row is None:
         return Budget(0, None)
     busy, nudged = row[:2]
-    account = _ACCOUNT.build(row[2:])
+    account = queries.BUDGET_ACCOUNT.build(row[2:])
     return Budget(account.max_concurrent_calls + settings.CALLS_DISPATCH_LOOKAHEAD - busy
                   - nudged, account)
 
@@ -140,7 +98,7 @@ def _note_waiting_for_balance(batch_pk: int) -> None:
 def _due_jobs(db, *, batch_pk: int, limit: int, now, due_by) -> list[tuple]:
     """Up to ``limit`` (id, next_try_at) of the batch's jobs due by ``due_by`` and not
     already nudged (read only)."""
-    db.execute(_DUE.format(columns="id, next_try_at"), {
+    db.execute(queries.DUE_SQL, {
         "batch": batch_pk, "now": db_datetime(now), "due_by": db_datetime(due_by),
         "limit": limit})
     return db.fetchall()
@@ -149,17 +107,21 @@ def _due_jobs(db, *, batch_pk: int, limit: int, now, due_by) -> list[tuple]:
 def _nudge_batch(db, *, batch_pk: int, limit: int, now, due_by) -> list[tuple]:
     """Mark up to ``limit`` jobs of the batch due by ``due_by`` as nudged (enqueued_until);
     their (id, next_try_at)."""
-    params = {"batch": batch_pk, "now": db_datetime(now), "due_by": db_datetime(due_by),
-              "limit": limit,
-              "until": db_datetime(due_by + enqueue_ttl())}
-    if connection.vendor == "postgresql":
-        db.execute(_NUDGE_SQL, params)
+    until = due_by + enqueue_ttl()
+    if written_sql():
+        db.execute(queries.NUDGE_SQL, {
+            "batch": batch_pk, "now": db_datetime(now), "due_by": db_datetime(due_by),
+            "limit": limit, "until": db_datetime(until)})
         return sorted(db.fetchall())
-    rows = _due_jobs(db, batch_pk=batch_pk, limit=limit, now=now, due_by=due_by)
-    if rows:
-        ids = [pk for pk, _ in rows]
-        db.execute(_MARK_SQL.format(ids=placeholders(ids)), [params["until"], *ids])
-    return [(pk, read_datetime(due)) for pk, due in rows]
+    # SQLite writes one transaction at a time: the due jobs are read, then marked.
+    rows = list(
+        Job.objects.filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=due_by),
+                           Q(enqueued_until__isnull=True) | Q(enqueued_until__lte=now),
+                           batch_id=batch_pk, status=Job.Status.PENDING)
+        .order_by(F("next_try_at").asc(nulls_last=True), "id")
+        .values_list("id", "next_try_at")[:limit])
+    Job.objects.filter(pk__in=[pk for pk, _ in rows]).update(enqueued_until=until)
+    return rows
 
 
 def _nudge_due_jobs(*, budget: Budget, now, due_by) -> dict[int, object]:
@@ -167,7 +129,7 @@ def _nudge_due_jobs(*, budget: Budget, now, due_by) -> dict[int, object]:
     first, oldest first. Returns {job id: when it may start} (``now`` for jobs due now)."""
     starts: dict[int, object] = {}
     with cursor() as db:
-        db.execute(_BATCHES_SQL, {"account": budget.account.pk, "now": db_datetime(now)})
+        db.execute(queries.BATCHES_SQL, {"account": budget.account.pk, "now": db_datetime(now)})
         for batch_pk, call_settings in db.fetchall():
             if len(starts) >= budget.jobs:
                 break

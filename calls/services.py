@@ -35,16 +35,9 @@ from batches.jobs import (
 from batches.models import Batch, BatchEvent, Job
 from batches.reasons import JobReason
 from batches.windows import WindowError, dial_window, next_allowed
-from callcenter.db import (
-    Columns,
-    db_datetime,
-    insert_row,
-    literals,
-    read_datetime,
-    row_lock,
-)
 from callcenter.db import cursor as db_cursor
-from calls import retell
+from callcenter.db import db_datetime, insert_row, row_lock, written_sql
+from calls import queries, retell
 from calls.models import CallAttempt
 
 logger = logging.getLogger(__name__)
@@ -55,22 +48,6 @@ WEEK = timedelta(days=7)
 # well): asking for it would cost one more signed request per call. One sent anyway (an
 # agent configured elsewhere) is still handled.
 WEBHOOK_EVENTS = ("call_ended", "call_analyzed")
-
-
-_LIVE_ELSEWHERE_SQL = f"""
-SELECT (SELECT id FROM {Batch._meta.db_table}
-         WHERE id = %s AND is_active AND status = '{Batch.Status.RUNNING}' {{lock}}),
-       (SELECT count(*) FROM {CallAttempt._meta.db_table}
-         WHERE account_id = %s AND status IN ({literals(CallAttempt.LIVE_STATUSES)})
-           AND job_id <> %s),
-       (SELECT count(*) FROM {Job._meta.db_table} WHERE id = %s AND lease_token = %s)
-"""
-
-
-def _live_elsewhere_sql() -> str:
-    return _LIVE_ELSEWHERE_SQL.format(lock=row_lock("FOR NO KEY UPDATE"))
-
-
 
 
 def job_window(job: Job, phone: str | None = None):
@@ -88,22 +65,15 @@ def job_window(job: Job, phone: str | None = None):
     )
 
 
-_RECENT_ENDS_SQL = f"""
-SELECT ended_at, outcome FROM {CallAttempt._meta.db_table}
- WHERE account_id = %s AND rut = %s AND ended_at >= %s
- ORDER BY ended_at
-"""
-
-
 def _weekly_limit_until(job: Job, now):
     """When the compliance profile's rolling 7-day limits free this debtor (None: free now)."""
     policy = PROFILES.get(job.account.compliance_profile)
     if policy is None or not (policy.max_answered_contacts_per_7d
                               or policy.max_attempts_per_7d):
         return None, ""
-    with db_cursor() as cursor:  # every dial under CL or US runs it (see callcenter.db)
-        cursor.execute(_RECENT_ENDS_SQL, [job.account_id, job.rut, db_datetime(now - WEEK)])
-        rows = [(read_datetime(ended), outcome) for ended, outcome in cursor.fetchall()]
+    rows = [(call.ended_at, call.outcome) for call in queries.RECENT_ENDS.fetch(
+        queries.RECENT_ENDS_WHERE, [job.account_id, job.rut, db_datetime(now - WEEK)],
+        order="c.ended_at")]
     limit = policy.max_answered_contacts_per_7d
     if limit:
         contacts = [ended for ended, outcome in rows if outcome == CallAttempt.Outcome.CONTACT]
@@ -133,15 +103,11 @@ def _pick_phone(job: Job, suppressed: set[str]) -> tuple[str | None, bool]:
     return None, True
 
 
-_ATTEMPT_SO_FAR = Columns(CallAttempt, "c",
-                          only=("id", "attempt_number", "status", "call_id", "phone"))
-
-
 def _attempts_so_far(job: Job) -> tuple[CallAttempt | None, int, bool]:
     """(an attempt saved but not placed — a crash or a provider error — to re-send with the
     same idempotency key instead of opening a new one; the number of attempt rows; whether a
     call of this job is in progress)."""
-    rows = _ATTEMPT_SO_FAR.fetch("c.job_id = %s", [job.pk], order="c.attempt_number")
+    rows = queries.ATTEMPTS_SO_FAR.fetch("c.job_id = %s", [job.pk], order="c.attempt_number")
     open_attempt = next(
         (a for a in reversed(rows) if a.call_id is None and a.status in (
             CallAttempt.Status.DIALLING, CallAttempt.Status.PROVIDER_ERROR)), None)
@@ -269,7 +235,8 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
         # counted under the account's lock taken above.)
         token = Job._meta.get_field("lease_token").get_db_prep_value(claim.token, connection)
         with db_cursor() as cursor:
-            cursor.execute(_live_elsewhere_sql(), [batch.pk, account.pk, job.pk, job.pk, token])
+            cursor.execute(queries.live_elsewhere_sql(row_lock("FOR NO KEY UPDATE")),
+                           [batch.pk, account.pk, job.pk, job.pk, token])
             still_running, live, still_ours = cursor.fetchone()
         if not still_ours:
             # The job moved on while we held it: a call of it that we had recorded as failed
@@ -366,12 +333,6 @@ def _place_call(claim: Claim, attempt: CallAttempt) -> str:
     return "dialled"
 
 
-_PLACE_SQL = f"""
-    UPDATE {CallAttempt._meta.db_table}
-       SET call_id = %s, status = %s, started_at = %s, updated_at = %s
-     WHERE id = %s AND status = %s
- RETURNING job_id, ring_timeout, max_call_duration
-"""
 def attempt_placed(*, attempt_id: int, call: dict,
                    was: str = CallAttempt.Status.DIALLING) -> bool:
     """Retell accepted the call: bind its id, count the attempt against the debtor and extend
@@ -379,24 +340,26 @@ def attempt_placed(*, attempt_id: int, call: dict,
     webhook may race; only the first one counts. ``was``: the status the attempt must still
     have (provider_error for a call found placed after its create failed)."""
     now = timezone.now()
-    place = [call.get("call_id"), CallAttempt.Status.REGISTERED, db_datetime(now),
-             db_datetime(now), attempt_id, was]
-    if connection.vendor == "postgresql":
+    bind = {"call_id": call.get("call_id"), "status": CallAttempt.Status.REGISTERED,
+            "started_at": now, "updated_at": now}
+    if written_sql():
         # The attempt's and the job's updates in one statement (atomic on its own): one round
         # trip, no transaction.
         job_sql, job_params = job_placed_update(calls="placed", now=now)
         with db_cursor() as cursor:
-            cursor.execute(f"WITH placed AS ({_PLACE_SQL}), job AS ({job_sql})"
-                           " SELECT count(*) FROM placed", [*place, *job_params])
+            cursor.execute(queries.place_sql(job_sql), [
+                bind["call_id"], bind["status"], db_datetime(now), db_datetime(now),
+                attempt_id, was, *job_params])
             return bool(cursor.fetchone()[0])
-    with transaction.atomic(), db_cursor() as cursor:
-        # The conditional UPDATE is the lock: only the first caller moves it out of dialling.
-        cursor.execute(_PLACE_SQL, place)
-        row = cursor.fetchone()
-        if row is None:
+    with transaction.atomic():
+        # Only the first caller moves it out of ``was`` (SQLite: one writer at a time).
+        attempt = (CallAttempt.objects.select_for_update().filter(pk=attempt_id, status=was)
+                   .only("job_id", "ring_timeout", "max_call_duration").first())
+        if attempt is None:
             return False
-        job_id, ring_timeout, max_call_duration = row
-        job_placed(job_id=job_id, call_seconds=ring_timeout + max_call_duration, now=now)
+        CallAttempt.objects.filter(pk=attempt_id).update(**bind)
+        job_placed(job_id=attempt.job_id, now=now,
+                   call_seconds=attempt.ring_timeout + attempt.max_call_duration)
     return True
 
 

@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import services as account_services
-from accounts.models import Account
 from batches.call_settings import CallSettings
 from batches.jobs import (
     Claim,
@@ -26,8 +25,8 @@ from batches.jobs import (
 from batches.models import Batch, Job
 from batches.reasons import JobReason
 from batches.windows import WindowError, next_allowed, next_retry_at
-from callcenter.db import Columns, placeholders, update_row, update_rows
-from calls import outcomes
+from callcenter.db import update_row, update_rows
+from calls import outcomes, queries
 from calls.dispatch import dispatch_account_on_commit
 from calls.models import CallAttempt
 from calls.services import attempt_placed, attempt_revive, job_window, provider_backoff
@@ -35,14 +34,8 @@ from calls.services import attempt_placed, attempt_revive, job_window, provider_
 logger = logging.getLogger(__name__)
 
 Outcome = CallAttempt.Outcome
-FINAL = (CallAttempt.Status.ENDED, CallAttempt.Status.FAILED)
+FINAL = queries.FINAL
 ENDED_CALL_STATUSES = {"ended", "not_connected", "error"}
-# The columns attempt_finish reads, and those it sets (plus the analysis when the call object
-# carries one); not the stored call object or analysis, which can be large.
-_FINISH_READ = ("id", "status", "job_id", "account_id", "attempt_number", "phone",
-                "idempotency_key", "hold_unit", "hold_amount", "max_call_duration", "started_at",
-                "transcript", "recording_url")
-_FINISH_COLUMNS = Columns(CallAttempt, "c", only=_FINISH_READ)
 _FINISH_FIELDS = ("status", "outcome", "disconnection_reason", "ended_at", "started_at",
                   "duration_seconds", "cost", "settled_at", "transcript", "recording_url",
                   "raw", "updated_at")
@@ -57,23 +50,9 @@ def _ms(value) -> datetime | None:
         return None
 
 
-_FOUND = Columns(CallAttempt, "c", only=("id", "status", "call_id", "job_id"))
-
-
 def _find(where: str, params: list) -> CallAttempt | None:
-    found = _FOUND.fetch(where, params)
+    found = queries.FOUND.fetch(where, params)
     return found[0] if found else None
-
-
-# The metadata fallback binds only the attempt the call was placed for: the number dialled
-# and the account and campaign named in the metadata (call_request sends all three) must be
-# the attempt's, so a signed event of another call that carries a job id and attempt number
-# (another system on the same Retell key, a copy of the metadata) changes nothing.
-_BY_METADATA = (
-    "c.job_id = %s AND c.attempt_number = %s AND c.phone = %s"
-    f" AND c.account_id = (SELECT a.id FROM {Account._meta.db_table} a WHERE a.account_id = %s)"
-    f" AND c.batch_id = (SELECT b.id FROM {Batch._meta.db_table} b WHERE b.batch_id = %s)"
-)
 
 
 def find_attempt(call: dict) -> CallAttempt | None:
@@ -81,7 +60,7 @@ def find_attempt(call: dict) -> CallAttempt | None:
     Only the fields call_update reads are loaded (this runs for every webhook)."""
     call_id = call.get("call_id")
     if call_id:
-        found = _find("c.call_id = %s", [str(call_id)])
+        found = _find(queries.BY_CALL_ID, [str(call_id)])
         if found:
             return found
     meta = call.get("metadata")
@@ -96,13 +75,10 @@ def find_attempt(call: dict) -> CallAttempt | None:
     if not all(isinstance(v, str) and v for v in (to_number, account_id, batch_id)):
         return None
     # No call_id filter here: the create response may bind it between the two queries.
-    found = _find(_BY_METADATA, [job_id, number, to_number, account_id, batch_id])
+    found = _find(queries.BY_METADATA, [job_id, number, to_number, account_id, batch_id])
     if found is None or (found.call_id and call_id and found.call_id != call_id):
         return None
     return found
-
-
-_SETTLED_CALL = f"call_id = %s AND status IN ({placeholders(FINAL)})"
 
 
 def _update_in_one_statement(call: dict, event: str) -> str | None:
@@ -121,7 +97,7 @@ def _update_in_one_statement(call: dict, event: str) -> str | None:
     if event == "call_analyzed":
         fields = _analysis_fields(call)
         if fields:
-            stored = update_rows(CallAttempt, fields, _SETTLED_CALL, [call_id, *FINAL])
+            stored = update_rows(CallAttempt, fields, queries.SETTLED_CALL, [call_id, *FINAL])
             return "ignored" if stored else None
         settled = CallAttempt.objects.filter(call_id=call_id, status__in=FINAL)
         return "ignored" if settled.exists() else None
@@ -183,7 +159,7 @@ def _store_analysis(attempt_id: int, call: dict) -> None:
 def attempt_finish(*, attempt_id: int, call: dict, reason: str | None = None) -> bool:
     """Close a live attempt once: settle its hold, record the outcome, move the job on."""
     with transaction.atomic():
-        attempt = _FINISH_COLUMNS.get(attempt_id, lock=True)
+        attempt = queries.FINISH_READ.get(attempt_id, lock=True)
         if attempt.status in FINAL or attempt.status == CallAttempt.Status.PROVIDER_ERROR:
             return False
         # of=self: lock the job row only, never the joined batch and account rows.

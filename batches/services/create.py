@@ -28,11 +28,13 @@ from batches.debtors.merge import debtors_merge
 from batches.excel import ExcelError, ParseResult, open_contacts
 from batches.jobs import batch_defer_to_window
 from batches.models import Batch, BatchEvent
+from batches.queries import IMPORT_LOCK_SQL
 from batches.reasons import JobReason
 from batches.services.base import BatchError, batch_event_add
 from batches.services.options import BatchOptions, batch_options_clean
 from batches.signals import jobs_ready
 from batches.windows import campaign_opens
+from callcenter.db import written_sql
 
 # Expected length of one call, for estimated_cost (capped by the batch's max_call_duration);
 # the API documents it as 2 minutes, so it is a constant, not a setting.
@@ -190,10 +192,10 @@ def batch_create_from_excel(
 
 
 def _lock_account_imports(account: Account) -> None:
-    if connection.vendor == "postgresql":
+    if written_sql():
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s)",
+                IMPORT_LOCK_SQL,
                 [_CREATE_LOCK_NAMESPACE | (account.pk & 0xFFFFFFFF)],
             )
 

@@ -1,0 +1,127 @@
+"""The engine's hand-written statements (see ``callcenter.db``): the ones every dial, every
+webhook and every slot refill run, written out instead of compiled by the ORM at each call.
+``tests/calls/test_queries.py`` checks that each reads and writes what the ORM would (the
+statements marked PostgreSQL have an ORM path beside their caller, taken on SQLite)."""
+
+import functools
+
+from accounts.models import Account
+from batches.models import Batch, Job
+from callcenter.db import Columns, literals, placeholders
+from calls.models import CallAttempt
+
+FINAL = (CallAttempt.Status.ENDED, CallAttempt.Status.FAILED)
+
+# --- dispatch: after every call that ends (to refill its slot) and on every sweep -------------
+# What dispatch reads of the account: slots, profile, plan, prices and balances.
+BUDGET_ACCOUNT = Columns(Account, "a", only=("id", "max_concurrent_calls", "compliance_profile",
+                                             "plan_type", "credits", "minutes",
+                                             "cost_per_call_setup", "cost_per_minute"))
+_BUDGET_SQL = f"""
+SELECT (SELECT count(*) FROM {Job._meta.db_table} j
+         WHERE j.account_id = a.id AND j.status = '{Job.Status.IN_PROGRESS}'),
+       (SELECT count(*) FROM {Job._meta.db_table} j
+         WHERE j.account_id = a.id AND j.status = '{Job.Status.PENDING}'
+           AND j.enqueued_until > %(now)s),
+       {{account}}
+  FROM {Account._meta.db_table} a
+ WHERE a.id = %(account)s AND a.status = '{Account.Status.ACTIVE}'
+"""
+
+
+@functools.cache
+def budget_sql() -> str:
+    """(jobs in progress, jobs nudged, ``BUDGET_ACCOUNT``) of an active account."""
+    return _BUDGET_SQL.format(account=BUDGET_ACCOUNT.sql)
+
+
+# The account's running campaigns that are due: (id, call_settings), highest priority first.
+BATCHES_SQL = f"""
+SELECT id, call_settings FROM {Batch._meta.db_table}
+ WHERE account_id = %(account)s AND status = '{Batch.Status.RUNNING}' AND is_active
+   AND (scheduled_at IS NULL OR scheduled_at <= %(now)s)
+ ORDER BY priority_rank DESC, created_at
+"""
+# A batch's jobs due by ``due_by`` (now, or the end of the sweep's look-ahead) and not
+# already nudged: (id, next_try_at).
+_DUE = f"""
+SELECT {{columns}} FROM {Job._meta.db_table}
+ WHERE batch_id = %(batch)s AND status = '{Job.Status.PENDING}'
+   AND (next_try_at IS NULL OR next_try_at <= %(due_by)s)
+   AND (enqueued_until IS NULL OR enqueued_until <= %(now)s)
+ ORDER BY next_try_at, id
+ LIMIT %(limit)s
+"""
+DUE_SQL = _DUE.format(columns="id, next_try_at")
+# PostgreSQL: mark up to n due jobs of a batch in one statement; rows another dispatcher holds
+# are skipped, never waited for (so dispatchers of one account never queue on each other).
+NUDGE_SQL = f"""
+UPDATE {Job._meta.db_table} SET enqueued_until = %(until)s
+ WHERE id = ANY(ARRAY({_DUE.format(columns="id")} FOR UPDATE SKIP LOCKED))
+RETURNING id, next_try_at
+"""
+
+# --- a dial ---------------------------------------------------------------------------------
+# (the batch if it still runs, locked until the dial commits; the account's live calls of
+# other jobs; whether the job's lease is still this worker's). Parameters: batch, account,
+# job, job, lease token. ``{lock}``: ``row_lock("FOR NO KEY UPDATE")``.
+_LIVE_ELSEWHERE_SQL = f"""
+SELECT (SELECT id FROM {Batch._meta.db_table}
+         WHERE id = %s AND is_active AND status = '{Batch.Status.RUNNING}' {{lock}}),
+       (SELECT count(*) FROM {CallAttempt._meta.db_table}
+         WHERE account_id = %s AND status IN ({literals(CallAttempt.LIVE_STATUSES)})
+           AND job_id <> %s),
+       (SELECT count(*) FROM {Job._meta.db_table} WHERE id = %s AND lease_token = %s)
+"""
+
+
+@functools.cache
+def live_elsewhere_sql(lock: str) -> str:
+    return _LIVE_ELSEWHERE_SQL.format(lock=lock)
+
+
+# The debtor's calls of the last week (weekly compliance limits): account, rut, since.
+RECENT_ENDS = Columns(CallAttempt, "c", only=("id", "ended_at", "outcome"))
+RECENT_ENDS_WHERE = "c.account_id = %s AND c.rut = %s AND c.ended_at >= %s"
+# A job's attempts so far, by attempt number (the one to re-send, whether one is live).
+ATTEMPTS_SO_FAR = Columns(CallAttempt, "c",
+                          only=("id", "attempt_number", "status", "call_id", "phone"))
+# PostgreSQL: Retell accepted the call: bind it, and put its job in progress for the whole
+# call (``job_sql``: ``batches.jobs.job_placed_update`` over the CTE ``placed``), in one
+# statement. Parameters: call id, registered, now, now, attempt id, the status it must have,
+# then the job's.
+_PLACE_SQL = f"""
+WITH placed AS (
+    UPDATE {CallAttempt._meta.db_table}
+       SET call_id = %s, status = %s, started_at = %s, updated_at = %s
+     WHERE id = %s AND status = %s
+ RETURNING job_id, ring_timeout, max_call_duration
+), job AS ({{job_sql}})
+SELECT count(*) FROM placed"""
+
+
+@functools.cache
+def place_sql(job_sql: str) -> str:
+    return _PLACE_SQL.format(job_sql=job_sql)
+
+
+# --- a call's end (webhooks) ------------------------------------------------------------------
+FOUND = Columns(CallAttempt, "c", only=("id", "status", "call_id", "job_id"))
+BY_CALL_ID = "c.call_id = %s"
+# The metadata fallback binds only the attempt the call was placed for: the number dialled
+# and the account and campaign named in the metadata (call_request sends all three) must be
+# the attempt's, so a signed event of another call that carries a job id and attempt number
+# (another system on the same Retell key, a copy of the metadata) changes nothing.
+BY_METADATA = (
+    "c.job_id = %s AND c.attempt_number = %s AND c.phone = %s"
+    f" AND c.account_id = (SELECT a.id FROM {Account._meta.db_table} a WHERE a.account_id = %s)"
+    f" AND c.batch_id = (SELECT b.id FROM {Batch._meta.db_table} b WHERE b.batch_id = %s)"
+)
+# The columns attempt_finish reads, and those it sets (plus the analysis when the call object
+# carries one); not the stored call object or analysis, which can be large.
+FINISH_READ = Columns(CallAttempt, "c", only=(
+    "id", "status", "job_id", "account_id", "attempt_number", "phone", "idempotency_key",
+    "hold_unit", "hold_amount", "max_call_duration", "started_at", "transcript",
+    "recording_url"))
+# An attempt settled already, by call id: call id, then FINAL.
+SETTLED_CALL = f"call_id = %s AND status IN ({placeholders(FINAL)})"
