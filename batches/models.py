@@ -67,17 +67,31 @@ class Batch(TimeStamped):
         verbose_name=_("created by"),
     )
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # A recurring campaign is its own run 1; each later occurrence is a Batch with parent set.
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="runs",
+        verbose_name=_("recurring campaign"),
+    )
+    run_number = models.PositiveIntegerField(_("run"), default=1)
+    # The parent's next occurrence (UTC); null: not recurring, or its recurrence has ended.
+    next_run_at = models.DateTimeField(_("next run at"), null=True, blank=True)
+    runs_count = models.PositiveIntegerField(_("runs"), default=1)
 
     class Meta:
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["account", "status"])]
+        indexes = [
+            models.Index(fields=["account", "status"]),
+            models.Index(fields=["next_run_at"], condition=Q(next_run_at__isnull=False),
+                         name="batch_next_run_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(schedule_type="scheduled") | Q(scheduled_at__isnull=False),
                 name="batch_scheduled_has_time",
             ),
+            models.UniqueConstraint(fields=["parent", "run_number"], name="batch_run_unique"),
         ]
 
     def __str__(self):
@@ -268,6 +282,9 @@ class BatchEvent(models.Model):
         RETRIED = "retried", _("Failed jobs retried")
         PROVIDER_ERROR = "provider_error", _("Provider error")
         WAITING_BALANCE = "waiting_balance", _("Waiting for balance")
+        RUN_CREATED = "run_created", _("Run created")
+        RUN_SKIPPED = "run_skipped", _("Run skipped")
+        RECURRENCE_ENDED = "recurrence_ended", _("Recurrence ended")
 
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
@@ -343,6 +360,18 @@ def batch_event_message(*, kind: str, data: dict, detail: str = "") -> str:
         return ngettext("%(count)s failed job moved back to pending (attempts reset).",
                         "%(count)s failed jobs moved back to pending (attempts reset).",
                         moved) % {"count": moved}
+    if kind == Kind.RUN_CREATED:
+        return gettext(
+            "Run %(run)s (%(batch_id)s) of campaign %(parent)s created with %(jobs)s debtors "
+            "(%(excluded)s finished for good left out)."
+        ) % {"run": data.get("run_number"), "batch_id": data.get("batch_id", ""),
+             "parent": data.get("parent_batch_id", ""), "jobs": data.get("total_jobs", 0),
+             "excluded": data.get("excluded", 0)}
+    if kind == Kind.RUN_SKIPPED:
+        return gettext("Run %(run)s skipped: %(error)s") % {
+            "run": data.get("run_number"), "error": data.get("error", "")}
+    if kind == Kind.RECURRENCE_ENDED:
+        return gettext("Recurrence ended after %(runs)s runs.") % {"runs": data.get("runs", 0)}
     if kind == Kind.PROVIDER_ERROR:
         return gettext("Paused: Retell refused the account (%(error)s).") % {
             "error": data.get("error", "")}

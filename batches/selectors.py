@@ -16,7 +16,7 @@ from callcenter.db import written_sql
 
 
 def batches_visible_to(user) -> QuerySet[Batch]:
-    queryset = Batch.objects.select_related("account", "created_by")
+    queryset = Batch.objects.select_related("account", "created_by", "parent")
     if can_view(user, Batch):
         return queryset
     if user.is_staff or user.account_id is None:
@@ -25,10 +25,14 @@ def batches_visible_to(user) -> QuerySet[Batch]:
 
 
 def batch_list(
-    *, user, account=None, status: str | None = None, is_active: bool | None = None
+    *, user, account=None, status: str | None = None, is_active: bool | None = None,
+    parent: str | None = None,
 ) -> QuerySet[Batch]:
-    """The user's batches, newest first, optionally filtered."""
+    """The user's batches, newest first, optionally filtered (``parent``: the runs of the
+    recurring campaign with that batch_id)."""
     queryset = batches_visible_to(user)
+    if parent:
+        queryset = queryset.filter(parent__batch_id=parent)
     if account is not None:
         queryset = queryset.filter(account=account)
     if status:

@@ -1,6 +1,7 @@
 """Periodic work (celery beat): the database is the source of truth, messages are nudges.
 
-Every CALLS_SWEEP_SECONDS the sweep activates scheduled batches, recovers jobs whose lease
+Every CALLS_SWEEP_SECONDS the sweep activates scheduled batches, starts the due runs of
+recurring campaigns (``batches.services.recurring``), recovers jobs whose lease
 expired (a worker died), polls calls that outlived any possible webhook, completes batches with
 no open job, moves the due jobs of campaigns whose calling window is closed to its next opening,
 and dispatches due jobs of every account with running campaigns. Flushing Redis
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from batches.jobs import batch_defer_to_window, job_extend_lease, jobs_recover
 from batches.models import Batch, BatchEvent, Job
+from batches.services import recurring_runs_create
 from calls import retell
 from calls.dispatch import dispatch_account
 from calls.models import CallAttempt
@@ -43,12 +45,13 @@ def batches_activate_scheduled(*, now=None) -> int:
 
 
 def batches_complete_finished(*, now=None) -> int:
-    """Running or paused batches with no open job become completed."""
+    """Running or paused batches with no open job become completed (a recurring campaign
+    once its recurrence has ended: until then it waits for its next run)."""
     now = now or timezone.now()
     open_jobs = Job.objects.filter(batch=OuterRef("pk"), status__in=Job.OPEN_STATUSES)
     finished = list(
         Batch.objects.filter(status__in=(Batch.Status.RUNNING, Batch.Status.PAUSED))
-        .filter(~Exists(open_jobs)).values_list("pk", flat=True)
+        .filter(~Exists(open_jobs), next_run_at__isnull=True).values_list("pk", flat=True)
     )
     completed = 0
     for pk in finished:
@@ -150,6 +153,7 @@ def sweep(*, now=None) -> dict:
     now = now or timezone.now()
     result = {
         "activated": batches_activate_scheduled(now=now),
+        "runs": recurring_runs_create(now=now),
         "recovered": jobs_recover_expired(now=now),
         "polled": calls_poll_stale(now=now),
         "completed": batches_complete_finished(now=now),

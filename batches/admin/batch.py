@@ -90,6 +90,11 @@ class BatchAdmin(BatchOperationsMixin, ExcelCreationMixin, admin.ModelAdmin):
         "updated_at",
         "completed_at",
         "jobs_link",
+        "parent",
+        "run_number",
+        "next_run_at",
+        "runs_count",
+        "runs_link",
     ]
     fieldsets = [
         (
@@ -138,6 +143,8 @@ class BatchAdmin(BatchOperationsMixin, ExcelCreationMixin, admin.ModelAdmin):
             {
                 "fields": [
                     ("schedule_type", "scheduled_at"),
+                    ("parent", "run_number"),
+                    ("next_run_at", "runs_count", "runs_link"),
                     ("created_by", "created_at"),
                     ("updated_at", "completed_at"),
                 ]
@@ -232,6 +239,13 @@ class BatchAdmin(BatchOperationsMixin, ExcelCreationMixin, admin.ModelAdmin):
     def jobs_link(self, obj):
         url = reverse("admin:batches_job_changelist") + f"?batch={obj.pk}"
         return format_html('<a href="{}">{}</a>', url, _("See the jobs of this campaign"))
+
+    @admin.display(description=_("later runs"))
+    def runs_link(self, obj):
+        if obj.runs_count <= 1:
+            return "—"
+        url = reverse("admin:batches_batch_changelist") + f"?parent={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("See the runs of this campaign"))
 
     @admin.display(description=_("rows with problems"))
     def import_issues(self, obj):

@@ -68,6 +68,8 @@ class BatchListCreateView(BatchAPIView):
             OpenApiParameter("account_id", OpenApiTypes.STR, description="Account's public id."),
             status_parameter(Batch.Status),
             OpenApiParameter("is_active", OpenApiTypes.BOOL),
+            OpenApiParameter("parent", OpenApiTypes.STR,
+                             description="A recurring campaign's batch_id: its later runs."),
             *PAGE_PARAMETERS,
         ],
         responses={
@@ -86,6 +88,7 @@ class BatchListCreateView(BatchAPIView):
             account=query.get("account_id"),
             status=query.get("status"),
             is_active=query.get("is_active"),
+            parent=query.get("parent"),
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)

@@ -173,6 +173,9 @@ class BatchListQuerySerializer(serializers.Serializer):
     account_id = AccountIdField()
     status = serializers.ChoiceField(choices=Batch.Status.choices, required=False)
     is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
+    parent = serializers.CharField(
+        required=False, max_length=64,
+        help_text="batch_id of a recurring campaign: its later runs.")
 
 
 class JobListQuerySerializer(serializers.Serializer):

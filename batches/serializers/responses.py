@@ -23,6 +23,15 @@ class ImportIssueSerializer(RowIssueSerializer):
 class BatchSerializer(serializers.ModelSerializer):
     account_id = serializers.CharField(source="account.account_id")
     created_by = serializers.SerializerMethodField()
+    parent_batch_id = serializers.CharField(
+        source="parent.batch_id", allow_null=True, default=None,
+        help_text="The recurring campaign this batch is a run of (null: not a later run).")
+    run_number = serializers.IntegerField(
+        help_text="1 for a campaign; 2, 3... for the later runs of a recurring one.")
+    next_run_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a recurring campaign runs next (null: not recurring, "
+        "or its recurrence ended). Its runs: GET /batches?parent=<batch_id>.")
+    runs_count = serializers.IntegerField(help_text="Runs so far, the first included.")
 
     class Meta:
         model = Batch
@@ -46,6 +55,10 @@ class BatchSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "completed_at",
+            "parent_batch_id",
+            "run_number",
+            "next_run_at",
+            "runs_count",
         )
         read_only_fields = fields
 

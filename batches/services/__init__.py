@@ -1,5 +1,6 @@
 """Writes for batches, by concern: ``options`` (validation of a new batch's options),
-``create`` (a batch from JSON or a spreadsheet, its estimated cost), ``control`` (pause,
+``create`` (a batch from JSON or a spreadsheet, its estimated cost), ``recurring`` (the
+next run of a recurring campaign), ``control`` (pause,
 resume, settings and details edits), ``operations`` (operator actions on its jobs) and
 ``base`` (the error, row lock and event log they share).
 
@@ -29,6 +30,7 @@ from batches.services.create import (
 )
 from batches.services.operations import job_retry_failed
 from batches.services.options import batch_options_clean, call_settings_clean
+from batches.services.recurring import batch_run_create, recurring_runs_create
 
 __all__ = [
     "FINISHED_STATUSES",
@@ -40,6 +42,7 @@ __all__ = [
     "batch_lock",
     "batch_options_clean",
     "batch_refresh",
+    "batch_run_create",
     "batch_set_active",
     "batch_update",
     "batch_update_details",
@@ -47,4 +50,5 @@ __all__ = [
     "call_settings_clean",
     "estimate_cost",
     "job_retry_failed",
+    "recurring_runs_create",
 ]

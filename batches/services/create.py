@@ -30,6 +30,7 @@ from batches.jobs import batch_defer_to_window
 from batches.models import Batch, BatchEvent
 from batches.queries import IMPORT_LOCK_SQL
 from batches.reasons import JobReason
+from batches.recurrence import next_run_after
 from batches.services.base import BatchError, batch_event_add
 from batches.services.options import BatchOptions, batch_options_clean
 from batches.signals import jobs_ready
@@ -258,6 +259,7 @@ def _batch_create(
     contacts_field: str,
     when_empty: Callable[[], BatchError],
     now: datetime,
+    parent: Batch | None = None,
 ) -> BatchCreateResult:
     """Store a batch and its jobs from debtors that arrive in chunks, in one transaction.
 
@@ -267,7 +269,8 @@ def _batch_create(
     cost are saved once the last chunk is in. ``summary`` (counts, errors, warnings) is
     complete by then; ``late_merges`` are debtors changed after their chunk was stored (a
     later row with the same RUT), whose jobs are rewritten. No debtor at all raises
-    ``when_empty()``; any error rolls everything back.
+    ``when_empty()``; any error rolls everything back. ``parent``: the recurring campaign
+    this batch is the next run of (``batches.services.recurring``).
     """
     tz = options.call_settings.timezone
     today = now.astimezone(ZoneInfo(tz)).date()
@@ -308,6 +311,9 @@ def _batch_create(
             status=status,
             is_active=True,
             created_by=user,
+            parent=parent,
+            run_number=1 if parent is None else parent.runs_count + 1,
+            next_run_at=_second_run(options, account) if parent is None else None,
         )
         _save_with_unique_id(batch, now)
         count = ingest.jobs_insert_chunks(
@@ -380,6 +386,14 @@ def _batch_create(
         errors=summary.errors,
         warnings=warnings,
     )
+
+
+def _second_run(options: BatchOptions, account: Account) -> datetime | None:
+    if options.schedule_type != Batch.ScheduleType.RECURRING:
+        return None
+    return next_run_after(config=options.recurring_config, anchor=options.scheduled_at,
+                          timezone=options.call_settings.timezone, after=options.scheduled_at,
+                          runs=1)
 
 
 def _save_with_unique_id(batch: Batch, now: datetime) -> None:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Account
 from batches.call_settings import CallSettings, CallSettingsError, validate_call_settings
 from batches.models import Batch
+from batches.recurrence import recurring_config_clean
 from batches.services.base import BatchError
 
 MAX_DAYS_OFFSET = 3650
@@ -162,10 +163,16 @@ def batch_options_clean(
         ]
     elif scheduled_at < now - SCHEDULE_SKEW:
         errors["scheduled_at"] = [_("Must be in the future.")]
-    if recurring_config is not None and not isinstance(recurring_config, dict):
-        errors["recurring_config"] = [_("Must be an object.")]
-    elif _has_nul(recurring_config):
+    if _has_nul(recurring_config):
         errors["recurring_config"] = [NUL_MESSAGE]
+    elif schedule_type == Batch.ScheduleType.RECURRING and recurring_config is None:
+        errors["recurring_config"] = [
+            _('Required when schedule_type is "%(type)s".') % {"type": schedule_type}]
+    elif schedule_type == Batch.ScheduleType.RECURRING:
+        recurring_config, config_errors = recurring_config_clean(recurring_config)
+        errors.update(config_errors)
+    elif recurring_config is not None and not isinstance(recurring_config, dict):
+        errors["recurring_config"] = [_("Must be an object.")]
     for key, value in (
         ("dias_fecha_limite", dias_fecha_limite),
         ("dias_fecha_maxima", dias_fecha_maxima),
