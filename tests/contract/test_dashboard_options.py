@@ -141,3 +141,53 @@ def test_options_are_the_servers_rules(api_a):
     assert [p["number"] for p in body["priorities"]] == [0, 1, 2]
     assert {p["value"] for p in body["plan_types"]} == {"credit_based", "minutes_based",
                                                          "unlimited"}
+
+
+# --- The schema: no bare object in any body ---------------------------------------------------
+
+COMPOSITE = ("$ref", "oneOf", "anyOf", "allOf", "enum", "type")
+
+
+def _loose(schema: dict, where: str, schemas: dict, seen: set, found: list) -> None:
+    """Collect the places in ``schema`` a typed client could not type: an object without
+    properties whose additionalProperties are not a typed schema, or a schema with no type."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name not in seen:
+            seen.add(name)
+            _loose(schemas[name], f"#/components/schemas/{name}", schemas, seen, found)
+        return
+    if not any(key in schema for key in COMPOSITE):
+        found.append(f"{where} (no type)")
+        return
+    extra = schema.get("additionalProperties")
+    if schema.get("type") == "object" and not schema.get("properties") and (
+        not isinstance(extra, dict) or not extra
+    ):
+        found.append(f"{where} (bare object)")
+    for key in ("oneOf", "anyOf", "allOf"):
+        for i, part in enumerate(schema.get(key, ())):
+            _loose(part, f"{where}/{key}[{i}]", schemas, seen, found)
+    for name, prop in (schema.get("properties") or {}).items():
+        _loose(prop, f"{where}.{name}", schemas, seen, found)
+    if isinstance(extra, dict) and extra:
+        _loose(extra, f"{where}{{*}}", schemas, seen, found)
+    if isinstance(schema.get("items"), dict):
+        _loose(schema["items"], f"{where}[]", schemas, seen, found)
+
+
+def test_every_body_in_the_schema_is_typed():
+    from drf_spectacular.generators import SchemaGenerator
+
+    spec = SchemaGenerator().get_schema(request=None, public=True)
+    schemas, found, seen = spec["components"]["schemas"], [], set()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            bodies = [("request", operation.get("requestBody", {}))]
+            bodies += [(code, r) for code, r in operation.get("responses", {}).items()]
+            for label, body in bodies:
+                for media, content in body.get("content", {}).items():
+                    if "schema" in content and not media.startswith(("application/vnd", "text/")):
+                        where = f"{method.upper()} {path} {label} {media}"
+                        _loose(content["schema"], where, schemas, seen, found)
+    assert found == []
