@@ -62,6 +62,7 @@ VALIDATION_ERROR = {
     "names: call_settings.max_attempts, contacts[3].rut, features.max_concurrent_calls); "
     "non_field_errors for the body as a whole, errors for the Excel rows refused.",
     "properties": {
+        "success": {"type": "boolean", "description": "false (the Excel endpoints)."},
         "detail": {"type": "string"},
         "non_field_errors": {"type": "array", "items": {"type": "string"}},
         "errors": {"type": "array", "items": {"type": "object", "properties": {

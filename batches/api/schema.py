@@ -244,11 +244,14 @@ RECURRING_CONFIG = {
     },
     "required": ["frequency"],
 }
-# A campaign event's facts (BatchEvent.data): names to scalars or lists of them.
-SCALAR = {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
-          "nullable": True}
+# A campaign event's facts (BatchEvent.data): names to scalars, lists, or facts again (a
+# settings change nests {"from": ..., "to": ...}).
+_FACT = {"nullable": True, "anyOf": [
+    {"type": "string"}, {"type": "number"}, {"type": "boolean"},
+    {"$ref": "#/components/schemas/EventData"},
+]}
 EVENT_DATA = {"type": "object", "additionalProperties": {
-    "oneOf": [*SCALAR["oneOf"], {"type": "array", "items": SCALAR}], "nullable": True}}
+    "nullable": True, "anyOf": [*_FACT["anyOf"], {"type": "array", "items": _FACT}]}}
 RETELL_CALL = {
     "type": "object",
     "description": "Retell's call object; fields beyond these are kept in the attempt's raw.",
