@@ -48,3 +48,62 @@ def document_throttling(result, generator, request, public):
             if (path, method) in throttled:
                 operation.setdefault("responses", {}).setdefault("429", THROTTLED)
     return result
+
+
+ERROR = {
+    "type": "object",
+    "description": "An error that names no field.",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+VALIDATION_ERROR = {
+    "type": "object",
+    "description": "Validation failed: each wrong field names its messages (dotted or nested "
+    "names: call_settings.max_attempts, contacts[3].rut, features.max_concurrent_calls); "
+    "non_field_errors for the body as a whole, errors for the Excel rows refused.",
+    "properties": {
+        "success": {"type": "boolean", "description": "false (the Excel endpoints)."},
+        "detail": {"type": "string"},
+        "non_field_errors": {"type": "array", "items": {"type": "string"}},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "row": {"type": "integer", "nullable": True},
+            "field": {"type": "string"},
+            "column": {"type": "string"},
+            "value": {"type": "string"},
+            "message": {"type": "string"},
+            "level": {"type": "string"},
+        }}},
+    },
+    "additionalProperties": {"oneOf": [
+        {"type": "array", "items": {"type": "string"}},
+        {"$ref": "#/components/schemas/ValidationError"},
+    ]},
+}
+
+
+def _bare(schema: dict) -> bool:
+    return (
+        schema.get("type") == "object"
+        and not schema.get("properties")
+        and schema.get("additionalProperties") in (None, {}, True)
+    )
+
+
+def type_error_bodies(result, generator, request, public):
+    """Every error answer documented as a bare object gets the API's error body: 400 the
+    ValidationError component (fields named), the others Error ({"detail": ...})."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Error", ERROR)
+    schemas.setdefault("ValidationError", VALIDATION_ERROR)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for code, response in operation.get("responses", {}).items():
+                if not str(code).isdigit() or int(code) < 400:
+                    continue
+                for media in response.get("content", {}).values():
+                    if _bare(media.get("schema", {})):
+                        name = "ValidationError" if int(code) == 400 else "Error"
+                        media["schema"] = {"$ref": f"#/components/schemas/{name}"}
+    return result

@@ -2,17 +2,20 @@
 per-campaign outcome chart rendered on the server as SVG (no JavaScript library, no CDN: the
 deployment may have no internet).
 
-``dashboard_data`` is a read (a few aggregate queries, whatever the size of the tables);
-the views are admin views (staff only, registered by ``calls.admin``). The page refreshes
-itself every 30 s from ``dashboard_data_view`` (``static/admin/callcenter/live.js``).
+``dashboard_data`` is a read (five aggregate queries over the last 31 days' attempts, whatever
+the size of the history); the views here are admin views (staff only, registered by
+``calls.admin``), and ``GET /api/v1/dashboard`` (``calls.api``) serves the same figures, for
+one account or all. The page refreshes itself every 30 s from ``dashboard_data_view``
+(``static/admin/callcenter/live.js``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
 from django.http import JsonResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -30,6 +33,7 @@ from calls.models import CallAttempt
 
 CHART_BATCHES = 8
 RECENT_DAYS = 7
+DAILY_DAYS = 30  # calls per day: today and the 29 days before
 REFRESH_SECONDS = 30
 Outcome = CallAttempt.Outcome
 IN_PROGRESS = "in_progress"
@@ -47,17 +51,31 @@ DIALLED = Q(status=CallAttempt.Status.ENDED) & ~Q(
 )
 
 
-def _day_and_month_start(now: datetime) -> tuple[datetime, datetime]:
-    local = timezone.localtime(now)
+def _day_and_month_start(now: datetime, tz: tzinfo | None = None) -> tuple[datetime, datetime]:
+    local = timezone.localtime(now, tz)
     today = local.replace(hour=0, minute=0, second=0, microsecond=0)
     return today, today.replace(day=1)
 
 
-def dashboard_data(*, now: datetime | None = None) -> dict:
-    """The figures of the dashboard, in the operators' time zone (TIME_ZONE)."""
+def _first_day(today: datetime) -> datetime:
+    """Midnight of the first of the DAILY_DAYS days (a calendar day back, whatever DST does)."""
+    day = today.date() - timedelta(days=DAILY_DAYS - 1)
+    return datetime(day.year, day.month, day.day, tzinfo=today.tzinfo)
+
+
+def dashboard_data(
+    *, now: datetime | None = None, account_id: int | None = None, tz: tzinfo | None = None
+) -> dict:
+    """The figures of the dashboard, in ``tz`` (default: the operators' TIME_ZONE), for the
+    account ``account_id`` or for all accounts (None). Each query is bounded by the window
+    (the month or the last DAILY_DAYS days, attempt_created_idx) or by what is live now."""
     now = now or timezone.now()
-    today, month = _day_and_month_start(now)
-    figures = CallAttempt.objects.filter(
+    today, month = _day_and_month_start(now, tz)
+    first_day = _first_day(today)
+    attempts = CallAttempt.objects.all()
+    if account_id is not None:
+        attempts = attempts.filter(account_id=account_id)
+    figures = attempts.filter(
         Q(created_at__gte=month) | Q(status__in=CallAttempt.LIVE_STATUSES)
     ).aggregate(
         calls_today=Count("pk", filter=Q(started_at__gte=today)),
@@ -67,8 +85,11 @@ def dashboard_data(*, now: datetime | None = None) -> dict:
         spend_today=Sum("cost", filter=Q(settled_at__gte=today)),
         spend_month=Sum("cost", filter=Q(settled_at__gte=month)),
     )
+    batches = Batch.objects.all() if account_id is None else Batch.objects.filter(
+        account_id=account_id
+    )
     campaigns = dict(
-        Batch.objects.filter(status__in=[Batch.Status.RUNNING, Batch.Status.PAUSED])
+        batches.filter(status__in=[Batch.Status.RUNNING, Batch.Status.PAUSED])
         .order_by()
         .values("status")
         .annotate(n=Count("pk"))
@@ -90,22 +111,41 @@ def dashboard_data(*, now: datetime | None = None) -> dict:
         "spend_month": figures["spend_month"] or Decimal("0"),
         "running_campaigns": campaigns.get(Batch.Status.RUNNING, 0),
         "paused_campaigns": campaigns.get(Batch.Status.PAUSED, 0),
-        "batches": batch_outcomes(now=now),
+        "batches": batch_outcomes(now=now, batches=batches),
+        "calls_per_day": calls_per_day(attempts=attempts, first_day=first_day),
     }
 
 
-def batch_outcomes(*, now: datetime) -> list[dict]:
-    """Attempts per outcome of the open campaigns and those finished in the last 7 days, the
-    newest first (at most 8): two queries."""
+def calls_per_day(*, attempts, first_day: datetime) -> list[tuple[date, int]]:
+    """Calls started on each of the DAILY_DAYS days from ``first_day`` (its zone's calendar
+    days), zeros included: one query. An attempt is saved before it is dialled, so
+    ``created_at`` bounds the scan to the window."""
+    counts = dict(
+        attempts.filter(created_at__gte=first_day, started_at__gte=first_day)
+        .annotate(day=TruncDate("started_at", tzinfo=first_day.tzinfo))
+        .order_by()
+        .values("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
+    )
+    days = (first_day.date() + timedelta(days=i) for i in range(DAILY_DAYS))
+    return [(day, counts.get(day, 0)) for day in days]
+
+
+def batch_outcomes(*, now: datetime, batches=None) -> list[dict]:
+    """Attempts per outcome of the open campaigns of ``batches`` (default: all) and those
+    finished in the last 7 days, the newest first (at most 8): two queries."""
     recent = now - timedelta(days=RECENT_DAYS)
     batches = list(
-        Batch.objects.filter(
+        (Batch.objects.all() if batches is None else batches).filter(
             Q(status__in=[Batch.Status.PENDING, Batch.Status.RUNNING, Batch.Status.PAUSED])
             | Q(updated_at__gte=recent)
         )
         .select_related("account")
         .order_by("-created_at", "-id")
-        .only("pk", "name", "batch_id", "status", "account__account_name")[:CHART_BATCHES]
+        .only("pk", "name", "batch_id", "status", "account__account_id", "account__account_name")[
+            :CHART_BATCHES
+        ]
     )
     counts: dict[int, dict[str, int]] = {b.pk: {} for b in batches}
     rows = (
@@ -132,7 +172,9 @@ def batch_outcomes(*, now: datetime) -> list[dict]:
             "name": b.name,
             "batch_id": b.batch_id,
             "account": b.account.account_name,
+            "account_id": b.account.account_id,
             "status": b.get_status_display(),
+            "status_code": b.status,
             "counts": counts[b.pk],
             "total": sum(counts[b.pk].values()),
         }

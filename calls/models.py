@@ -70,6 +70,8 @@ class CallAttempt(TimeStamped):
             ),
             models.Index(fields=["account", "rut", "ended_at"], name="attempt_rut_idx"),
             models.Index(fields=["batch", "status"], name="attempt_batch_idx"),
+            # The dashboard's window (calls.dashboard): its scans end at the month's start.
+            models.Index(fields=["created_at"], name="attempt_created_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["job", "attempt_number"], name="attempt_job_n_unique"),

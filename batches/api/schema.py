@@ -5,6 +5,9 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
+from batches.call_settings import INT_LIMITS, MAX_RETRY_DELAY, CallSettings
+from batches.services.options import VOICE_DEFAULTS, VOICE_LIMITS, VOICE_TEXT_FIELDS
+
 BATCH_ID = OpenApiParameter(
     "batch_id",
     OpenApiTypes.STR,
@@ -162,3 +165,185 @@ def bad_request(
     return {
         400: OpenApiResponse(OpenApiTypes.OBJECT, description=description, examples=list(examples))
     }
+
+
+# --- Typed settings objects (a postprocessing hook: the fields stay JSON on the serializers) ---
+
+
+def _call_settings_component() -> dict:
+    hhmm = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "09:00"}
+    ints = {
+        name: {"type": "integer", "minimum": low, "maximum": high,
+               "default": getattr(CallSettings, name)}
+        for name, (low, high) in INT_LIMITS.items()
+    }
+    return {
+        "type": "object",
+        "description": "A campaign's call settings; omitted fields take their defaults (the "
+        "account's time zone), and they can only narrow the account's compliance profile. "
+        "GET /options lists the ranges.",
+        "properties": {
+            **ints,
+            "retry_delay_hours": {
+                "description": "Hours between two calls of a debtor (up to 4 decimals), a "
+                "number or a decimal string; answered as a string.",
+                "oneOf": [{"type": "string", "pattern": r"^\d+(\.\d{1,4})?$"},
+                          {"type": "number", "minimum": 0, "maximum": float(MAX_RETRY_DELAY)}],
+                "default": CallSettings.retry_delay_hours,
+            },
+            "allowed_hours": {
+                "type": "object", "nullable": True, "description": "Local [start, end); null: "
+                "any time the compliance profile allows.",
+                "properties": {"start": hhmm, "end": hhmm}, "required": ["start", "end"],
+                "additionalProperties": False,
+            },
+            "days_of_week": {
+                "type": "array", "nullable": True, "minItems": 1, "maxItems": 7,
+                "items": {"type": "integer", "minimum": 1, "maximum": 7},
+                "description": "ISO weekdays (1 Monday ... 7 Sunday); null: every day.",
+            },
+            "timezone": {"type": "string", "description": "IANA name; default: the account's "
+                         "(GET /options: the zones of each compliance profile)."},
+            "priority": {
+                "description": "low, normal or high; the number form 0, 1, 2 means the same "
+                "(the campaign's top-level priority, when sent, is the same setting).",
+                "oneOf": [{"type": "string", "enum": ["low", "normal", "high"]},
+                          {"type": "integer", "enum": [0, 1, 2]}],
+                "default": CallSettings.priority,
+            },
+        },
+        "additionalProperties": False,
+    }
+
+
+def _voice_settings_component() -> dict:
+    numbers = {
+        name: {"type": "number", "minimum": low, "maximum": high,
+               "default": VOICE_DEFAULTS[name]}
+        for name, (low, high) in VOICE_LIMITS.items()
+    }
+    numbers["pitch"]["description"] = "Accepted for compatibility; Retell has no pitch control."
+    texts = {
+        name: {"type": "string", "maxLength": 100,
+               **({"default": VOICE_DEFAULTS[name]} if name in VOICE_DEFAULTS else {})}
+        for name in VOICE_TEXT_FIELDS
+    }
+    texts["agent_id"]["description"] = "Operators only; default: the account's Retell agent."
+    return {"type": "object", "description": "The voice of the campaign's calls.",
+            "properties": {**numbers, **texts}, "additionalProperties": False}
+
+
+RECURRING_CONFIG = {
+    "type": "object",
+    "description": "Run the campaign again at each occurrence.",
+    "properties": {
+        "frequency": {"type": "string", "enum": ["daily", "weekly", "monthly"]},
+        "interval": {"type": "integer", "minimum": 1},
+        "end_date": {"type": "string", "format": "date", "nullable": True},
+        "max_runs": {"type": "integer", "minimum": 1, "nullable": True},
+    },
+    "required": ["frequency"],
+}
+# A campaign event's facts (BatchEvent.data): names to scalars, lists, or facts again (a
+# settings change nests {"from": ..., "to": ...}).
+_FACT = {"nullable": True, "anyOf": [
+    {"type": "string"}, {"type": "number"}, {"type": "boolean"},
+    {"$ref": "#/components/schemas/EventData"},
+]}
+EVENT_DATA = {"type": "object", "additionalProperties": {
+    "nullable": True, "anyOf": [*_FACT["anyOf"], {"type": "array", "items": _FACT}]}}
+RETELL_CALL = {
+    "type": "object",
+    "description": "Retell's call object; fields beyond these are kept in the attempt's raw.",
+    "properties": {
+        "call_id": {"type": "string"},
+        "call_status": {"type": "string"},
+        "disconnection_reason": {"type": "string"},
+        "start_timestamp": {"type": "integer", "description": "ms since the epoch"},
+        "end_timestamp": {"type": "integer", "description": "ms since the epoch"},
+        "duration_ms": {"type": "integer"},
+        "transcript": {"type": "string"},
+        "recording_url": {"type": "string"},
+        "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+    "required": ["call_id"],
+    "additionalProperties": True,
+}
+STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+_TEXT = {"type": "string", "nullable": True}
+# A job's debtor as the engine reads it (batches.ingest.job_rows).
+JOB_CONTACT = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "rut": {"type": "string"},
+        "phones": {"type": "array", "items": {"type": "string"}, "description": "E.164"},
+        "email": _TEXT,
+        "next_phone_index": {"type": "integer"},
+        "invalid_phones": {"type": "array", "items": {"type": "string"}},
+        "timezone": {"type": "string"},
+    },
+}
+JOB_PAYLOAD = {
+    "type": "object",
+    "properties": {
+        "debt_amount": {"oneOf": [{"type": "string"}, {"type": "number"}], "nullable": True},
+        "due_date": _TEXT,
+        "company_name": _TEXT,
+        "installments": {"type": "integer", "nullable": True},
+        "fecha_limite": _TEXT,
+        "fecha_maxima": _TEXT,
+        "additional_info": {**STRING_MAP, "description": "The custom columns."},
+    },
+}
+# Property name -> component (name, its schema); a property already typed is left alone (the
+# multipart forms send these as JSON text).
+TYPED_PROPERTIES = {
+    "call_settings": "CallSettings",
+    "voice_settings": "VoiceSettings",
+    "recurring_config": "RecurringConfig",
+    "call": "RetellCall",
+    "data": "EventData",
+    "contact": "JobContact",
+    "payload": "JobPayload",
+}
+MAPS = ("custom_fields", "column_mapping")
+
+
+def _untyped(schema: dict) -> bool:
+    if any(key in schema for key in ("$ref", "oneOf", "anyOf", "allOf", "enum")):
+        return False
+    if schema.get("type") not in (None, "object"):
+        return False
+    return not schema.get("properties") and schema.get("additionalProperties") in (None, {}, True)
+
+
+def type_settings_objects(result, generator, request, public):
+    """Give the JSON settings objects of the batches API (and the webhook's call, an event's
+    data) their components, so a typed client can be generated from the schema."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    components = {
+        "CallSettings": _call_settings_component(),
+        "VoiceSettings": _voice_settings_component(),
+        "RecurringConfig": RECURRING_CONFIG,
+        "RetellCall": RETELL_CALL,
+        "EventData": EVENT_DATA,
+        "JobContact": JOB_CONTACT,
+        "JobPayload": JOB_PAYLOAD,
+    }
+    used = set()
+    for schema in list(schemas.values()):
+        for name, prop in (schema.get("properties") or {}).items():
+            if not _untyped(prop):
+                continue
+            if name in TYPED_PROPERTIES:
+                keep = {k: prop[k] for k in ("description", "readOnly", "nullable") if k in prop}
+                component = TYPED_PROPERTIES[name]
+                prop.clear()
+                prop.update({"allOf": [{"$ref": f"#/components/schemas/{component}"}], **keep})
+                used.add(component)
+            elif name in MAPS:
+                prop.update(STRING_MAP)
+    for name in sorted(used):
+        schemas.setdefault(name, components[name])
+    return result

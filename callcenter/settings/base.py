@@ -148,6 +148,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "callcenter.schema.document_invalid_page",
         "callcenter.schema.document_throttling",
+        "callcenter.schema.type_error_bodies",
+        "batches.api.schema.type_settings_objects",
     ],
 }
 
