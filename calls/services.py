@@ -34,6 +34,8 @@ from batches.jobs import (
 )
 from batches.models import Batch, BatchEvent, Job
 from batches.reasons import JobReason
+from batches.script import script_for_retell, script_render
+from batches.voice import voice_agent_fields
 from batches.windows import WindowError, dial_window, next_allowed
 from callcenter.db import cursor as db_cursor
 from callcenter.db import db_datetime, insert_row, row_lock, written_sql
@@ -299,24 +301,57 @@ def dynamic_variables(job: Job) -> dict[str, str]:
     return {key: "" if value is None else str(value) for key, value in values.items()}
 
 
+class _BatchVoice:
+    """What every call of a batch sends of its script and voice, built once per batch and
+    settings version: the script is not in the claim's row read (up to 10,000 characters)."""
+
+    def __init__(self, script: str, agent: dict):
+        self.script, self.agent = script, agent
+
+
+_batch_voices: dict[tuple, _BatchVoice] = {}
+_BATCH_VOICES_KEPT = 256
+
+
+def _batch_voice(batch: Batch) -> _BatchVoice:
+    key = (batch.pk, batch.updated_at)
+    voice = _batch_voices.get(key)
+    if voice is None:
+        script = Batch.objects.filter(pk=batch.pk).values_list("script_content", flat=True)
+        voice = _BatchVoice(script_for_retell(script.first() or ""),
+                            voice_agent_fields(batch.voice_settings or {}))
+        if len(_batch_voices) >= _BATCH_VOICES_KEPT:
+            _batch_voices.clear()
+        _batch_voices[key] = voice
+    return voice
+
+
 def call_request(job: Job, attempt: CallAttempt) -> dict:
     batch, account = job.batch, attempt.account
     agent_id = (batch.voice_settings or {}).get("agent_id") or account.retell_agent_id \
         or settings.RETELL_AGENT_ID
+    voice = _batch_voice(batch)
+    variables = dynamic_variables(job)
+    agent_override = {"agent": {
+        **voice.agent,
+        "ring_duration_ms": attempt.ring_timeout * 1000,
+        "max_call_duration_ms": attempt.max_call_duration * 1000,
+        "webhook_events": list(WEBHOOK_EVENTS),
+    }}
+    if voice.script:
+        # Retell fills the variables of the opening in; the prompt gets the script filled in.
+        agent_override["retell_llm"] = {"begin_message": voice.script}
+        variables.setdefault("script", script_render(voice.script, variables))
     return {
         "from_number": settings.RETELL_FROM_NUMBER,
         "to_number": attempt.phone,
         "override_agent_id": agent_id,
-        "retell_llm_dynamic_variables": dynamic_variables(job),
+        "retell_llm_dynamic_variables": variables,
         "metadata": {
             "job_id": job.pk, "batch_id": batch.batch_id, "account_id": account.account_id,
             "attempt": attempt.attempt_number,
         },
-        "agent_override": {"agent": {
-            "ring_duration_ms": attempt.ring_timeout * 1000,
-            "max_call_duration_ms": attempt.max_call_duration * 1000,
-            "webhook_events": list(WEBHOOK_EVENTS),
-        }},
+        "agent_override": agent_override,
         "idempotency_key": attempt.idempotency_key,
     }
 

@@ -17,6 +17,7 @@ class CallRecord:
     webhook_events: tuple[str, ...] | None
     webhook_timeout_ms: int | None
     stashed_started: str | None = None
+    request: bytes = b""  # the create request's body, as received
     extra: dict[str, Any] = field(default_factory=dict)
 
 

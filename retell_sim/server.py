@@ -8,7 +8,8 @@ Retell API (``Authorization: Bearer <api_key>``, otherwise 401)
     ``POST /v2/create-phone-call``  201 + call object (``call_status`` "registered").
         from_number/to_number must be E.164, retell_llm_dynamic_variables values strings,
         metadata an object, agent_override.agent ring_duration_ms in [5000, 300000] and
-        max_call_duration_ms in [60000, 7200000] (unless ``strict_agent_override`` is off);
+        max_call_duration_ms in [60000, 7200000] (unless ``strict_agent_override`` is off),
+        voice_speed in [0.5, 2], volume in [0, 2], retell_llm.begin_message a string;
         otherwise 400. An ``idempotency_key`` seen before returns the SAME call (current state,
         201) without creating or counting a new one. agent_override.agent.webhook_url /
         webhook_events / webhook_timeout_ms are honoured per call.
@@ -66,10 +67,13 @@ Control API (loopback clients only, no auth)
     ``GET /_sim/stats``; ``POST /_sim/reset`` clears calls, stats and pending timers/webhooks
     (``{"config": true}`` also restores the config the simulator was built with);
     ``POST /_sim/end/{call_id}`` ``{"reason": ...}`` ends a call now (409 if already final;
-    the way to finish never_end calls); ``GET /_sim/calls``; ``GET /_sim/health``.
+    the way to finish never_end calls); ``GET /_sim/calls``; ``GET /_sim/calls/{call_id}``
+    ``{"call", "request"}`` (the create request's body as received: agent_override with
+    voice and begin_message, dynamic variables); ``GET /_sim/health``.
 
 Python: ``RetellSimulator(host, port, **config)`` with start() -> base_url, stop(), context
 manager, configure(**kw), config(), stats(), reset(config=False), get_call(id), calls(),
+create_request(id),
 end_call(id, reason), wait_idle(timeout) (no live call, no lifecycle step scheduled, no
 webhook pending).
 """
@@ -321,6 +325,10 @@ class RetellSimulator:
     def calls(self) -> list[dict[str, Any]]:
         return self.state.all_calls()
 
+    def create_request(self, call_id: str) -> dict[str, Any]:
+        """The body of the create request that made ``call_id``, as received."""
+        return self.state.call_and_request(call_id)[1]
+
     def end_call(self, call_id: str, reason: str | None = None) -> dict[str, Any]:
         return self.state.end_call(call_id, reason)[1]
 
@@ -364,12 +372,12 @@ class RetellSimulator:
             body = _parse_json(raw)
             delay, accept_first = state.take_create_delay()
             if delay and accept_first:
-                status, obj = state.create_call(body)
+                status, obj = state.create_call(body, raw)
                 time.sleep(delay)
                 return _Reply(status, obj)
             if delay:
                 time.sleep(delay)
-            return _Reply(*state.create_call(body))
+            return _Reply(*state.create_call(body, raw))
         if method == "GET" and path.startswith("/v2/get-call/"):
             state.check_auth(auth)
             fault = state.take_fault("get")
@@ -408,6 +416,9 @@ class RetellSimulator:
                 return _Reply(*self.state.end_call(path.rsplit("/", 1)[1], body.get("reason")))
             if path == "/_sim/calls" and method == "GET":
                 return _Reply(200, self.calls())
+            if path.startswith("/_sim/calls/") and method == "GET":
+                call, request = self.state.call_and_request(path.rsplit("/", 1)[1])
+                return _Reply(200, {"call": call, "request": request})
             if path.startswith("/_sim/recordings/") and method == "GET":
                 return _Reply(200, raw=_silent_wav(), headers={"Content-Type": "audio/wav"})
             if path.startswith("/_sim/logs/") and method == "GET":

@@ -146,7 +146,7 @@ class SimState:
             raise ApiError(401)
 
     # ------------------------------------------------------------------ API operations
-    def create_call(self, body: Any) -> tuple[int, dict[str, Any]]:
+    def create_call(self, body: Any, raw: bytes = b"") -> tuple[int, dict[str, Any]]:
         req = _validate_create(body, self.config["strict_agent_override"])
         with self.lock:
             key = req["idempotency_key"]
@@ -154,6 +154,7 @@ class SimState:
                 self.stats["idempotent_replays"] += 1
                 return 201, copy.deepcopy(self.calls[self.idempotency[key]].obj)
             rec = self._new_record(req)
+            rec.request = raw  # kept as the bytes received: a 100k-call run holds them all
             return 201, copy.deepcopy(rec.obj)
 
     def get_call(self, call_id: str) -> dict[str, Any]:
@@ -191,6 +192,15 @@ class SimState:
                 self._answer(rec, emit=True)
             self._finalize(rec, reason)
             return 200, copy.deepcopy(obj)
+
+    def call_and_request(self, call_id: str) -> tuple[dict[str, Any], Any]:
+        """The call ``call_id`` and the body of the create request that made it."""
+        with self.lock:
+            rec = self.calls.get(call_id)
+            if rec is None:
+                raise ApiError(404, "Unknown call_id")
+            obj, raw = copy.deepcopy(rec.obj), rec.request
+        return obj, json.loads(raw) if raw else None
 
     def all_calls(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -428,6 +438,14 @@ def _validate_create(body: Any, strict: bool) -> dict[str, Any]:
                 raise ApiError(400, f"agent_override.agent.{name} must be a positive integer.")
             if strict and not low <= value <= high:
                 raise ApiError(400, f"agent_override.agent.{name} must be in [{low}, {high}].")
+    for name, low, high in (("voice_speed", 0.5, 2.0), ("volume", 0.0, 2.0)):
+        value = agent.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not low <= value <= high):
+            raise ApiError(400, f"agent_override.agent.{name} must be in [{low}, {high}].")
+    llm = override.get("retell_llm") or {}
+    if not isinstance(llm, dict) or not isinstance(llm.get("begin_message", ""), str | None):
+        raise ApiError(400, "agent_override.retell_llm.begin_message must be a string.")
     events = agent.get("webhook_events")
     if events is not None and (
         not isinstance(events, list) or not all(isinstance(e, str) for e in events)

@@ -43,7 +43,11 @@ class BatchOptionsSerializer(serializers.Serializer):
         required=False, allow_blank=True, default="", max_length=MAX_DESCRIPTION
     )
     script_content = serializers.CharField(
-        required=False, allow_blank=True, default="", trim_whitespace=False, max_length=MAX_SCRIPT
+        required=False, allow_blank=True, default="", trim_whitespace=False, max_length=MAX_SCRIPT,
+        help_text="The call's opening (Retell's begin_message) and the prompt's {{script}}. "
+        "Its {{variables}}: nombre (or name), empresa, RUT, monto_total, fecha_vencimiento, "
+        "fecha_limite, fecha_maxima, cuotas_adeudadas and every custom column; any other is "
+        "a 400 naming it.",
     )
     schedule_type = serializers.ChoiceField(
         choices=Batch.ScheduleType.choices, default=Batch.ScheduleType.IMMEDIATE
@@ -82,8 +86,11 @@ class BatchCreateSerializer(BatchOptionsSerializer):
         required=False,
         default=None,
         help_text=(
-            "{voice_id, speed 0.5-2.0, pitch -10-10, volume 0.5-2.0, language (es-CL), "
-            "agent_id (operators only; default: the account's agent)}"
+            "{voice_id (\"default\": the agent's voice), speed 0.5-2.0 (Retell's voice_speed), "
+            "pitch -10-10 (accepted, NOT applied: Retell has no pitch control), volume 0-2.0, "
+            "language (one Retell speaks; a regional Spanish such as es-CL is sent as es-419), "
+            "agent_id (operators only; default: the account's agent)}; sent in each call's "
+            "agent_override.agent"
         ),
     )
     call_settings = OptionJSONField(

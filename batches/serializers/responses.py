@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.permissions import username_shown_to
 from batches.models import Batch, BatchEvent, Job
+from batches.voice import voice_applied
 from calls.models import CallAttempt
 
 
@@ -72,17 +74,28 @@ class BatchDetailSerializer(BatchSerializer):
     import_errors = ImportIssueSerializer(
         many=True, help_text="Invalid rows (level error) and warnings, first 1,000."
     )
+    voice_settings_applied = serializers.SerializerMethodField(
+        help_text="For each voice setting, whether it reaches the call: voice_id (\"default\": "
+        "the agent's voice), speed (as voice_speed), volume and language (a regional Spanish "
+        "such as es-CL as es-419) go to Retell's agent override; pitch is kept for the form "
+        "but Retell has no pitch control, so it is always false."
+    )
 
     class Meta(BatchSerializer.Meta):
         fields = (
             *BatchSerializer.Meta.fields,
             "script_content",
             "voice_settings",
+            "voice_settings_applied",
             "call_settings",
             "recurring_config",
             "import_errors",
         )
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=serializers.BooleanField()))
+    def get_voice_settings_applied(self, batch) -> dict[str, bool]:
+        return voice_applied(batch.voice_settings or {})
 
 
 class BatchCreateResponseSerializer(serializers.Serializer):

@@ -32,7 +32,7 @@ from batches.queries import IMPORT_LOCK_SQL
 from batches.reasons import JobReason
 from batches.recurrence import next_run_after
 from batches.services.base import BatchError, batch_event_add
-from batches.services.options import BatchOptions, batch_options_clean
+from batches.services.options import BatchOptions, batch_options_clean, script_check
 from batches.signals import jobs_ready
 from batches.windows import campaign_opens
 from callcenter.db import written_sql
@@ -116,6 +116,8 @@ def batch_create(
     import_errors = list(import_errors)
     if not unique:
         raise BatchError({contacts_field: [_("No debtors to import.")]}, rows=import_errors)
+    script_check(cleaned.script_content, custom_columns=sorted(
+        {key for contact in unique for key in contact.get("custom_fields") or ()}))
     summary = ParseResult(
         total_rows=len(unique) + merged + invalid_rows if total_rows is None else total_rows,
         invalid_rows=invalid_rows,
@@ -168,6 +170,8 @@ def batch_create_from_excel(
             max_bytes=max_bytes or settings.EXCEL_MAX_BYTES,
         ) as reader:
             parsed = reader.result
+            # Its custom columns are variables the script may use: known once the header is read.
+            script_check(cleaned.script_content, custom_columns=parsed.custom_columns)
 
             def no_valid_row() -> BatchError:
                 message = ngettext(

@@ -13,11 +13,12 @@ from accounts.models import Account
 from batches.call_settings import CallSettings, CallSettingsError, validate_call_settings
 from batches.models import Batch
 from batches.recurrence import recurring_config_clean
+from batches.script import SCRIPT_ALIASES, SCRIPT_VARIABLES, script_unknown_variables
 from batches.services.base import BatchError
+from batches.voice import VOICE_LIMITS, retell_language
 
 MAX_DAYS_OFFSET = 3650
 SCHEDULE_SKEW = timedelta(minutes=5)
-VOICE_LIMITS = {"speed": (0.5, 2.0), "pitch": (-10, 10), "volume": (0.5, 2.0)}
 VOICE_DEFAULTS = {"voice_id": "", "speed": 1.0, "pitch": 0, "volume": 1.0, "language": "es-CL"}
 VOICE_TEXT_FIELDS = ("voice_id", "language", "agent_id")
 
@@ -74,7 +75,8 @@ def _has_nul(value) -> bool:
 
 
 def voice_settings_clean(voice_settings: dict | None) -> dict:
-    """voice_id, speed 0.5-2.0, pitch -10-10, volume 0.5-2.0, language (es-CL), agent_id."""
+    """voice_id, speed 0.5-2.0, pitch -10-10 (kept, not applied), volume 0-2.0, language
+    (one Retell speaks, or a regional Spanish such as es-CL), agent_id."""
     if voice_settings is None:
         voice_settings = {}
     if not isinstance(voice_settings, dict):
@@ -98,6 +100,8 @@ def voice_settings_clean(voice_settings: dict | None) -> dict:
                 errors[name] = [_("Must be a text of at most 100 characters.")]
             elif "\x00" in value:
                 errors[name] = [NUL_MESSAGE]
+            elif key == "language" and retell_language(value.strip()) is None:
+                errors[name] = [_("Retell does not speak %(language)s.") % {"language": value}]
             else:
                 cleaned[key] = value.strip()
         else:
@@ -105,6 +109,17 @@ def voice_settings_clean(voice_settings: dict | None) -> dict:
     if errors:
         raise BatchError(errors)
     return cleaned
+
+
+def script_check(script_content: str, *, custom_columns=(), field: str = "script_content"):
+    """BatchError naming the ``{{variables}}`` of the script that no call will carry."""
+    unknown = script_unknown_variables(script_content, custom_columns)
+    if unknown:
+        available = [*SCRIPT_VARIABLES, *SCRIPT_ALIASES, *custom_columns]
+        raise BatchError({field: [
+            _("Unknown variables: %(unknown)s. Available: %(available)s.") % {
+                "unknown": ", ".join(unknown), "available": ", ".join(available)}
+        ]})
 
 
 def batch_options_clean(

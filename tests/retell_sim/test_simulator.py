@@ -207,6 +207,9 @@ def test_idempotent_create_returns_same_call(api: retell.Retell, sim: RetellSimu
         {"retell_llm_dynamic_variables": {"amount_due": 120}},
         {"metadata": ["not", "an", "object"]},
         {"agent_override": {"agent": {"ring_duration_ms": 10}}},
+        {"agent_override": {"agent": {"voice_speed": 2.5}}},
+        {"agent_override": {"agent": {"volume": -1}}},
+        {"agent_override": {"retell_llm": {"begin_message": 3}}},
     ],
 )
 def test_invalid_create_is_rejected(
@@ -216,6 +219,21 @@ def test_invalid_create_is_rejected(
     with pytest.raises(retell.BadRequestError):
         api.call.create_phone_call(**params)
     assert sim.stats()["calls_created"] == 0
+
+
+def test_the_create_request_is_recorded_as_received(
+    api: retell.Retell, sim: RetellSimulator
+) -> None:
+    override = {"agent": {"voice_id": "v1", "voice_speed": 1.5, "volume": 0.5},
+                "retell_llm": {"begin_message": "Hola {{nombre}}"}}
+    call = create(api, "+15551230004", agent_override=override,
+                  retell_llm_dynamic_variables={"nombre": "Ana"})
+    request = sim.create_request(call.call_id)
+    assert request["agent_override"] == override
+    assert request["retell_llm_dynamic_variables"] == {"nombre": "Ana"}
+    shown = control(sim, "GET", f"/_sim/calls/{call.call_id}").json()
+    assert shown["request"] == request and shown["call"]["call_id"] == call.call_id
+    assert control(sim, "GET", "/_sim/calls/call_unknown").status_code == 404
 
 
 def test_wrong_or_missing_api_key_is_401(sim: RetellSimulator) -> None:
