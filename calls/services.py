@@ -73,9 +73,14 @@ def _weekly_limit_until(job: Job, now):
     if policy is None or not (policy.max_answered_contacts_per_7d
                               or policy.max_attempts_per_7d):
         return None, ""
+    since = db_datetime(now - WEEK)
+    if job.rut:
+        where, params = queries.RECENT_ENDS_WHERE, [job.account_id, job.rut, since]
+    else:  # no RUT: the limit counts the calls to the debtor's phones
+        phones = list(job.contact.get("phones") or [])
+        where, params = queries.RECENT_ENDS_BY_PHONE_WHERE, [job.account_id, phones, since]
     rows = [(call.ended_at, call.outcome) for call in queries.RECENT_ENDS.fetch(
-        queries.RECENT_ENDS_WHERE, [job.account_id, job.rut, db_datetime(now - WEEK)],
-        order="c.ended_at")]
+        where, params, order="c.ended_at")]
     limit = policy.max_answered_contacts_per_7d
     if limit:
         contacts = [ended for ended, outcome in rows if outcome == CallAttempt.Outcome.CONTACT]

@@ -9,6 +9,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from batches.debtors.normalize import debtor_normalize
+from batches.debtors.phones import MSG_PHONE_NOT_VALID
+from batches.debtors.rut import MSG_RUT_CHECK_DIGIT_KEPT
 from batches.debtors.shape import (
     MAX_CUSTOM_FIELDS,
     MAX_CUSTOM_KEY,
@@ -19,6 +21,7 @@ from batches.debtors.shape import (
 from batches.debtors.text import sanitize_text
 
 MAX_CONTACT_ERRORS = 500
+KEPT_WITH_WARNING = (MSG_RUT_CHECK_DIGIT_KEPT, MSG_PHONE_NOT_VALID)
 # A debtor's texts, by field (name and company_name: 200, checked with their own message).
 CONTACT_TEXT_LIMITS = {
     "rut": 20,
@@ -87,9 +90,15 @@ def _contact_clean(item, index: int, errors: dict) -> dict | None:
         errors[where] = [_("Must be an object.")]
         return None
     problems: dict[str, list] = {}
-    for key in item:
-        if key not in CONTACT_KEYS:
+    # A custom column may also come at the top level ("monto_deuda": "50000"), as in a sheet.
+    extra = {key: value for key, value in item.items() if key not in CONTACT_KEYS}
+    for key, value in extra.items():
+        if isinstance(value, dict | list):
             problems[f"{where}.{key}"] = [_("Unknown field.")]
+    if extra:
+        custom = item.get("custom_fields")
+        item = {**item, "custom_fields": {**extra, **custom} if isinstance(custom, dict)
+                else custom if custom is not None else extra}
     if _too_long(item, where, problems):
         errors.update(problems)
         return None  # the normalisers (memoised) never see an over-long text
@@ -99,6 +108,8 @@ def _contact_clean(item, index: int, errors: dict) -> dict | None:
     debtor, found = debtor_normalize(raw, row=row if isinstance(row, int) else index)
     phone_parts: dict[str, list[str]] = {}
     for problem in found:
+        if any(problem.message is kept for kept in KEPT_WITH_WARNING):
+            continue  # kept as written (wrong check digit, a possible number)
         if problem.field == "phones" and problem.item is not None:
             phone_parts.setdefault(f"{where}.phones[{problem.item}]", []).append(problem.value)
             continue
