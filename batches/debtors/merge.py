@@ -33,7 +33,8 @@ def debtor_merge(first: Debtor, later: Debtor) -> None:
 
 
 def merged_message(first: Debtor) -> str:
-    return (MSG_MERGED if first["rut"] else MSG_MERGED_PHONE) % {"row": first.get("row")}
+    without_rut = "rut" in first and not first["rut"]
+    return (MSG_MERGED_PHONE if without_rut else MSG_MERGED) % {"row": first.get("row")}
 
 
 def debtor_key(debtor: Debtor) -> str:

@@ -50,8 +50,8 @@ def debtor_normalize(raw: Mapping, *, row: int) -> tuple[Debtor | None, list[Pro
     """(the debtor, the problems found); the debtor is None when a problem is not ignorable.
 
     Refused: a value that is not a RUT at all, no possible phone, an unreadable or negative
-    amount, an impossible or unreadable date, instalments that are not a whole number, a custom value
-    over MAX_CUSTOM_VALUE characters, an unknown time zone. Ignorable: an invalid phone
+    amount, an impossible or unreadable date, instalments that are not a whole number, a
+    custom value over MAX_CUSTOM_VALUE characters, an unknown time zone. Ignorable: an invalid phone
     beside a valid one (dropped), an invalid email (stored as None), a RUT with a wrong check
     digit and a number possible but not known valid (both kept). No RUT is no problem:
     ``rut`` is "" and the first phone identifies the debtor (``debtors.merge``).

@@ -91,10 +91,14 @@ def _contact_clean(item, index: int, errors: dict) -> dict | None:
         return None
     problems: dict[str, list] = {}
     # A custom column may also come at the top level ("monto_deuda": "50000"), as in a sheet.
-    extra = {key: value for key, value in item.items() if key not in CONTACT_KEYS}
-    for key, value in extra.items():
+    extra = {}
+    for key, value in item.items():
+        if key in CONTACT_KEYS:
+            continue
         if isinstance(value, dict | list):
             problems[f"{where}.{key}"] = [_("Unknown field.")]
+        else:
+            extra[key] = value
     if extra:
         custom = item.get("custom_fields")
         item = {**item, "custom_fields": {**extra, **custom} if isinstance(custom, dict)
