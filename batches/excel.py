@@ -37,8 +37,10 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from batches import excel_safety
-from batches.debtors.merge import DebtorIndex, merged_message
+from batches.debtors.merge import DebtorIndex, debtor_key, merged_message
 from batches.debtors.normalize import debtor_normalize
+from batches.debtors.phones import MSG_PHONE_NOT_VALID
+from batches.debtors.rut import MSG_RUT_CHECK_DIGIT_KEPT
 from batches.debtors.shape import MAX_CUSTOM_FIELDS, MAX_CUSTOM_KEY, Problem
 from batches.debtors.text import sanitize_text
 from batches.excel_headers import (
@@ -53,6 +55,9 @@ __all__ = ["ContactReader", "ExcelError", "ParseResult", "open_contacts", "read_
 
 MSG_PHONE_IGNORED = _("Invalid phone number ignored; the row has another valid number")
 MSG_EMAIL_IGNORED = _("Invalid email address ignored")
+MSG_NO_RUT_COLUMN = _(
+    "No RUT column: duplicates are merged by phone and the weekly limit is applied by phone"
+)
 EMPTY_FILE = _("The file is empty.")
 NO_DATA_ROWS = _("The file has no data rows below the headers.")
 
@@ -314,6 +319,7 @@ def _is_blank(row) -> bool:
 
 
 _IGNORED = {"phones": MSG_PHONE_IGNORED, "email": MSG_EMAIL_IGNORED}
+_KEPT = (MSG_PHONE_NOT_VALID, MSG_RUT_CHECK_DIGIT_KEPT)  # warnings that say it themselves
 
 
 def _parse_rows(
@@ -342,6 +348,9 @@ def _parse_rows(
     custom_column = {key: i for i, key in custom}
     text_of, normalize = sanitize_text, debtor_normalize
     total = invalid = dropped = 0
+    if "rut" not in column_of:
+        result.warnings.append({"row": plan.header_row, "column": "RUT", "value": "",
+                                "message": str(MSG_NO_RUT_COLUMN)})
 
     def report(target: list, rownum: int, problem: Problem, message) -> None:
         nonlocal dropped
@@ -387,7 +396,9 @@ def _parse_rows(
                     report(result.errors, rownum, problem, problem.message)
             continue
         for problem in problems:
-            report(result.warnings, rownum, problem, _IGNORED[problem.field])
+            kept = any(problem.message is m for m in _KEPT)
+            report(result.warnings, rownum, problem,
+                   problem.message if kept else _IGNORED[problem.field])
         first = index.add(debtor)
         if first is None:
             pending.append(debtor)
@@ -397,8 +408,10 @@ def _parse_rows(
         else:
             # Rows only grow: a first row above the pending chunk's was yielded already.
             if not pending or first["row"] < pending[0]["row"]:
-                late_merges[first["rut"]] = first
-            merge = Problem("rut", None, raw["rut"], merged_message(first), ignorable=True)
+                late_merges[debtor_key(first)] = first
+            merge = (Problem("rut", None, raw["rut"], merged_message(first), ignorable=True)
+                     if debtor["rut"] else
+                     Problem("phones", 0, debtor["phones"][0], merged_message(first), True))
             report(result.warnings, rownum, merge, merge.message)
     if total == 0:
         raise ExcelError(NO_DATA_ROWS)

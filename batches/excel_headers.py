@@ -170,7 +170,7 @@ def field_for_header(text) -> str | None:
 HEADER_SCAN_ROWS = 30
 FIELDS = tuple(HEADER_SYNONYMS)
 MULTI_COLUMN_FIELDS = frozenset({"phone"})
-REQUIRED_FIELDS = ("rut", "phone")
+REQUIRED_FIELDS = ("phone",)  # without RUT, a debtor is known by its first phone
 
 
 class ExcelError(ValueError):

@@ -25,6 +25,7 @@ from json.encoder import encode_basestring as _quote  # C-accelerated; keeps non
 from django.db import connection
 
 from accounts.models import Account
+from batches.debtors.merge import debtor_key
 from batches.models import Batch, Job
 from batches.queries import (
     ANALYZE_SQL,
@@ -73,7 +74,8 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def deduplication_key(*, account_key: str, rut: str, batch_key: str) -> str:
-    """``account_id::rut::batch_id`` (public identifiers): unique across every job."""
+    """``account_id::rut::batch_id`` (public identifiers): unique across every job; ``rut``
+    is the debtor's key (``debtors.merge.debtor_key``: "tel:<phone>" without a RUT)."""
     return f"{account_key}::{rut}::{batch_key}"
 
 
@@ -165,10 +167,12 @@ def jobs_refresh(
         return 0
     if not written_sql():
         changed = 0
-        for rut, contact, payload in job_rows(
+        for _rut, contact, payload in job_rows(
             contacts, fecha_limite=fecha_limite, fecha_maxima=fecha_maxima
         ):
-            changed += Job.objects.filter(batch=batch, rut=rut).update(
+            key = deduplication_key(account_key=batch.account.account_id,
+                                    rut=debtor_key(contact), batch_key=batch.batch_id)
+            changed += Job.objects.filter(deduplication_key=key).update(
                 contact=contact, payload=payload
             )
         return changed
@@ -178,7 +182,8 @@ def jobs_refresh(
         contact, payload = _job_json(c, fechas)
         keys.append(
             deduplication_key(
-                account_key=batch.account.account_id, rut=c["rut"], batch_key=batch.batch_id
+                account_key=batch.account.account_id, rut=debtor_key(c),
+                batch_key=batch.batch_id
             )
         )
         contact_docs.append(contact)
@@ -262,7 +267,7 @@ def _copy_formatter(
                 rut = c["rut"]
                 contact, payload = _job_json(c, fechas)
                 lines.append(
-                    f"{head}{key_prefix}{rut}{key_suffix}\t{rut}{middle}"
+                    f"{head}{key_prefix}{debtor_key(c)}{key_suffix}\t{rut}{middle}"
                     f"{contact.replace(BACKSLASH, ESCAPED)}\t"
                     f"{payload.replace(BACKSLASH, ESCAPED)}\n"
                 )
@@ -331,7 +336,7 @@ def _bulk_create_jobs(
                 account_id=batch.account_id,
                 rut=rut,
                 deduplication_key=deduplication_key(
-                    account_key=account_key, rut=rut, batch_key=batch_key
+                    account_key=account_key, rut=debtor_key(contact), batch_key=batch_key
                 ),
                 status=Job.Status.PENDING,
                 attempts=0,

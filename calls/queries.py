@@ -83,6 +83,8 @@ def live_elsewhere_sql(lock: str) -> str:
 # The debtor's calls of the last week (weekly compliance limits): account, rut, since.
 RECENT_ENDS = Columns(CallAttempt, "c", only=("id", "ended_at", "outcome"))
 RECENT_ENDS_WHERE = "c.account_id = %s AND c.rut = %s AND c.ended_at >= %s"
+# A debtor without RUT is known by its phones: account, phones, since.
+RECENT_ENDS_BY_PHONE_WHERE = "c.account_id = %s AND c.phone = ANY(%s) AND c.ended_at >= %s"
 # A job's attempts so far, by attempt number (the one to re-send, whether one is live).
 ATTEMPTS_SO_FAR = Columns(CallAttempt, "c",
                           only=("id", "attempt_number", "status", "call_id", "phone"))

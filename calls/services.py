@@ -73,9 +73,7 @@ def _weekly_limit_until(job: Job, now):
     if policy is None or not (policy.max_answered_contacts_per_7d
                               or policy.max_attempts_per_7d):
         return None, ""
-    rows = [(call.ended_at, call.outcome) for call in queries.RECENT_ENDS.fetch(
-        queries.RECENT_ENDS_WHERE, [job.account_id, job.rut, db_datetime(now - WEEK)],
-        order="c.ended_at")]
+    rows = _recent_ends(job, now - WEEK)
     limit = policy.max_answered_contacts_per_7d
     if limit:
         contacts = [ended for ended, outcome in rows if outcome == CallAttempt.Outcome.CONTACT]
@@ -88,6 +86,23 @@ def _weekly_limit_until(job: Job, now):
         if len(placed) >= limit:
             return placed[len(placed) - limit] + WEEK, JobReason.WAIT_WEEKLY_ATTEMPTS
     return None, ""
+
+
+def _recent_ends(job: Job, since) -> list[tuple]:
+    """(ended_at, outcome) of the debtor's calls since ``since``, oldest first: by RUT, or
+    without one by the debtor's phones."""
+    if job.rut:
+        where, params = queries.RECENT_ENDS_WHERE, [job.account_id, job.rut, db_datetime(since)]
+    else:
+        phones = list(job.contact.get("phones") or [])
+        if not written_sql():  # ``= ANY(array)`` is PostgreSQL's
+            return list(CallAttempt.objects.filter(
+                account_id=job.account_id, phone__in=phones, ended_at__gte=since,
+            ).order_by("ended_at").values_list("ended_at", "outcome"))
+        where = queries.RECENT_ENDS_BY_PHONE_WHERE
+        params = [job.account_id, phones, db_datetime(since)]
+    return [(call.ended_at, call.outcome) for call in queries.RECENT_ENDS.fetch(
+        where, params, order="c.ended_at")]
 
 
 def _pick_phone(job: Job, suppressed: set[str]) -> tuple[str | None, bool]:

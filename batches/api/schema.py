@@ -205,8 +205,9 @@ def _call_settings_component() -> dict:
             "timezone": {"type": "string", "description": "IANA name; default: the account's "
                          "(GET /options: the zones of each compliance profile)."},
             "priority": {
-                "description": "low, normal or high; the number form 0, 1, 2 means the same "
-                "(the campaign's top-level priority, when sent, is the same setting).",
+                "description": "low, normal or high; the number form 0 (low), 1 (normal), 2 (high) "
+                "means the same and is stored as its name. The campaign's top-level priority "
+                "is the same setting: when both are sent, the top-level one wins.",
                 "oneOf": [{"type": "string", "enum": ["low", "normal", "high"]},
                           {"type": "integer", "enum": [0, 1, 2]}],
                 "default": CallSettings.priority,

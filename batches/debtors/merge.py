@@ -1,4 +1,5 @@
-"""The one merger: the same RUT twice, in a file or a JSON list, is one debtor.
+"""The one merger: the same RUT twice, in a file or a JSON list, is one debtor; a debtor
+without RUT is known by its first phone (the same first phone twice is one debtor).
 
 A later debtor is folded into the first one with its RUT: phones unioned in order, empty
 fields filled from the later one, the first wins otherwise (custom fields likewise, name by
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from batches.debtors.shape import Debtor
 
 MSG_MERGED = _("Duplicate RUT: merged into row %(row)s")
+MSG_MERGED_PHONE = _("No RUT, same phone: merged into row %(row)s")
 MAX_WARNINGS = 1_000  # row reports kept per import (counts stay exact), as read_contacts does
 
 
@@ -31,11 +33,18 @@ def debtor_merge(first: Debtor, later: Debtor) -> None:
 
 
 def merged_message(first: Debtor) -> str:
-    return MSG_MERGED % {"row": first.get("row")}
+    without_rut = "rut" in first and not first["rut"]
+    return (MSG_MERGED_PHONE if without_rut else MSG_MERGED) % {"row": first.get("row")}
+
+
+def debtor_key(debtor: Debtor) -> str:
+    """Who the debtor is: its RUT, or without one its first phone (valid ones come first)."""
+    return debtor["rut"] or f"tel:{debtor['phones'][0]}"
 
 
 class DebtorIndex:
-    """The debtors met so far, one per RUT; ``merged`` counts the later ones folded in."""
+    """The debtors met so far, one per ``debtor_key``; ``merged`` counts the later ones
+    folded in."""
 
     def __init__(self) -> None:
         self._by_rut: dict[str, Debtor] = {}
@@ -44,9 +53,10 @@ class DebtorIndex:
     def add(self, debtor: Debtor) -> Debtor | None:
         """None when ``debtor`` is the first with its RUT (keep it); else the first one,
         into which ``debtor`` has been merged (the very same dict twice is not merged)."""
-        first = self._by_rut.get(debtor["rut"])
+        key = debtor_key(debtor)
+        first = self._by_rut.get(key)
         if first is None:
-            self._by_rut[debtor["rut"]] = debtor
+            self._by_rut[key] = debtor
         elif first is not debtor:
             debtor_merge(first, debtor)
             self.merged += 1
@@ -69,8 +79,8 @@ def debtors_merge(
             warnings.append(
                 {
                     "row": debtor.get("row"),
-                    "column": "rut",
-                    "value": debtor["rut"],
+                    "column": "rut" if debtor["rut"] else "phones",
+                    "value": debtor["rut"] or debtor["phones"][0],
                     "message": merged_message(first),
                 }
             )

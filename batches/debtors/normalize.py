@@ -18,8 +18,13 @@ from zoneinfo import available_timezones
 
 from django.utils.translation import gettext_lazy as _
 
-from batches.debtors.phones import MSG_PHONE_INVALID, phones_from_cell
-from batches.debtors.rut import normalize_rut
+from batches.debtors.phones import (
+    MSG_PHONE_INVALID,
+    MSG_PHONE_NOT_VALID,
+    phone_possible_e164,
+    phones_from_cell,
+)
+from batches.debtors.rut import MSG_RUT_CHECK_DIGIT_KEPT, parse_rut
 from batches.debtors.shape import MAX_CUSTOM_VALUE, MSG_CUSTOM_VALUE_TOO_LONG, Debtor, Problem
 from batches.debtors.text import FieldError, sanitize_text
 from batches.debtors.values import (
@@ -44,20 +49,27 @@ def time_zones() -> frozenset[str]:
 def debtor_normalize(raw: Mapping, *, row: int) -> tuple[Debtor | None, list[Problem]]:
     """(the debtor, the problems found); the debtor is None when a problem is not ignorable.
 
-    Refused: a missing or invalid RUT, no valid phone, an unreadable or negative amount, an
-    impossible or unreadable date, instalments that are not a whole number, a custom value
-    over MAX_CUSTOM_VALUE characters, an unknown time zone. Ignorable: an invalid phone
-    beside a valid one (dropped), an invalid email (stored as None).
+    Refused: a value that is not a RUT at all, no possible phone, an unreadable or negative
+    amount, an impossible or unreadable date, instalments that are not a whole number, a
+    custom value over MAX_CUSTOM_VALUE characters, an unknown time zone. Ignorable: an invalid phone
+    beside a valid one (dropped), an invalid email (stored as None), a RUT with a wrong check
+    digit and a number possible but not known valid (both kept). No RUT is no problem:
+    ``rut`` is "" and the first phone identifies the debtor (``debtors.merge``).
     """
     get = raw.get
     problems: list[Problem] = []
     rut_raw = get("rut")
-    try:
-        rut = normalize_rut(rut_raw)
-    except FieldError as exc:
-        rut = None
-        problems.append(Problem("rut", None, rut_raw, exc.message))
+    rut = ""  # no RUT: the debtor is known by its first phone (debtors/merge.py)
+    if rut_raw is not None and not (rut_raw.__class__ is str and not rut_raw.strip()):
+        try:
+            rut, check_ok = parse_rut(rut_raw)
+        except FieldError as exc:
+            problems.append(Problem("rut", None, rut_raw, exc.message))
+        else:
+            if not check_ok:
+                problems.append(Problem("rut", None, rut_raw, MSG_RUT_CHECK_DIGIT_KEPT, True))
     phones: list[str] = []
+    possible: list[str] = []  # dialled after the valid ones
     bad = None
     for j, value in enumerate(get("phones") or ()):
         if value is None or value == "":
@@ -66,8 +78,14 @@ def debtor_normalize(raw: Mapping, *, row: int) -> tuple[Debtor | None, list[Pro
         for phone in valid:
             if phone not in phones:
                 phones.append(phone)
-        if invalid:
-            bad = (bad or []) + [(j, part) for part in invalid]
+        for part in invalid:
+            if (e164 := phone_possible_e164(str(part))) is not None:
+                problems.append(Problem("phones", j, part, MSG_PHONE_NOT_VALID, True))
+                if e164 not in possible:
+                    possible.append(e164)
+            else:
+                bad = (bad or []) + [(j, part)]
+    phones += [phone for phone in possible if phone not in phones]
     if bad:
         problems += [Problem("phones", j, part, MSG_PHONE_INVALID, bool(phones)) for j, part in bad]
     elif not phones:

@@ -12,6 +12,10 @@ from django.utils.translation import gettext_lazy as _
 from batches.debtors.text import CACHE_SIZE, sanitize_text
 
 MSG_PHONE_INVALID = _("Invalid phone number")
+MSG_PHONE_NOT_VALID = _(
+    "Phone number not known to be valid (possible for its country): kept, dialled after the "
+    "valid ones"
+)
 _PHONE_SPLIT = re.compile(r"[;,/|\n\r]+")
 _MAX_PHONE_CHARS = 64
 
@@ -99,6 +103,22 @@ def phone_to_e164_slow(raw: str) -> str | None:
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@lru_cache(maxsize=4096)
+def phone_possible_e164(raw: str) -> str | None:
+    """E.164 of a number that is *possible* for its country (its length fits) though not in
+    the metadata's valid blocks (``phone_to_e164`` refused it); None when it is impossible.
+    The metadata lags real assignments ("+56 9 1234 5678"), so such a number is kept."""
+    if len(raw) > _MAX_PHONE_CHARS:
+        return None
+    try:
+        number = phonenumbers.parse(raw, "CL")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -11,6 +11,7 @@ from batches.debtors.text import FieldError
 MSG_RUT_REQUIRED = _("RUT is required")
 MSG_RUT_FORMAT = _("Invalid RUT format")
 MSG_RUT_CHECK_DIGIT = _("Invalid RUT check digit")
+MSG_RUT_CHECK_DIGIT_KEPT = _("Wrong RUT check digit (dígito verificador): kept as written")
 
 _RUT_RE = re.compile(
     r"0*([1-9][0-9]{0,2}(?:\.[0-9]{3}){1,2}|[1-9][0-9]{0,7})\s*[-\u2010-\u2015]?\s*([0-9kK])",
@@ -44,7 +45,17 @@ def rut_check_digit(body: str) -> str:
 
 
 def normalize_rut(value) -> str:
-    """Canonical ``"12345678-5"`` from ``12.345.678-5``, ``12345678-5``, ``123456785``, ints."""
+    """Canonical ``"12345678-5"`` from ``12.345.678-5``, ``12345678-5``, ``123456785``, ints;
+    a wrong check digit is a FieldError (MSG_RUT_CHECK_DIGIT)."""
+    rut, check_ok = parse_rut(value)
+    if not check_ok:
+        raise FieldError(MSG_RUT_CHECK_DIGIT)
+    return rut
+
+
+def parse_rut(value) -> tuple[str, bool]:
+    """(canonical ``"12345678-9"``, whether its check digit is right): a RUT written with a
+    wrong check digit still identifies its debtor. FieldError when it is not a RUT at all."""
     cls = value.__class__
     if cls is str:
         text = value.strip()
@@ -72,7 +83,5 @@ def normalize_rut(value) -> str:
         if match is None:
             raise FieldError(MSG_RUT_FORMAT)
         body, check = match.group(1).replace(".", ""), match.group(2).upper()
-    if rut_check_digit(body) != check:
-        raise FieldError(MSG_RUT_CHECK_DIGIT)
-    return f"{body}-{check}"
+    return f"{body}-{check}", rut_check_digit(body) == check
 

@@ -3,12 +3,16 @@ debtor normaliser the Excel reader uses (``batches.debtors``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from batches.debtors.normalize import debtor_normalize
+from batches.debtors.phones import MSG_PHONE_NOT_VALID
+from batches.debtors.rut import MSG_RUT_CHECK_DIGIT_KEPT
 from batches.debtors.shape import (
     MAX_CUSTOM_FIELDS,
     MAX_CUSTOM_KEY,
@@ -19,6 +23,7 @@ from batches.debtors.shape import (
 from batches.debtors.text import sanitize_text
 
 MAX_CONTACT_ERRORS = 500
+KEPT_WITH_WARNING = (MSG_RUT_CHECK_DIGIT_KEPT, MSG_PHONE_NOT_VALID)
 # A debtor's texts, by field (name and company_name: 200, checked with their own message).
 CONTACT_TEXT_LIMITS = {
     "rut": 20,
@@ -79,17 +84,28 @@ _NORMALISED_KEYS = (
 )
 
 
-def _contact_clean(item, index: int, errors: dict) -> dict | None:
+def _contact_clean(item, index: int, errors: dict, warnings: list[dict]) -> dict | None:
     """Check one JSON debtor's shape, then normalise it as a spreadsheet row is; record
-    every problem as ``contacts[i].field``."""
+    every problem as ``contacts[i].field``, and what was kept with a warning (a wrong check
+    digit, a possible number) in ``warnings`` as a row issue (row: the contact's index)."""
     where = f"contacts[{index}]"
     if not isinstance(item, dict):
         errors[where] = [_("Must be an object.")]
         return None
     problems: dict[str, list] = {}
-    for key in item:
-        if key not in CONTACT_KEYS:
+    # A custom column may also come at the top level ("monto_deuda": "50000"), as in a sheet.
+    extra = {}
+    for key, value in item.items():
+        if key in CONTACT_KEYS:
+            continue
+        if isinstance(value, dict | list):
             problems[f"{where}.{key}"] = [_("Unknown field.")]
+        else:
+            extra[key] = value
+    if extra:
+        custom = item.get("custom_fields")
+        item = {**item, "custom_fields": {**extra, **custom} if isinstance(custom, dict)
+                else custom if custom is not None else extra}
     if _too_long(item, where, problems):
         errors.update(problems)
         return None  # the normalisers (memoised) never see an over-long text
@@ -98,7 +114,14 @@ def _contact_clean(item, index: int, errors: dict) -> dict | None:
     row = item.get("row")
     debtor, found = debtor_normalize(raw, row=row if isinstance(row, int) else index)
     phone_parts: dict[str, list[str]] = {}
+    kept_warnings = []
     for problem in found:
+        if any(problem.message is kept for kept in KEPT_WITH_WARNING):
+            field = rut_key if problem.field == "rut" else problem.field
+            column = f"{where}.{field}" + ("" if problem.item is None else f"[{problem.item}]")
+            kept_warnings.append({"row": index, "column": column, "value": str(problem.value),
+                                  "message": str(problem.message)})
+            continue
         if problem.field == "phones" and problem.item is not None:
             phone_parts.setdefault(f"{where}.phones[{problem.item}]", []).append(problem.value)
             continue
@@ -111,6 +134,7 @@ def _contact_clean(item, index: int, errors: dict) -> dict | None:
     if problems:
         errors.update(problems)
         return None
+    warnings += kept_warnings
     return debtor
 
 
@@ -189,11 +213,29 @@ def _custom_clean(custom, where: str, problems: dict) -> dict | None:
     return kept
 
 
+@dataclass
+class CheckedContacts:
+    """The JSON form's debtors: those kept, the problems of those left out (keys
+    ``contacts[i].field``), how many were left out, and the warnings of those kept."""
+
+    contacts: list[dict]
+    errors: dict[str, list]
+    invalid: int
+    warnings: list[dict]
+
+    def error_rows(self) -> list[dict]:
+        """The problems as row issues, as an Excel create reports them (row: the index)."""
+        return [{"row": int(key[key.index("[") + 1:key.index("]")]) if key.startswith("contacts[")
+                 else None, "column": key, "value": "", "message": str(message)}
+                for key, messages in self.errors.items() for message in messages]
+
+
 @extend_schema_field(ContactInputSerializer(many=True))
 class ContactsField(serializers.Field):
-    """The debtors of the JSON form, normalised in one pass (no serializer per item)."""
+    """The debtors of the JSON form, normalised in one pass (no serializer per item). A bad
+    contact does not fail the field: the form decides (``strict``, none left)."""
 
-    def to_internal_value(self, data) -> list[dict]:
+    def to_internal_value(self, data) -> CheckedContacts:
         if not isinstance(data, list):
             raise serializers.ValidationError(_("Must be a list of contacts."))
         if not data:
@@ -203,23 +245,23 @@ class ContactsField(serializers.Field):
                 _("At most %(max)s contacts per campaign.") % {"max": settings.EXCEL_MAX_ROWS}
             )
         errors: dict[str, list] = {}
-        contacts = []
+        contacts, warnings = [], []
+        invalid = 0
         for index, item in enumerate(data):
-            contact = _contact_clean(item, index, errors)
+            found: dict[str, list] = {}
+            contact = _contact_clean(item, index, found, warnings)
             if contact is not None:
                 contacts.append(contact)
-            if len(errors) >= MAX_CONTACT_ERRORS:
+                continue
+            invalid += 1
+            if len(errors) < MAX_CONTACT_ERRORS:
+                errors.update(found)
+            else:  # counted, not kept: a hostile list does not grow the answer
                 errors["contacts"] = [
                     _("Too many errors; only the first %(count)s are shown.")
                     % {"count": MAX_CONTACT_ERRORS}
                 ]
-                break
-        if errors:
-            # Keys are already "contacts[i].field"; strip the prefix the parent adds back.
-            raise serializers.ValidationError(
-                {key.removeprefix("contacts"): value for key, value in errors.items()}
-            )
-        return contacts
+        return CheckedContacts(contacts, errors, invalid, warnings)
 
     def to_representation(self, value):
         return value

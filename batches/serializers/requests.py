@@ -102,7 +102,23 @@ class BatchCreateSerializer(BatchOptionsSerializer):
         ),
     )
     recurring_config = OptionJSONField(required=False, default=None)
-    contacts = ContactsField()
+    contacts = ContactsField(
+        help_text="A bad contact is left out and reported in the 201's errors (row: its "
+        "index); all bad, or any with strict, is a 400 naming each one and nothing is stored.",
+    )
+    strict = serializers.BooleanField(
+        default=False, help_text="true: all or nothing (one bad contact fails the request)."
+    )
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        checked = attrs.pop("contacts")
+        if checked.errors and (attrs.pop("strict") or not checked.contacts):
+            raise serializers.ValidationError(checked.errors)
+        attrs.pop("strict", None)
+        attrs.update(contacts=checked.contacts, invalid_rows=checked.invalid,
+                     import_errors=checked.error_rows(), import_warnings=checked.warnings)
+        return attrs
 
 
 class ExcelPreviewSerializer(serializers.Serializer):

@@ -228,13 +228,13 @@ def _skip_open(account: Account, batch: Batch, contacts: list[dict], warnings: l
     """Drop (and report in ``warnings``, at most MAX_ISSUES_STORED) debtors with an open job
     in another open batch of the account than ``batch``. Returns (kept, skipped count)."""
     existing = ingest.open_ruts(
-        account=account, ruts=[c["rut"] for c in contacts], exclude_batch=batch
-    )
+        account=account, ruts=[c["rut"] for c in contacts if c["rut"]], exclude_batch=batch
+    )  # a debtor without RUT is not matched across campaigns (only within one, by phone)
     if not existing:
         return contacts, 0
     kept = []
     for contact in contacts:
-        other = existing.get(contact["rut"])
+        other = existing.get(contact["rut"]) if contact["rut"] else None
         if other is None:
             kept.append(contact)
             continue

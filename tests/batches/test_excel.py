@@ -14,8 +14,8 @@ from openpyxl import Workbook  # noqa: E402
 
 from batches import excel, excel_safety  # noqa: E402
 from batches.debtors.normalize import MSG_NO_PHONE  # noqa: E402
-from batches.debtors.rut import MSG_RUT_REQUIRED, rut_check_digit  # noqa: E402
-from batches.excel import ExcelError, read_contacts  # noqa: E402
+from batches.debtors.rut import MSG_RUT_FORMAT, rut_check_digit  # noqa: E402
+from batches.excel import MSG_NO_RUT_COLUMN, ExcelError, read_contacts  # noqa: E402
 from batches.excel_headers import (  # noqa: E402
     HEADER_SYNONYMS,
     field_for_header,
@@ -154,12 +154,11 @@ def test_dirty_sample_gives_the_documented_result():
 
     assert result.sheet_name == "Cartera"
     assert result.header_row == 1
-    assert len(result.contacts) == 42
-    assert result.invalid_rows == 3
+    assert len(result.contacts) == 43  # "Rut Malo" is kept: a wrong check digit is a warning
+    assert result.invalid_rows == 2
     assert result.duplicates_merged == 1
     assert result.total_rows == 46  # 47 rows below the header, one of them blank
     assert _error_rows(result) == {
-        43: ["RUT"],  # "Rut Malo": wrong check digit
         44: ["Teléfono", "Celular"],  # "Sin Telefono": abc and 123
         47: ["Monto Deuda ($)", "Fecha Vencimiento"],  # "Monto Raro": -500 and 31/02/2025
     }
@@ -179,7 +178,9 @@ def test_dirty_sample_gives_the_documented_result():
     fourth = by_row[5]  # "Duplicado Mismo Rut" (row 45) was merged into the 4th debtor
     assert fourth["rut"] == "8572373-1"
     assert fourth["phones"] == ["+56964888899", "+56957859150", "+56988887777"]
-    assert [w["row"] for w in result.warnings] == [45]
+    assert [w["row"] for w in result.warnings] == [43, 45]
+    assert "dígito verificador" in result.warnings[0]["message"]
+    assert by_row[43]["rut"] == "4897550-6"  # as written
     assert by_row[46]["name"] == "Fijo Santiago"
     assert by_row[46]["phones"] == ["+56223456789"]
     formula = by_row[48]
@@ -345,7 +346,7 @@ def test_column_mapping_unknown_field_is_named():
 def test_row_validity_rules():
     data = _rows(
         HEADERS,
-        ["Sin rut", "", "962345678"],
+        ["Rut raro", "abc", "962345678"],
         ["Sin fono", "12345678-5", "", ""],
         ["Fono malo", "12345678-5", "123", "x"],
         ["Cuotas raras", "12345678-5", "962345678", "", "", 100, "01/02/2025", 2.5],
@@ -366,8 +367,8 @@ def test_row_validity_rules():
     assert result.errors[0] == {
         "row": 2,
         "column": "RUT",
-        "value": "",
-        "message": str(MSG_RUT_REQUIRED),
+        "value": "abc",
+        "message": str(MSG_RUT_FORMAT),
     }
     assert result.errors[1]["message"] == str(MSG_NO_PHONE)
     assert result.invalid_rows == 6
@@ -414,7 +415,7 @@ def test_duplicate_rut_is_merged_into_the_first_row():
 
 
 def test_errors_beyond_max_errors_are_counted_not_kept():
-    data = _rows(HEADERS, *[["X", "1-1", "962345678"] for _ in range(12)])
+    data = _rows(HEADERS, *[["X", "abc", "962345678"] for _ in range(12)])
     result = read_contacts(data, max_errors=5)
     assert result.invalid_rows == 12
     assert len(result.errors) == 5
@@ -516,10 +517,14 @@ def test_no_recognisable_columns_names_what_was_found():
     assert '"Cliente ID", "Producto", "Saldo Capital"' in message
 
 
-def test_missing_rut_column_is_a_file_error():
-    with pytest.raises(ExcelError) as caught:
-        read_contacts(_rows(["Nombre", "Celular"], ["Ana", "962345678"]))
-    assert "RUT" in str(caught.value)
+def test_missing_rut_column_is_accepted_with_a_warning():
+    result = read_contacts(_rows(["Nombre", "Celular"], ["Ana", "962345678"], ["Eva", "962345678"]))
+
+    assert result.errors == []
+    assert result.warnings[0] == {"row": 1, "column": "RUT", "value": "",
+                                  "message": str(MSG_NO_RUT_COLUMN)}
+    assert [c["name"] for c in result.contacts] == ["Ana"]  # the same phone: merged
+    assert result.contacts[0]["rut"] == "" and result.duplicates_merged == 1
 
 
 def test_too_many_rows_stops_reading_early(monkeypatch):

@@ -132,29 +132,28 @@ def test_an_operator_runs_a_campaign_from_the_admin(live_server, page, tmp_path)
     shot(page, "04-create-from-excel-form")
     page.click("input[name=preview]")
 
-    # The preview: 46 rows, 3 invalid (rows 43, 44, 47), 42 debtors.
+    # The preview: 46 rows, 2 invalid (rows 44, 47), 43 debtors (43 has a wrong check digit: kept).
     page.wait_for_selector("#cc-row-errors")
     assert page.inner_text("#cc-total-rows") == "46"
-    assert page.inner_text("#cc-invalid-rows") == "3"
-    assert page.inner_text("#cc-total-jobs") == "42"
+    assert page.inner_text("#cc-invalid-rows") == "2"
+    assert page.inner_text("#cc-total-jobs") == "43"
     rows = page.locator("#cc-row-errors tr.cc-row-error")
     assert {rows.nth(i).get_attribute("data-row") for i in range(rows.count())} == {
-        "43",
         "44",
         "47",
     }
-    assert "Invalid RUT check digit" in page.inner_text("#cc-row-errors")
+    assert "Invalid phone number" in page.inner_text("#cc-row-errors")
     assert page.locator("#cc-contacts tbody tr").count() == 20
     assert not Batch.objects.exists()
     shot(page, "05-preview-with-row-errors")
 
-    # Confirm: the campaign exists with 42 jobs, and its page opens.
+    # Confirm: the campaign exists with 43 jobs, and its page opens.
     page.click("input[name=confirm]")
     page.wait_for_url(re.compile(r"/admin/batches/batch/\d+/change/$"))
     batch = Batch.objects.get()
-    assert batch.jobs.count() == 42 and batch.status == Batch.Status.RUNNING
-    assert "created with 42 jobs" in page.inner_text("ul.messagelist")
-    assert page.inner_text('.cc-progress-block [data-count="pending"]') == "42"
+    assert batch.jobs.count() == 43 and batch.status == Batch.Status.RUNNING
+    assert "created with 43 jobs" in page.inner_text("ul.messagelist")
+    assert page.inner_text('.cc-progress-block [data-count="pending"]') == "43"
     shot(page, "06-campaign-created")
 
     # The engine makes progress (simulated here); the block refreshes without a reload.
@@ -171,7 +170,7 @@ def test_an_operator_runs_a_campaign_from_the_admin(live_server, page, tmp_path)
         timeout=12_000,
     )
     assert page.evaluate("window.__ccSamePage") is True
-    assert page.inner_text('.cc-progress-block [data-count="pending"]') == "37"
+    assert page.inner_text('.cc-progress-block [data-count="pending"]') == "38"
     shot(page, "07-progress-refreshed-live")
 
     # Pause, then resume, from the campaign page.
@@ -191,7 +190,7 @@ def test_an_operator_runs_a_campaign_from_the_admin(live_server, page, tmp_path)
 
     # The list shows its progress bar.
     page.goto(f"{base}/admin/batches/batch/")
-    assert "5 / 42" in page.inner_text("#result_list")
+    assert "5 / 43" in page.inner_text("#result_list")
     shot(page, "10-campaign-list")
 
     # Its jobs; find one by RUT; open it and its attempts.
@@ -221,7 +220,7 @@ def test_an_operator_runs_a_campaign_from_the_admin(live_server, page, tmp_path)
     assert target.suffix == ".xlsx"
     sheet = openpyxl.load_workbook(target).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert len(rows) == 43
+    assert len(rows) == 44  # a header and the 43 debtors
     assert sum(1 for r in rows[1:] if r[5] == "user_hangup") == 5
     # The sample has a debtor named =HYPERLINK(...): it comes back as text, not a formula.
     assert any(str(r[1]).startswith("=HYPERLINK") for r in rows[1:])

@@ -1,5 +1,6 @@
 """The call engine's rules, driven through services against the Retell simulator."""
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from accounts.models import Account, DoNotCall, LedgerEntry
 from batches.jobs import job_claim
 from batches.models import Batch, BatchEvent, Job, JobEvent
 from batches.reasons import JobReason as outcomes
+from callcenter.db import orm_only
 from calls.dispatch import dispatch_account
 from calls.exports import results_queryset
 from calls.models import CallAttempt
@@ -657,5 +659,26 @@ def test_cl_profile_allows_one_answered_contact_per_week(sim, account):
     second.refresh_from_db()
     ended = CallAttempt.objects.get(job=first).ended_at
     assert second.next_try_at >= ended + timedelta(days=7)
+    assert second.last_error == outcomes.WAIT_WEEKLY_CONTACT
+
+
+@pytest.mark.parametrize("orm", [False, True], ids=["postgresql-sql", "orm-path"])
+def test_cl_weekly_limit_counts_by_phone_when_the_debtor_has_no_rut(sim, account, orm):
+    Account.objects.filter(pk=account.pk).update(compliance_profile="CL")
+    phones = {"name": "Sin RUT", "rut": "", "email": None, "next_phone_index": 0}
+    first = JobFactory(batch=BatchFactory(account=account), rut="", deduplication_key="a",
+                       contact={**phones, "phones": ["+56912345671"]})
+    second = JobFactory(batch=BatchFactory(account=account), rut="", deduplication_key="b",
+                        contact={**phones, "phones": ["+56912345671", "+56922222222"]})
+    other = JobFactory(batch=BatchFactory(account=account), rut="", deduplication_key="c",
+                       contact={**phones, "phones": ["+56933333333"]})
+    with time_machine.travel(datetime(2025, 6, 10, 15, 0, tzinfo=UTC), tick=False):
+        Job.objects.update(next_try_at=timezone.now())
+        job_process(job_id=first.pk)
+        end(sim, CallAttempt.objects.get(job=first), "user_hangup")
+        with orm_only() if orm else contextlib.nullcontext():
+            assert job_process(job_id=second.pk) == "weekly_limit"  # shares the first's phone
+            assert job_process(job_id=other.pk) == "dialled"  # another phone: another debtor
+    second.refresh_from_db()
     assert second.last_error == outcomes.WAIT_WEEKLY_CONTACT
 

@@ -141,10 +141,10 @@ def test_suspended_account_cannot_create(api_a, account_a, published):
 def test_invalid_contacts_name_each_field_and_store_nothing(api_a, account_a, published):
     contacts = [
         contact(0),
-        {"name": "Malo", "rut": "12.345.678-9", "phones": ["+56961777631"]},
+        {"name": "Malo", "rut": "12.345.678-Z", "phones": ["+56961777631"]},
         {"name": "Sin fono", "rut": "12.345.678-5", "phones": ["123", "+56961777631"]},
         {"name": "Vacío", "rut": "11.111.111-1", "phones": []},
-        {"name": "Extra", "rut": "22.222.222-2", "phones": ["+56961777631"], "color": "x"},
+        {"name": "Extra", "rut": "22.222.222-2", "phones": ["+56961777631"], "color": ["x"]},
         {"name": "Email", "rut": "33.333.333-3", "phones": ["+56961777631"], "email": "no@"},
         {
             "name": "Monto",
@@ -153,27 +153,62 @@ def test_invalid_contacts_name_each_field_and_store_nothing(api_a, account_a, pu
             "debt_amount": "-5",
             "due_date": "31/02/2025",
         },
-        {"phones": ["+56961777631"]},
+        {"dni": "no es un rut", "phones": ["+56961777631"]},
         "not an object",
         {"name": "Listas", "rut": "55.555.555-5", "phones": ["+56961777631"],
          "debt_amount": [1], "due_date": {"d": 1}},
     ]
-    response = create(api_a, payload(contacts=contacts))
+    response = create(api_a, payload(contacts=contacts, strict=True))
     assert response.status_code == 400
     errors = response.json()
     assert errors == {
-        "contacts[1].rut": ["Invalid RUT check digit"],
+        "contacts[1].rut": ["Invalid RUT format"],
         "contacts[2].phones[0]": ["Invalid phone number: 123"],
         "contacts[3].phones": ["At least one phone number is required."],
         "contacts[4].color": ["Unknown field."],
         "contacts[5].email": ["Invalid email address"],
         "contacts[6].debt_amount": ["Amount cannot be negative"],
         "contacts[6].due_date": ["Invalid date: that day does not exist"],
-        "contacts[7].dni": ["RUT is required"],
+        "contacts[7].dni": ["Invalid RUT format"],
         "contacts[8]": ["Must be an object."],
         "contacts[9].debt_amount": ["Invalid amount"],
         "contacts[9].due_date": ["Unrecognised date (use dd/mm/yyyy)"],
     }
+    assert not Batch.objects.exists() and not Job.objects.exists()
+
+
+def test_one_bad_contact_is_left_out_and_reported_the_rest_created(api_a, account_a, published):
+    contacts = [
+        contact(0),
+        {"name": "Malo", "rut": "abc", "phones": ["+56961777631"]},
+        {"name": "Dígito", "rut": "12345678-9", "phones": ["+56912345678"]},
+    ]
+    response = create(api_a, payload(contacts=contacts))
+
+    assert response.status_code == 201
+    data = response.json()
+    assert (data["total_jobs"], data["total_rows"], data["invalid_rows"]) == (2, 3, 1)
+    assert data["errors"] == [{"row": 1, "column": "contacts[1].rut", "value": "",
+                               "message": "Invalid RUT format"}]
+    assert [(w["row"], w["column"], w["value"]) for w in data["warnings"]] == [
+        (2, "contacts[2].rut", "12345678-9"),
+        (2, "contacts[2].phones[0]", "+56912345678"),
+    ]
+    assert "dígito verificador" in data["warnings"][0]["message"]
+    job = Job.objects.get(rut="12345678-9")  # kept as written
+    assert job.contact["phones"] == ["+56912345678"]
+    assert Job.objects.count() == 2
+
+
+def test_all_contacts_bad_or_strict_is_a_400_storing_nothing(api_a, account_a, published):
+    bad = {"name": "Malo", "rut": "abc", "phones": ["+56961777631"]}
+    response = create(api_a, payload(contacts=[bad, {**bad, "phones": ["123"]}]))
+    assert response.status_code == 400
+    assert set(response.json()) == {"contacts[0].rut", "contacts[1].rut", "contacts[1].phones[0]"}
+
+    response = create(api_a, payload(contacts=[contact(0), bad], strict=True))
+    assert response.status_code == 400
+    assert response.json() == {"contacts[1].rut": ["Invalid RUT format"]}
     assert not Batch.objects.exists() and not Job.objects.exists()
 
 

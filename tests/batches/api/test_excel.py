@@ -32,12 +32,12 @@ def test_preview_sucio_reports_rows_and_stores_nothing(api_a, account_a):
     assert response.status_code == 200, response.json()
     data = response.json()
     assert data["success"] is True
-    assert (data["total_rows"], data["valid_rows"], data["invalid_rows"]) == (46, 43, 3)
-    assert (data["duplicates_merged"], data["total_jobs"]) == (1, 42)
+    assert (data["total_rows"], data["valid_rows"], data["invalid_rows"]) == (46, 44, 2)
+    assert (data["duplicates_merged"], data["total_jobs"]) == (1, 43)
     assert len(data["contacts_preview"]) == 20
     assert data["column_mapping"]["rut"] == "RUT"
     assert data["column_mapping"]["phone"] == ["Teléfono", "Celular"]
-    assert sorted({e["row"] for e in data["errors"]}) == [43, 44, 47]
+    assert sorted({e["row"] for e in data["errors"]}) == [44, 47]  # 43: wrong check digit, kept
     assert all(set(e) == {"row", "column", "value", "message"} for e in data["errors"])
     assert not Batch.objects.exists() and not Job.objects.exists()
 
@@ -88,17 +88,17 @@ def test_excel_create_sucio(funded_a, api_a, account_a, client_a, published, com
     assert response.status_code == 201, response.json()
     data = response.json()
     assert data["success"] is True
-    assert (data["total_jobs"], data["total_rows"], data["invalid_rows"]) == (42, 46, 3)
+    assert (data["total_jobs"], data["total_rows"], data["invalid_rows"]) == (43, 46, 2)
     assert (data["duplicates_merged"], data["skipped_existing"]) == (1, 0)
-    assert sorted({e["row"] for e in data["errors"]}) == [43, 44, 47]
+    assert sorted({e["row"] for e in data["errors"]}) == [44, 47]  # 43: wrong check digit, kept
     assert any(w["row"] == 45 for w in data["warnings"])
     batch = Batch.objects.get(batch_id=data["batch_id"])
-    assert batch.jobs.count() == 42
-    assert (batch.total_rows, batch.invalid_rows, batch.duplicates_merged) == (46, 3, 1)
+    assert batch.jobs.count() == 43
+    assert (batch.total_rows, batch.invalid_rows, batch.duplicates_merged) == (46, 2, 1)
     assert batch.call_settings["max_attempts"] == 4 and batch.priority == "low"
     detail = api_a.get(f"/api/v1/batches/{batch.batch_id}").json()
-    assert {e["row"] for e in detail["import_errors"] if e["level"] == "error"} == {43, 44, 47}
-    assert {e["row"] for e in detail["import_errors"] if e["level"] == "warning"} == {45}
+    assert {e["row"] for e in detail["import_errors"] if e["level"] == "error"} == {44, 47}
+    assert {e["row"] for e in detail["import_errors"] if e["level"] == "warning"} == {43, 45}
     # the 4th debtor (row 5) absorbed its duplicate's phone
     merged = Job.objects.get(batch=batch, rut="8572373-1")
     assert len(merged.contact["phones"]) >= 2
@@ -223,7 +223,7 @@ def test_excel_every_row_invalid(api_a, account_a, published):
     upload = xlsx(
         [
             ["Nombre", "RUT", "Teléfono"],
-            ["Malo", "12.345.678-9", "+56961777631"],
+            ["Malo", "abc", "+56961777631"],
             ["Sin fono", "12.345.678-5", "abc"],
         ]
     )

@@ -4,7 +4,7 @@ import datetime
 
 from batches.debtors.normalize import MSG_NO_PHONE, debtor_normalize
 from batches.debtors.phones import MSG_PHONE_INVALID
-from batches.debtors.rut import MSG_RUT_CHECK_DIGIT
+from batches.debtors.rut import MSG_RUT_FORMAT
 from batches.debtors.shape import Problem
 from batches.debtors.values import MSG_AMOUNT_NEGATIVE, MSG_EMAIL_INVALID
 
@@ -41,12 +41,12 @@ def test_a_messy_row_becomes_the_debtor_shape():
 
 
 def test_refused_values_are_all_named_and_no_debtor_is_given():
-    raw = {"rut": "12.345.678-9", "phones": ["123"], "debt_amount": -5, "email": "no@"}
+    raw = {"rut": "abc", "phones": ["123"], "debt_amount": -5, "email": "no@"}
     debtor, problems = debtor_normalize(raw, row=2)
 
     assert debtor is None
     assert problems == [
-        Problem("rut", None, "12.345.678-9", MSG_RUT_CHECK_DIGIT),
+        Problem("rut", None, "abc", MSG_RUT_FORMAT),
         Problem("phones", 0, "123", MSG_PHONE_INVALID),
         Problem("debt_amount", None, -5, MSG_AMOUNT_NEGATIVE),
         Problem("email", None, "no@", MSG_EMAIL_INVALID, True),

@@ -173,9 +173,9 @@ def test_excel_sample_through_the_service(account_a, client_a):
         source=str(SAMPLES / "deudores_sucio.xlsx"),
         dias_fecha_limite=3,
     )
-    assert (result.total_jobs, result.invalid_rows, result.duplicates_merged) == (42, 3, 1)
-    assert {e["row"] for e in result.errors} == {43, 44, 47}
-    assert result.batch.jobs.filter(payload__fecha_limite__isnull=False).count() == 42
+    assert (result.total_jobs, result.invalid_rows, result.duplicates_merged) == (43, 2, 1)
+    assert {e["row"] for e in result.errors} == {44, 47}  # 43: wrong check digit, kept
+    assert result.batch.jobs.filter(payload__fecha_limite__isnull=False).count() == 43
 
 
 def test_excel_error_names_the_file(account_a):
@@ -267,7 +267,7 @@ def test_excel_error_after_some_chunks_were_stored_leaves_nothing(account_a, mon
 def test_excel_with_no_valid_row_stores_nothing(account_a):
     with pytest.raises(services.BatchError) as caught:
         services.batch_create_from_excel(
-            account=account_a, user=None, name="x", source=xlsx(["Malo", "1-1", "+56961777631"])
+            account=account_a, user=None, name="x", source=xlsx(["Malo", "abc", "+56961777631"])
         )
     assert caught.value.errors["file"] == [
         "No valid rows: the row has errors; nothing was imported."]
