@@ -4,7 +4,7 @@ admin of ``accounts`` and ``batches`` call them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -56,8 +56,8 @@ def account_balance_summary(*, account: Account, now: datetime | None = None) ->
     Months are calendar months in the account's time zone. Usage is what settlements charged
     (holds and their releases cancel out); ``total_cost`` is the credits value of the calls that
     ended this month, whatever the plan. The depletion date divides the plan unit's balance by
-    the average daily charge of the last 30 days; it is None for unlimited plans and when
-    nothing was charged.
+    the average daily charge of the last 30 days, as the start of that day in the account's
+    time zone; it is None for unlimited plans and when nothing was charged.
     """
     now = now or timezone.now()
     month_start, next_month = month_bounds(tz_name=account.timezone, now=now)
@@ -88,7 +88,9 @@ def account_balance_summary(*, account: Account, now: datetime | None = None) ->
         if spent > 0:
             # balance / (spent / window), multiplied first so that it stays exact
             days = min(int(getattr(account, unit) * SPEND_WINDOW_DAYS / spent), MAX_DEPLETION_DAYS)
-            depletion = now.astimezone(ZoneInfo(account.timezone)).date() + timedelta(days=days)
+            zone = ZoneInfo(account.timezone)
+            day = now.astimezone(zone).date() + timedelta(days=days)
+            depletion = datetime.combine(day, time(0), tzinfo=zone)
 
     return {
         "current_balance": {

@@ -71,7 +71,7 @@ IMPORT_COUNTS_EXAMPLE = {
     "invalid_rows": 3,
     "duplicates_merged": 1,
     "skipped_existing": 0,
-    "estimated_cost": "11970.0000",
+    "estimated_cost": 11970.0,
 }
 BATCH_EXAMPLE = {
     "batch_id": "batch-2025-10-26-142744-439872",

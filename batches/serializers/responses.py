@@ -8,6 +8,7 @@ from rest_framework import serializers
 from accounts.permissions import username_shown_to
 from batches.models import Batch, BatchEvent, Job
 from batches.voice import voice_applied
+from callcenter.api import MoneyField
 from calls.models import CallAttempt
 
 
@@ -107,7 +108,7 @@ class BatchCreateResponseSerializer(serializers.Serializer):
     invalid_rows = serializers.IntegerField()
     duplicates_merged = serializers.IntegerField()
     skipped_existing = serializers.IntegerField()
-    estimated_cost = serializers.DecimalField(max_digits=16, decimal_places=4)
+    estimated_cost = MoneyField()
     errors = RowIssueSerializer(many=True, help_text="Invalid rows, not imported.")
     warnings = RowIssueSerializer(
         many=True,
@@ -140,7 +141,13 @@ class ExcelPreviewResponseSerializer(serializers.Serializer):
         help_text="Debtors a campaign would get (before skipping those already in a campaign)."
     )
     contacts_preview = ContactPreviewSerializer(many=True, help_text="The first 20.")
-    column_mapping = serializers.DictField(help_text="field → header text used.")
+    column_mapping = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Header text → what the column feeds: a field (name, rut, email...), "
+        "phone_1, phone_2... for the phone columns in order, custom for a custom column.")
+    field_mapping = serializers.DictField(
+        help_text="The same the other way round, field → header text (a list for phones): the "
+        "form column_mapping takes in excel/preview and excel/create.")
     custom_columns = serializers.ListField(child=serializers.CharField())
     errors = RowIssueSerializer(many=True)
     warnings = RowIssueSerializer(many=True)
@@ -165,7 +172,7 @@ class BatchStatusSerializer(serializers.Serializer):
     calls_in_flight = serializers.IntegerField()
     attempts_made = serializers.IntegerField()
     contacted = serializers.IntegerField()
-    cost_so_far = serializers.DecimalField(max_digits=16, decimal_places=4)
+    cost_so_far = MoneyField()
     next_attempt_at = serializers.DateTimeField(allow_null=True)
 
 
@@ -221,7 +228,29 @@ class JobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# BatchEvent.Kind → the frontend's event names (batch_created, batch_started...).
+LOG_EVENTS = {
+    BatchEvent.Kind.CREATED: "batch_created",
+    BatchEvent.Kind.STARTED: "batch_started",
+    BatchEvent.Kind.PAUSED: "batch_paused",
+    BatchEvent.Kind.RESUMED: "batch_resumed",
+    BatchEvent.Kind.SETTINGS_CHANGED: "batch_settings_changed",
+    BatchEvent.Kind.CANCELLED: "batch_cancelled",
+    BatchEvent.Kind.COMPLETED: "batch_completed",
+    BatchEvent.Kind.RETRIED: "jobs_retried",
+    BatchEvent.Kind.PROVIDER_ERROR: "provider_error",
+    BatchEvent.Kind.WAITING_BALANCE: "waiting_balance",
+    BatchEvent.Kind.RUN_CREATED: "run_created",
+    BatchEvent.Kind.RUN_SKIPPED: "run_skipped",
+    BatchEvent.Kind.RECURRENCE_ENDED: "recurrence_ended",
+}
+
+
 class BatchEventSerializer(serializers.ModelSerializer):
+    timestamp = serializers.DateTimeField(source="created_at", read_only=True)
+    event = serializers.SerializerMethodField(
+        help_text="The event's name for the frontend: " + ", ".join(LOG_EVENTS.values()) + "."
+    )
     user = serializers.SerializerMethodField()
     message = serializers.CharField(
         read_only=True, help_text="The event in the reader's language; ``kind`` is its code."
@@ -229,8 +258,11 @@ class BatchEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = BatchEvent
-        fields = ("id", "kind", "message", "user", "data", "created_at")
+        fields = ("timestamp", "event", "message", "user", "id", "kind", "data", "created_at")
         read_only_fields = fields
+
+    def get_event(self, event) -> str:
+        return LOG_EVENTS.get(event.kind, event.kind)
 
     def get_user(self, event) -> str:
         if not event.user_id:
