@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from accounts.permissions import username_shown_to
 from batches.models import Batch, BatchEvent, Job
+from batches.selectors import job_counts
 from batches.voice import voice_applied
 from callcenter.api import MoneyField
 from calls.models import CallAttempt
@@ -35,6 +36,9 @@ class BatchSerializer(serializers.ModelSerializer):
         allow_null=True, help_text="When a recurring campaign runs next (null: not recurring, "
         "or its recurrence ended). Its runs: GET /batches?parent=<batch_id>.")
     runs_count = serializers.IntegerField(help_text="Runs so far, the first included.")
+    pending_jobs = serializers.SerializerMethodField(help_text="Jobs pending or in progress.")
+    completed_jobs = serializers.SerializerMethodField(help_text="Jobs done.")
+    failed_jobs = serializers.SerializerMethodField(help_text="Jobs failed or cancelled.")
 
     class Meta:
         model = Batch
@@ -49,6 +53,9 @@ class BatchSerializer(serializers.ModelSerializer):
             "schedule_type",
             "scheduled_at",
             "total_jobs",
+            "pending_jobs",
+            "completed_jobs",
+            "failed_jobs",
             "total_rows",
             "invalid_rows",
             "duplicates_merged",
@@ -64,6 +71,25 @@ class BatchSerializer(serializers.ModelSerializer):
             "runs_count",
         )
         read_only_fields = fields
+
+    def _counts(self, batch) -> dict[str, int]:
+        """Live per-status figures from the counters the database keeps (batches_jobcount):
+        a list view passes them for its whole page in ``context["job_counts"]``."""
+        counts = self.context.setdefault("job_counts", {})
+        if batch.pk not in counts:
+            counts.update(job_counts(batch_ids=[batch.pk]))
+        return counts[batch.pk]
+
+    def get_pending_jobs(self, batch) -> int:
+        counts = self._counts(batch)
+        return counts[Job.Status.PENDING] + counts[Job.Status.IN_PROGRESS]
+
+    def get_completed_jobs(self, batch) -> int:
+        return self._counts(batch)[Job.Status.DONE]
+
+    def get_failed_jobs(self, batch) -> int:
+        counts = self._counts(batch)
+        return counts[Job.Status.FAILED] + counts[Job.Status.CANCELLED]
 
     def get_created_by(self, batch) -> str | None:
         if not batch.created_by_id:
