@@ -157,6 +157,12 @@ class ContactPreviewSerializer(serializers.Serializer):
     custom_fields = serializers.DictField(child=serializers.CharField())
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {"oneOf": [
+    {"type": "string"}, {"type": "array", "items": {"type": "string"}}]}})
+class FieldMappingField(serializers.DictField):
+    """field → header text, or the list of header texts for the phone columns."""
+
+
 class ExcelPreviewResponseSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     total_rows = serializers.IntegerField(help_text="Non-blank data rows.")
@@ -171,7 +177,7 @@ class ExcelPreviewResponseSerializer(serializers.Serializer):
         child=serializers.CharField(),
         help_text="Header text → what the column feeds: a field (name, rut, email...), "
         "phone_1, phone_2... for the phone columns in order, custom for a custom column.")
-    field_mapping = serializers.DictField(
+    field_mapping = FieldMappingField(
         help_text="The same the other way round, field → header text (a list for phones): the "
         "form column_mapping takes in excel/preview and excel/create.")
     custom_columns = serializers.ListField(child=serializers.CharField())
