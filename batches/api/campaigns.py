@@ -92,8 +92,9 @@ class BatchListCreateView(BatchAPIView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         # One query for the page's live figures, whatever the campaigns' size.
-        counts = selectors.job_counts(batch_ids=[batch.pk for batch in page])
-        context = {"request": request, "job_counts": counts}
+        pks = [batch.pk for batch in page]
+        context = {"request": request, "job_counts": selectors.job_counts(batch_ids=pks),
+                   "attempt_totals": call_selectors.attempt_totals(batch_ids=pks)}
         body = BatchSerializer(page, many=True, context=context).data
         return paginator.get_paginated_response(body)
 

@@ -10,6 +10,7 @@ from batches.models import Batch, BatchEvent, Job
 from batches.selectors import job_counts
 from batches.voice import voice_applied
 from callcenter.api import MoneyField
+from calls import selectors as call_selectors
 from calls.models import CallAttempt
 
 
@@ -39,6 +40,10 @@ class BatchSerializer(serializers.ModelSerializer):
     pending_jobs = serializers.SerializerMethodField(help_text="Jobs pending or in progress.")
     completed_jobs = serializers.SerializerMethodField(help_text="Jobs done.")
     failed_jobs = serializers.SerializerMethodField(help_text="Jobs failed or cancelled.")
+    total_cost = serializers.SerializerMethodField(
+        help_text="What the calls made so far cost, in credits.")
+    total_minutes = serializers.SerializerMethodField(
+        help_text="Talk time of the calls made so far, in minutes (two decimals).")
 
     class Meta:
         model = Batch
@@ -56,6 +61,8 @@ class BatchSerializer(serializers.ModelSerializer):
             "pending_jobs",
             "completed_jobs",
             "failed_jobs",
+            "total_cost",
+            "total_minutes",
             "total_rows",
             "invalid_rows",
             "duplicates_merged",
@@ -79,6 +86,22 @@ class BatchSerializer(serializers.ModelSerializer):
         if batch.pk not in counts:
             counts.update(job_counts(batch_ids=[batch.pk]))
         return counts[batch.pk]
+
+    def _totals(self, batch) -> dict:
+        """Call figures from the counters the database keeps (calls_attempttotal): a list
+        view passes them for its whole page in ``context["attempt_totals"]``."""
+        totals = self.context.setdefault("attempt_totals", {})
+        if batch.pk not in totals:
+            totals.update(call_selectors.attempt_totals(batch_ids=[batch.pk]))
+        return totals[batch.pk]
+
+    @extend_schema_field(MoneyField())
+    def get_total_cost(self, batch):
+        return MoneyField().to_representation(self._totals(batch)["cost"])
+
+    @extend_schema_field(MoneyField())
+    def get_total_minutes(self, batch):
+        return MoneyField().to_representation(self._totals(batch)["minutes"])
 
     def get_pending_jobs(self, batch) -> int:
         counts = self._counts(batch)
