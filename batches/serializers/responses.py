@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -146,6 +148,15 @@ class BatchDetailSerializer(BatchSerializer):
     @extend_schema_field(serializers.DictField(child=serializers.BooleanField()))
     def get_voice_settings_applied(self, batch) -> dict[str, bool]:
         return voice_applied(batch.voice_settings or {})
+
+    def to_representation(self, batch):
+        data = super().to_representation(batch)
+        settings = data.get("call_settings")
+        # Stored as an exact decimal string; the contract answers a number (24, 0.25).
+        if settings and isinstance(settings.get("retry_delay_hours"), str):
+            data["call_settings"] = {
+                **settings, "retry_delay_hours": Decimal(settings["retry_delay_hours"])}
+        return data
 
 
 class BatchCreateResponseSerializer(serializers.Serializer):

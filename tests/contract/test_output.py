@@ -148,3 +148,50 @@ def test_batch_list_carries_live_figures_at_a_fixed_cost(
     with django_assert_max_num_queries(len(few.captured_queries)):
         batches = _list(api_a)
     assert len(batches) == 11
+
+
+SEED_000 = "000_d48ee1c2d58ffd2e"
+
+
+def seed_000(lines: str):
+    """A seed 000 example converted to JSON (see fixtures/README.md)."""
+    return json.loads((FIXTURES / f"{SEED_000}_L{lines}_converted.json").read_text())
+
+
+def test_excel_create_L218(api_a, account_a, published):
+    upload = xlsx([
+        ["nombre", "telefono_1", "rut", "monto_deuda"],
+        ["Juan Pérez", "+56961234567", "12345678-5", "50000"],
+    ])
+    response = api_a.post("/api/v1/batches/excel/create",
+                          {"file": upload, "account_id": "acct-a", "batch_name": "Octubre"},
+                          format="multipart")
+    assert response.status_code == 201, response.json()
+    assert shape_errors(seed_000("218-222"), response.json()) == []
+    assert response.json()["total_jobs"] == 1
+
+
+def test_batch_representation_L234(api_a, account_a, published):
+    """The stored batch of the seed as the API shows it: detail and list (the list has no
+    call_settings), with the live figures beside it as numbers."""
+    expected = seed_000("234-262")
+    del expected["_id"]  # Mongo's key; our public id is batch_id
+    # call_settings.priority as a number is part A's (contract input); checked there.
+    del expected["call_settings"]["priority"]
+    response = api_a.post("/api/v1/batches", {
+        "account_id": "acct-a", "name": "Cobranza Octubre",
+        "contacts": [{"name": "Juan Pérez", "rut": "12345678-5", "phones": ["+56961234567"],
+                      "debt_amount": 50000}],
+        "call_settings": expected["call_settings"],
+    }, format="json")
+    assert response.status_code == 201, response.json()
+    batch_id = response.json()["batch_id"]
+    detail = api_a.get(f"/api/v1/batches/{batch_id}").json()
+    assert shape_errors(expected, detail) == []
+    listed = api_a.get("/api/v1/batches").json()["results"][0]
+    del expected["call_settings"]
+    assert shape_errors(expected, listed) == []
+    for body in (detail, listed):
+        figures = ("total_jobs", "pending_jobs", "completed_jobs", "failed_jobs", "total_cost",
+                   "total_minutes")
+        assert [body[name] for name in figures] == [1, 1, 0, 0, 0, 0]
