@@ -58,7 +58,7 @@ def api_validation_error(exc: DjangoValidationError) -> serializers.ValidationEr
         if field == NON_FIELD_ERRORS:
             errors["non_field_errors"] = messages
         elif field in NESTED_FIELDS:
-            errors.setdefault(NESTED_FIELDS[field], {})[field] = messages
+            errors[f"{NESTED_FIELDS[field]}.{field}"] = messages
         else:
             errors[field] = messages
     return serializers.ValidationError(errors)
@@ -106,8 +106,8 @@ def bad_request(*examples: OpenApiExample) -> dict:
         400: OpenApiResponse(
             OpenApiTypes.OBJECT,
             description=_(
-                "Validation failed: an object naming each wrong field, nested like the body "
-                "(for example features.max_concurrent_calls)."
+                "Validation failed: an object whose keys are the dotted names of the wrong "
+                "fields (for example features.max_concurrent_calls), each a list of messages."
             ),
             examples=list(examples),
         )
@@ -124,9 +124,9 @@ ACCOUNT_EXAMPLE = {
     "status": "active",
     "features": {"max_concurrent_calls": 5},
     "settings": {"timezone": "America/Santiago", "compliance_profile": "CL"},
-    "cost_per_call_setup": "5.0000",
-    "cost_per_minute": "50.0000",
-    "balance": {"credits": "10000.0000", "minutes": "0.0000", "total_spent": "0.0000"},
+    "cost_per_call_setup": 5.0,
+    "cost_per_minute": 50.0,
+    "balance": {"credits": 10000.0, "minutes": 0.0, "total_spent": 0.0},
     "created_at": "2025-03-03T12:00:00Z",
     "updated_at": "2025-03-03T12:00:00Z",
 }
@@ -369,17 +369,17 @@ class AccountViewSet(viewsets.GenericViewSet):
                         value={
                             "account_id": "retail-cobranzas",
                             "balance": {
-                                "credits": "15000.0000",
-                                "minutes": "0.0000",
-                                "total_spent": "0.0000",
+                                "credits": 15000.0,
+                                "minutes": 0.0,
+                                "total_spent": 0.0,
                             },
                             "entries": [
                                 {
                                     "id": 42,
                                     "kind": "topup",
                                     "unit": "credits",
-                                    "amount": "5000.0000",
-                                    "balance_after": "15000.0000",
+                                    "amount": 5000.0,
+                                    "balance_after": 15000.0,
                                     "reason": "Top-up",
                                     "reference": "factura 1234",
                                     "created_at": "2025-03-03T12:00:00Z",
@@ -433,17 +433,18 @@ class AccountViewSet(viewsets.GenericViewSet):
                     OpenApiExample(
                         "Balance",
                         value={
+                            "account_id": "retail-cobranzas",
                             "current_balance": {
-                                "credits": "8450.0000",
-                                "minutes": "0.0000",
-                                "total_spent": "1550.0000",
+                                "credits": 8450.0,
+                                "minutes": 0.0,
+                                "total_spent": 1550.0,
                             },
                             "usage_this_month": {
-                                "credits_used": "1550.0000",
-                                "minutes_used": "0.0000",
-                                "total_cost": "1550.0000",
+                                "credits_used": 1550.0,
+                                "minutes_used": 0.0,
+                                "total_cost": 1550.0,
                             },
-                            "estimated_depletion_date": "2025-07-14",
+                            "estimated_depletion_date": "2025-07-14T04:00:00Z",
                         },
                     )
                 ],
@@ -454,8 +455,10 @@ class AccountViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"])
     def balance(self, request, account_id=None):
-        summary = call_selectors.account_balance_summary(account=self.get_object())
-        return Response(AccountBalanceSerializer(summary).data)
+        account = self.get_object()
+        summary = call_selectors.account_balance_summary(account=account)
+        body = {"account_id": account.account_id, **summary}
+        return Response(AccountBalanceSerializer(body).data)
 
     @extend_schema(
         summary=_("Campaign statistics"),
@@ -467,12 +470,13 @@ class AccountViewSet(viewsets.GenericViewSet):
                     OpenApiExample(
                         "Stats",
                         value={
+                            "account_id": "retail-cobranzas",
                             "total_batches": 3,
                             "active_batches": 1,
                             "total_jobs": 1200,
                             "completed_jobs": 800,
-                            "success_rate": "62.50",
-                            "total_cost_this_month": "1550.0000",
+                            "success_rate": 62.5,
+                            "total_cost_this_month": 1550.0,
                         },
                     )
                 ],
@@ -483,5 +487,6 @@ class AccountViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"])
     def stats(self, request, account_id=None):
-        stats = call_selectors.account_stats(account=self.get_object())
-        return Response(AccountStatsSerializer(stats).data)
+        account = self.get_object()
+        stats = call_selectors.account_stats(account=account)
+        return Response(AccountStatsSerializer({"account_id": account.account_id, **stats}).data)

@@ -3,9 +3,10 @@
 Request and response bodies nest the account the same way: ``features.max_concurrent_calls``,
 ``settings.timezone`` and ``settings.compliance_profile`` (``source="*"`` maps them onto the
 flat model), ``balance {credits, minutes, total_spent}`` in responses. Unknown fields are
-refused with 400, and validation errors mirror the body's nesting:
-``{"features": {"max_concurrent_calls": ["..."]}}``. The rules themselves live on the model
-fields and in the services, so the admin applies the same ones.
+refused with 400, and validation errors name the field dotted, as everywhere in the API
+(``callcenter.api.exception_handler``): ``{"features.max_concurrent_calls": ["..."]}``. The
+rules themselves live on the model fields and in the services, so the admin applies the same
+ones.
 """
 
 from collections.abc import Mapping
@@ -13,6 +14,8 @@ from collections.abc import Mapping
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+
+from callcenter.api import MoneyField
 
 from .models import MONEY, Account, LedgerEntry
 from .services import account_topup_validate
@@ -44,8 +47,8 @@ class StrictSerializerMixin:
         return value
 
 
-def money_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(**MONEY, **kwargs)
+def money_field(**kwargs) -> MoneyField:
+    return MoneyField(**MONEY, **kwargs)
 
 
 # --- Parts shared by requests and responses -------------------------------------------------
@@ -146,23 +149,26 @@ class UsageThisMonthSerializer(serializers.Serializer):
 
 
 class AccountBalanceSerializer(serializers.Serializer):
+    account_id = serializers.CharField()
     current_balance = CurrentBalanceSerializer()
     usage_this_month = UsageThisMonthSerializer()
-    estimated_depletion_date = serializers.DateField(
+    estimated_depletion_date = serializers.DateTimeField(
         allow_null=True,
         help_text=_(
-            "When the plan's balance runs out at the average daily charge of the last 30 days, "
-            "in the account's time zone; null for unlimited plans or without charges."
+            "When the plan's balance runs out at the average daily charge of the last 30 days: "
+            "the start of that day in the account's time zone; null for unlimited plans or "
+            "without charges."
         ),
     )
 
 
 class AccountStatsSerializer(serializers.Serializer):
+    account_id = serializers.CharField()
     total_batches = serializers.IntegerField()
     active_batches = serializers.IntegerField(help_text=_("Pending or running campaigns."))
     total_jobs = serializers.IntegerField()
     completed_jobs = serializers.IntegerField(help_text=_("Jobs done or failed."))
-    success_rate = serializers.DecimalField(
+    success_rate = MoneyField(
         max_digits=5,
         decimal_places=2,
         help_text=_("Percentage of completed jobs that reached the debtor (done)."),

@@ -69,7 +69,8 @@ class ParseResult:
     errors: list[dict] = field(default_factory=list)  # {"row", "column", "value", "message"}
     invalid_rows: int = 0
     duplicates_merged: int = 0
-    column_mapping: dict = field(default_factory=dict)
+    column_mapping: dict = field(default_factory=dict)  # field → header text(s)
+    header_mapping: dict = field(default_factory=dict)  # header text → field | "custom"
     custom_columns: list[str] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)  # same shape as errors, non-fatal
     errors_truncated: bool = False  # errors/warnings beyond max_errors were counted, not kept
@@ -200,6 +201,7 @@ class ContactReader:
         self._max_errors = max_errors
         self.result = ParseResult(
             column_mapping=plan.mapping(),
+            header_mapping=plan.header_mapping(),
             custom_columns=[key for _i, key in plan.custom],
             sheet_name=sheet_name,
             header_row=plan.header_row,

@@ -207,6 +207,18 @@ class ColumnPlan:
                 result[name] = texts if name in MULTI_COLUMN_FIELDS else texts[0]
         return result
 
+    def header_mapping(self) -> dict[str, str]:
+        """Header text → what it feeds, in the frontend's terms: the field name, ``phone_1``,
+        ``phone_2``... for the phone columns in order, ``custom`` for a custom column."""
+        result: dict[str, str] = {}
+        for name in FIELDS:
+            for number, index in enumerate(self.columns.get(name, ()), start=1):
+                many = name in MULTI_COLUMN_FIELDS
+                result[self.headers[index]] = f"{name}_{number}" if many else name
+        for index, _key in self.custom:
+            result[self.headers[index]] = "custom"
+        return result
+
 
 def _texts(row: list) -> list[str]:
     return [sanitize_text(cell) for cell in row]

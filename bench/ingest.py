@@ -14,7 +14,8 @@ and prints rows/s for each, the peak RSS, and the ratio of the whole path to the
 parts. Targets: whole path ≥ 20,000 rows/s, peak RSS ≤ 500 MB. Then ``GET .../status`` latency
 (p50/p95 over ``--status-requests`` requests through DRF's test client, right after the
 import, as a client polling it would) for a 1,000-job campaign and the whole path's one side
-by side: the per-status counters make them the same.
+by side, and the campaign list of each one's account (every campaign with its live job and
+call figures): the counters make them the same.
 
 Usage (from the repository root):
 
@@ -402,8 +403,8 @@ def timed_reader(open_contacts, into: dict):
     return wrapper
 
 
-def status_latency(batch, requests: int) -> tuple[float, float]:
-    """(p50, p95) in ms of GET /api/v1/batches/<id>/status for ``batch``, as an operator."""
+def latency(url: str, requests: int) -> tuple[float, float]:
+    """(p50, p95) in ms of GET ``url`` as an operator."""
     from django.conf import settings
     from rest_framework.test import APIClient
 
@@ -416,7 +417,6 @@ def status_latency(batch, requests: int) -> tuple[float, float]:
     )  # staff alone holds no model permission (the status view asks for view_batch)
     api = APIClient()
     api.force_authenticate(operator)
-    url = f"/api/v1/batches/{batch.batch_id}/status"
     samples = []
     for _ in range(requests):
         started = time.perf_counter()
@@ -459,6 +459,7 @@ def main() -> None:
     from batches import ingest, services
     from batches.excel import read_contacts
     from batches.models import Batch
+    from batches.services import create as create_service
 
     call_command("migrate", verbosity=0)
     cleanup()
@@ -518,10 +519,10 @@ def main() -> None:
         # to show where the time goes.
         inside: dict[str, float] = {}
         clear_caches()
-        services.open_contacts = timed_reader(services.open_contacts, inside)
-        services.ingest.jobs_insert_chunks = timed(ingest.jobs_insert_chunks, "stream", inside)
-        services.ingest.open_ruts = timed(ingest.open_ruts, "check", inside)
-        services.ingest.jobs_analyze = timed(ingest.jobs_analyze, "analyze", inside)
+        create_service.open_contacts = timed_reader(create_service.open_contacts, inside)
+        ingest.jobs_insert_chunks = timed(ingest.jobs_insert_chunks, "stream", inside)
+        ingest.open_ruts = timed(ingest.open_ruts, "check", inside)
+        ingest.jobs_analyze = timed(ingest.jobs_analyze, "analyze", inside)
         started = time.perf_counter()
         result = services.batch_create_from_excel(
             account=whole_account,
@@ -538,8 +539,14 @@ def main() -> None:
         small = services.batch_create(
             account=insert_account, user=None, name="bench small", contacts=small_contacts
         ).batch
-        latency_small = status_latency(small, args.status_requests)
-        latency_large = status_latency(result.batch, args.status_requests)
+        latency_small = latency(f"/api/v1/batches/{small.batch_id}/status", args.status_requests)
+        latency_large = latency(f"/api/v1/batches/{result.batch.batch_id}/status",
+                                args.status_requests)
+        # The campaign list (live figures on every campaign) of each one's account.
+        list_small = latency(f"/api/v1/batches?account_id={insert_account.account_id}",
+                             args.status_requests)
+        list_large = latency(f"/api/v1/batches?account_id={whole_account.account_id}",
+                             args.status_requests)
     finally:
         purge()
         if not args.keep:
@@ -572,6 +579,11 @@ def main() -> None:
         f"GET .../status over {args.status_requests} requests: "
         f"{SMALL_CAMPAIGN:,} jobs p50 {latency_small[0]:.1f} ms p95 {latency_small[1]:.1f} ms; "
         f"{total:,} jobs p50 {latency_large[0]:.1f} ms p95 {latency_large[1]:.1f} ms"
+    )
+    print(
+        f"GET /batches (its account's list) over {args.status_requests} requests: "
+        f"{SMALL_CAMPAIGN:,} jobs p50 {list_small[0]:.1f} ms p95 {list_small[1]:.1f} ms; "
+        f"{total:,} jobs p50 {list_large[0]:.1f} ms p95 {list_large[1]:.1f} ms"
     )
     print(
         f"first tasks published: {len(published)} "

@@ -1,12 +1,18 @@
-"""Shared API pieces: the JSON error format and the bounded JSON parser."""
+"""Shared API pieces: the JSON error format (dotted field names), money as exact JSON numbers,
+and the bounded JSON parser."""
 
+import decimal
 import io
+import re
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import renderers, serializers, status
+from rest_framework.exceptions import APIException, ParseError, ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
+from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import exception_handler as drf_exception_handler
 
 # Objects and lists a body may hold per debtor (the debtor, its phones, its custom fields),
@@ -15,15 +21,99 @@ CONTAINERS_PER_CONTACT = 3
 CONTAINERS_OTHER = 1_000
 
 
+def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors as {"contacts[3].rut": [...], "settings.timezone": [...]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            key = str(key)
+            if not key:
+                name = prefix or "non_field_errors"
+            elif key.isdigit():
+                name = f"{prefix}[{key}]"
+            elif key.startswith("["):
+                name = f"{prefix}{key}"
+            elif prefix and key != "non_field_errors":
+                name = f"{prefix}.{key}"
+            else:
+                name = prefix or key
+            flat.update(flatten_errors(value, name))
+    elif (
+        isinstance(errors, list) and errors and all(not isinstance(e, dict | list) for e in errors)
+    ):
+        flat.setdefault(prefix or "non_field_errors", []).extend(str(e) for e in errors)
+    elif isinstance(errors, list):
+        for index, value in enumerate(errors):
+            if value:
+                flat.update(flatten_errors(value, f"{prefix}[{index}]"))
+    else:
+        flat.setdefault(prefix or "non_field_errors", []).append(str(errors))
+    return flat
+
+
 def exception_handler(exc, context):
-    """DRF's handler, with every error body an object that names the fields that are wrong."""
+    """DRF's handler, with one error body for the whole API: an object whose keys are the
+    dotted names of the wrong fields (``settings.timezone``, ``contacts[3].rut``), each a list
+    of messages; ``detail`` for an error that names no field."""
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     data = response.data
-    if isinstance(data, list):
+    if isinstance(exc, ValidationError):
+        response.data = flatten_errors(data)
+    elif isinstance(data, list):
         response.data = {"detail": data}
     return response
+
+
+class Pagination(PageNumberPagination):
+    """Every list: ``page`` and ``page_size`` (50 unless asked, at most 500)."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+# --- Money: JSON numbers with their exact decimal value ----------------------------------------
+
+MONEY_PRECISION = "JSON number, exact to 4 decimal places (up to 12 integer digits)."
+
+
+@extend_schema_field({"type": "number", "format": "decimal", "description": MONEY_PRECISION})
+class MoneyField(serializers.DecimalField):
+    """Money and minutes: a JSON number (never a string) written with the decimal's own digits
+    by ``JSONRenderer``, so 1765.5 and 0.0001 reach the client exactly."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 16)
+        kwargs.setdefault("decimal_places", 4)
+        super().__init__(coerce_to_string=False, **kwargs)
+
+
+# A Decimal leaves the C encoder as a marker string, then its text replaces the quoted marker.
+# The NUL it starts with is escaped by the encoder and cannot occur in stored text (PostgreSQL).
+_DECIMAL_MARK = "\x00decimal:"
+_DECIMAL_MARKED = re.compile(r'"\\u0000decimal:(-?[0-9.]+)"')
+
+
+class DecimalTextEncoder(JSONEncoder):
+    def default(self, obj):
+        if isinstance(obj, decimal.Decimal) and obj.is_finite():
+            return f"{_DECIMAL_MARK}{obj:f}"
+        return super().default(obj)
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    """DRF's JSON, with a Decimal as a number of its exact digits (DRF's encoder goes through
+    float, which loses digits past 15 significant ones)."""
+
+    encoder_class = DecimalTextEncoder
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        body = super().render(data, accepted_media_type, renderer_context)
+        if b"u0000decimal:" not in body:
+            return body
+        return _DECIMAL_MARKED.sub(r"\1", body.decode()).encode()
 
 
 class RequestTooLarge(APIException):

@@ -84,3 +84,27 @@ class CallAttempt(TimeStamped):
 
     def __str__(self):
         return f"{self.job_id}#{self.attempt_number} {self.phone} {self.status}"
+
+
+class AttemptTotal(models.Model):
+    """A batch's call figures on PostgreSQL, kept by triggers on the attempts table (migration
+    0004), never written by the application: attempts made, calls in flight, contacts, seconds
+    and cost. Striped and folded at commit like ``batches.JobCount`` (same lock order, no
+    deadlock); the sum over the stripes is the figure. Read through
+    ``selectors.attempt_totals``."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    stripe = models.PositiveSmallIntegerField()
+    attempts = models.BigIntegerField()
+    in_flight = models.BigIntegerField()
+    contacted = models.BigIntegerField()
+    seconds = models.BigIntegerField()
+    cost = models.DecimalField(max_digits=20, decimal_places=4)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "stripe"], name="attempttotal_batch_stripe"),
+        ]
+
+    def __str__(self):
+        return f"{self.batch_id}[{self.stripe}]: {self.attempts} attempts, {self.cost}"

@@ -127,3 +127,15 @@ FINISH_READ = Columns(CallAttempt, "c", only=(
     "recording_url"))
 # An attempt settled already, by call id: call id, then FINAL.
 SETTLED_CALL = f"call_id = %s AND status IN ({placeholders(FINAL)})"
+
+# PostgreSQL: a batch's call figures from the counters the database keeps (migration 0004),
+# plus the rows this transaction staged and has not folded yet.
+ATTEMPT_TOTALS_SQL = """
+SELECT batch_id, sum(attempts), sum(in_flight), sum(contacted), sum(seconds), sum(cost) FROM (
+    SELECT batch_id, attempts, in_flight, contacted, seconds, cost
+      FROM calls_attempttotal WHERE batch_id = ANY(%s)
+    UNION ALL
+    SELECT batch_id, attempts, in_flight, contacted, seconds, cost
+      FROM calls_attempttotal_delta WHERE batch_id = ANY(%s)
+) AS totals GROUP BY batch_id
+"""

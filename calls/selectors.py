@@ -4,10 +4,11 @@ admin of ``accounts`` and ``batches`` call them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -15,7 +16,9 @@ from accounts.models import Account, LedgerEntry
 from accounts.selectors import month_bounds
 from batches.models import Batch, Job
 from batches.selectors import job_counts
+from callcenter.db import written_sql
 from calls.models import CallAttempt
+from calls.queries import ATTEMPT_TOTALS_SQL
 
 ZERO = Decimal("0")
 TWO_PLACES = Decimal("0.01")
@@ -56,8 +59,8 @@ def account_balance_summary(*, account: Account, now: datetime | None = None) ->
     Months are calendar months in the account's time zone. Usage is what settlements charged
     (holds and their releases cancel out); ``total_cost`` is the credits value of the calls that
     ended this month, whatever the plan. The depletion date divides the plan unit's balance by
-    the average daily charge of the last 30 days; it is None for unlimited plans and when
-    nothing was charged.
+    the average daily charge of the last 30 days, as the start of that day in the account's
+    time zone; it is None for unlimited plans and when nothing was charged.
     """
     now = now or timezone.now()
     month_start, next_month = month_bounds(tz_name=account.timezone, now=now)
@@ -88,7 +91,9 @@ def account_balance_summary(*, account: Account, now: datetime | None = None) ->
         if spent > 0:
             # balance / (spent / window), multiplied first so that it stays exact
             days = min(int(getattr(account, unit) * SPEND_WINDOW_DAYS / spent), MAX_DEPLETION_DAYS)
-            depletion = now.astimezone(ZoneInfo(account.timezone)).date() + timedelta(days=days)
+            zone = ZoneInfo(account.timezone)
+            day = now.astimezone(zone).date() + timedelta(days=days)
+            depletion = datetime.combine(day, time(0), tzinfo=zone)
 
     return {
         "current_balance": {
@@ -144,19 +149,14 @@ def account_stats(*, account: Account, now: datetime | None = None) -> dict:
 def batch_status(*, batch: Batch) -> dict:
     """Progress of a batch in three indexed queries, whatever its size.
 
-    Job counts come from the per-status counters (``job_counts``); the attempts aggregate
-    uses the (batch, status) index of CallAttempt; the next attempt is the first
+    Job counts and call figures come from the counters the database keeps (``job_counts``,
+    ``attempt_totals``); the next attempt is the first
     ``next_try_at`` of the partial index on pending jobs (one index probe).
     """
     counts = job_counts(batch_ids=[batch.pk])[batch.pk]
     total = sum(counts.values())
     finished = sum(counts[s] for s in DONE_STATUSES)
-    attempts = CallAttempt.objects.filter(batch=batch).aggregate(
-        made=Count("id"),
-        in_flight=Count("id", filter=Q(status__in=CallAttempt.LIVE_STATUSES)),
-        contacted=Count("id", filter=Q(outcome=CallAttempt.Outcome.CONTACT)),
-        cost=Sum("cost"),
-    )
+    attempts = attempt_totals(batch_ids=[batch.pk])[batch.pk]
     next_attempt = None
     if batch.is_active and counts[Job.Status.PENDING]:
         next_attempt = Job.objects.filter(batch=batch, status=Job.Status.PENDING).aggregate(
@@ -176,10 +176,52 @@ def batch_status(*, batch: Batch) -> dict:
         "counts": counts,
         "progress_percent": round(100 * finished / total, 2) if total else 0.0,
         "calls_in_flight": attempts["in_flight"],
-        "attempts_made": attempts["made"],
+        "attempts_made": attempts["attempts"],
         "contacted": attempts["contacted"],
-        "cost_so_far": attempts["cost"] or Decimal("0"),
+        "cost_so_far": attempts["cost"],
         "next_attempt_at": next_attempt,
+    }
+
+
+def attempt_totals(*, batch_ids: list[int]) -> dict[int, dict]:
+    """{batch pk: {attempts, in_flight, contacted, seconds, cost, minutes}} for these batches.
+    On PostgreSQL from the counters the database keeps (a few rows per batch, whatever the
+    number of attempts); elsewhere (the small SQLite demo) added up live. ``minutes`` is the
+    talk time, seconds / 60 to two places."""
+    if not batch_ids:
+        return {}
+    if written_sql():
+        with connection.cursor() as cursor:
+            cursor.execute(ATTEMPT_TOTALS_SQL, [batch_ids, batch_ids])
+            rows = cursor.fetchall()
+    else:
+        rows = (
+            CallAttempt.objects.filter(batch_id__in=batch_ids)
+            .order_by()
+            .values("batch_id")
+            .annotate(
+                made=Count("id"),
+                live=Count("id", filter=Q(status__in=CallAttempt.LIVE_STATUSES)),
+                contact=Count("id", filter=Q(outcome=CallAttempt.Outcome.CONTACT)),
+                talk=Sum("duration_seconds"),
+                spent=Sum("cost"),
+            )
+            .values_list("batch_id", "made", "live", "contact", "talk", "spent")
+        )
+    totals = {pk: _attempt_figures(0, 0, 0, 0, ZERO) for pk in batch_ids}
+    for batch_pk, made, live, contact, talk, spent in rows:
+        totals[batch_pk] = _attempt_figures(made, live, contact, talk or 0, _sum(spent))
+    return totals
+
+
+def _attempt_figures(made, live, contact, seconds, cost) -> dict:
+    return {
+        "attempts": int(made),
+        "in_flight": int(live),
+        "contacted": int(contact),
+        "seconds": int(seconds),
+        "minutes": (Decimal(int(seconds)) / 60).quantize(TWO_PLACES),
+        "cost": Decimal(cost).quantize(Decimal("0.0001")),
     }
 
 

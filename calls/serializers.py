@@ -6,10 +6,11 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import MONEY
+from callcenter.api import MoneyField
 
 
-def _money() -> serializers.DecimalField:
-    return serializers.DecimalField(**MONEY, coerce_to_string=False)
+def _money() -> MoneyField:
+    return MoneyField(**MONEY)
 
 
 class OutcomeCountsSerializer(serializers.Serializer):
@@ -80,9 +81,9 @@ class RangeSerializer(serializers.Serializer):
 
 
 class DecimalRangeSerializer(serializers.Serializer):
-    minimum = serializers.DecimalField(max_digits=8, decimal_places=4, coerce_to_string=False)
-    maximum = serializers.DecimalField(max_digits=8, decimal_places=4, coerce_to_string=False)
-    default = serializers.DecimalField(max_digits=8, decimal_places=4, coerce_to_string=False)
+    minimum = MoneyField(max_digits=8, decimal_places=4)
+    maximum = MoneyField(max_digits=8, decimal_places=4)
+    default = MoneyField(max_digits=8, decimal_places=4)
     decimal_places = serializers.IntegerField()
 
 

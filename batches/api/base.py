@@ -5,14 +5,13 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ModelPermissions
 from batches import selectors, services
-from batches.serializers.fields import flatten_errors
 from batches.serializers.responses import BatchCreateResponseSerializer
+from callcenter.api import flatten_errors
 
 VIEW, ADD, CHANGE = "batches.view_batch", "batches.add_batch", "batches.change_batch"
 # A client user may do all of this on its own account's campaigns.
@@ -26,12 +25,6 @@ class BatchAPIView(APIView):
     permission_classes = [ModelPermissions]
     client_actions = CLIENT_METHODS
     operator_permissions: dict[str, list[str]] = {}
-
-
-class BatchPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 def validated(serializer_class, data, request, **kwargs) -> dict:

@@ -13,7 +13,6 @@ from batches.api.base import (
     CHANGE,
     VIEW,
     BatchAPIView,
-    BatchPagination,
     batch_or_404,
     created_response,
     error_response,
@@ -48,7 +47,7 @@ from batches.serializers.responses import (
     BatchStatusSerializer,
     CancelResponseSerializer,
 )
-from callcenter.api import BoundedJSONParser
+from callcenter.api import BoundedJSONParser, Pagination
 from calls import campaigns
 from calls import selectors as call_selectors
 
@@ -56,7 +55,7 @@ from calls import selectors as call_selectors
 class BatchListCreateView(BatchAPIView):
     operator_permissions = {"GET": [VIEW], "POST": [ADD]}
     parser_classes = [BoundedJSONParser]
-    pagination_class = BatchPagination
+    pagination_class = Pagination
 
     @extend_schema(
         operation_id="batches_list",
@@ -92,9 +91,12 @@ class BatchListCreateView(BatchAPIView):
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(
-            BatchSerializer(page, many=True, context={"request": request}).data
-        )
+        # One query for the page's live figures, whatever the campaigns' size.
+        pks = [batch.pk for batch in page]
+        context = {"request": request, "job_counts": selectors.job_counts(batch_ids=pks),
+                   "attempt_totals": call_selectors.attempt_totals(batch_ids=pks)}
+        body = BatchSerializer(page, many=True, context=context).data
+        return paginator.get_paginated_response(body)
 
     @extend_schema(
         operation_id="batches_create",
@@ -342,7 +344,7 @@ class BatchStatusView(BatchAPIView):
                             "calls_in_flight": 2,
                             "attempts_made": 15,
                             "contacted": 8,
-                            "cost_so_far": "1630.0000",
+                            "cost_so_far": 1630.0,
                             "next_attempt_at": "2025-10-26T15:00:00Z",
                         },
                     )
@@ -362,8 +364,9 @@ class BatchLogsView(BatchAPIView):
     @extend_schema(
         operation_id="batches_logs",
         summary="Log of a campaign",
-        description="Events newest first (created, paused, resumed, settings_changed, "
-        'cancelled, completed, ...) with the user, or "system" for the engine.',
+        description="Events newest first, each {timestamp, event, message, user} as the "
+        "frontend reads them (event: batch_created, batch_started, batch_paused, ...) beside "
+        'our own id, kind (the code), data and created_at; user is "system" for the engine.',
         parameters=[
             BATCH_ID,
             OpenApiParameter("limit", OpenApiTypes.INT, description="1-1000, default 100."),
@@ -378,6 +381,8 @@ class BatchLogsView(BatchAPIView):
                             "batch_id": "batch-2025-10-26-142744-439872",
                             "logs": [
                                 {
+                                    "timestamp": "2025-10-26T15:02:11Z",
+                                    "event": "batch_paused",
                                     "id": 2,
                                     "kind": "paused",
                                     "message": "Campaign paused.",
@@ -386,6 +391,8 @@ class BatchLogsView(BatchAPIView):
                                     "created_at": "2025-10-26T15:02:11Z",
                                 },
                                 {
+                                    "timestamp": "2025-10-26T14:27:44Z",
+                                    "event": "batch_created",
                                     "id": 1,
                                     "kind": "created",
                                     "message": CREATED_MESSAGE,

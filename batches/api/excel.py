@@ -104,6 +104,12 @@ class ExcelPreviewView(ExcelUploadView):
                                 }
                             ],
                             "column_mapping": {
+                                "Nombre Cliente": "name",
+                                "RUT": "rut",
+                                "Teléfono": "phone_1",
+                                "Celular": "phone_2",
+                            },
+                            "field_mapping": {
                                 "name": "Nombre Cliente",
                                 "rut": "RUT",
                                 "phone": ["Teléfono", "Celular"],
@@ -145,7 +151,8 @@ class ExcelPreviewView(ExcelUploadView):
             "duplicates_merged": parsed.duplicates_merged,
             "total_jobs": len(parsed.contacts),
             "contacts_preview": parsed.contacts[:PREVIEW_CONTACTS],
-            "column_mapping": parsed.column_mapping,
+            "column_mapping": parsed.header_mapping,
+            "field_mapping": parsed.column_mapping,
             "custom_columns": parsed.custom_columns,
             "errors": parsed.errors,
             "warnings": parsed.warnings,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 
-from batches.api.base import VIEW, BatchAPIView, BatchPagination, batch_or_404, validated
+from batches.api.base import VIEW, BatchAPIView, batch_or_404, validated
 from batches.api.schema import (
     BATCH_ID,
     CAMPAIGN_REFUSALS,
@@ -15,10 +15,11 @@ from batches.api.schema import (
 from batches.models import Job
 from batches.serializers.requests import JobListQuerySerializer
 from batches.serializers.responses import JobSerializer
+from callcenter.api import Pagination
 from calls import selectors as call_selectors
 
 
-class JobPagination(BatchPagination):
+class JobPagination(Pagination):
     page_size = 100
     max_page_size = 1000
 

@@ -71,7 +71,7 @@ IMPORT_COUNTS_EXAMPLE = {
     "invalid_rows": 3,
     "duplicates_merged": 1,
     "skipped_existing": 0,
-    "estimated_cost": "11970.0000",
+    "estimated_cost": 11970.0,
 }
 BATCH_EXAMPLE = {
     "batch_id": "batch-2025-10-26-142744-439872",
@@ -186,7 +186,7 @@ def _call_settings_component() -> dict:
             **ints,
             "retry_delay_hours": {
                 "description": "Hours between two calls of a debtor (up to 4 decimals), a "
-                "number or a decimal string; answered as a string.",
+                "number or a decimal string; answered as a number.",
                 "oneOf": [{"type": "string", "pattern": r"^\d+(\.\d{1,4})?$"},
                           {"type": "number", "minimum": 0, "maximum": float(MAX_RETRY_DELAY)}],
                 "default": CallSettings.retry_delay_hours,

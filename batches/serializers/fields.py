@@ -19,36 +19,6 @@ MAX_OPTION_JSON = 10_000  # characters of a settings object (call, voice, recurr
 MAX_OPTION_DEPTH = 10
 
 
-def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested errors as {"contacts[3].rut": [...], "call_settings.max_attempts": [...]}."""
-    flat: dict[str, list[str]] = {}
-    if isinstance(errors, dict):
-        for key, value in errors.items():
-            key = str(key)
-            if not key:
-                name = prefix or "non_field_errors"
-            elif key.isdigit():
-                name = f"{prefix}[{key}]"
-            elif key.startswith("["):
-                name = f"{prefix}{key}"
-            elif prefix and key != "non_field_errors":
-                name = f"{prefix}.{key}"
-            else:
-                name = prefix or key
-            flat.update(flatten_errors(value, name))
-    elif (
-        isinstance(errors, list) and errors and all(not isinstance(e, dict | list) for e in errors)
-    ):
-        flat.setdefault(prefix or "non_field_errors", []).extend(str(e) for e in errors)
-    elif isinstance(errors, list):
-        for index, value in enumerate(errors):
-            if value:
-                flat.update(flatten_errors(value, f"{prefix}[{index}]"))
-    else:
-        flat.setdefault(prefix or "non_field_errors", []).append(str(errors))
-    return flat
-
-
 @extend_schema_field(OpenApiTypes.STR)
 class AccountIdField(serializers.Field):
     """An account's public id (``account_id``), limited to the accounts the user may use.

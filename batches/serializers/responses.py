@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.permissions import username_shown_to
 from batches.models import Batch, BatchEvent, Job
+from batches.selectors import job_counts
 from batches.voice import voice_applied
+from callcenter.api import MoneyField
+from calls import selectors as call_selectors
 from calls.models import CallAttempt
 
 
@@ -34,6 +39,13 @@ class BatchSerializer(serializers.ModelSerializer):
         allow_null=True, help_text="When a recurring campaign runs next (null: not recurring, "
         "or its recurrence ended). Its runs: GET /batches?parent=<batch_id>.")
     runs_count = serializers.IntegerField(help_text="Runs so far, the first included.")
+    pending_jobs = serializers.SerializerMethodField(help_text="Jobs pending or in progress.")
+    completed_jobs = serializers.SerializerMethodField(help_text="Jobs done.")
+    failed_jobs = serializers.SerializerMethodField(help_text="Jobs failed or cancelled.")
+    total_cost = serializers.SerializerMethodField(
+        help_text="What the calls made so far cost, in credits.")
+    total_minutes = serializers.SerializerMethodField(
+        help_text="Talk time of the calls made so far, in minutes (two decimals).")
 
     class Meta:
         model = Batch
@@ -48,6 +60,11 @@ class BatchSerializer(serializers.ModelSerializer):
             "schedule_type",
             "scheduled_at",
             "total_jobs",
+            "pending_jobs",
+            "completed_jobs",
+            "failed_jobs",
+            "total_cost",
+            "total_minutes",
             "total_rows",
             "invalid_rows",
             "duplicates_merged",
@@ -63,6 +80,41 @@ class BatchSerializer(serializers.ModelSerializer):
             "runs_count",
         )
         read_only_fields = fields
+
+    def _counts(self, batch) -> dict[str, int]:
+        """Live per-status figures from the counters the database keeps (batches_jobcount):
+        a list view passes them for its whole page in ``context["job_counts"]``."""
+        counts = self.context.setdefault("job_counts", {})
+        if batch.pk not in counts:
+            counts.update(job_counts(batch_ids=[batch.pk]))
+        return counts[batch.pk]
+
+    def _totals(self, batch) -> dict:
+        """Call figures from the counters the database keeps (calls_attempttotal): a list
+        view passes them for its whole page in ``context["attempt_totals"]``."""
+        totals = self.context.setdefault("attempt_totals", {})
+        if batch.pk not in totals:
+            totals.update(call_selectors.attempt_totals(batch_ids=[batch.pk]))
+        return totals[batch.pk]
+
+    @extend_schema_field(MoneyField())
+    def get_total_cost(self, batch):
+        return MoneyField().to_representation(self._totals(batch)["cost"])
+
+    @extend_schema_field(MoneyField())
+    def get_total_minutes(self, batch):
+        return MoneyField().to_representation(self._totals(batch)["minutes"])
+
+    def get_pending_jobs(self, batch) -> int:
+        counts = self._counts(batch)
+        return counts[Job.Status.PENDING] + counts[Job.Status.IN_PROGRESS]
+
+    def get_completed_jobs(self, batch) -> int:
+        return self._counts(batch)[Job.Status.DONE]
+
+    def get_failed_jobs(self, batch) -> int:
+        counts = self._counts(batch)
+        return counts[Job.Status.FAILED] + counts[Job.Status.CANCELLED]
 
     def get_created_by(self, batch) -> str | None:
         if not batch.created_by_id:
@@ -97,6 +149,15 @@ class BatchDetailSerializer(BatchSerializer):
     def get_voice_settings_applied(self, batch) -> dict[str, bool]:
         return voice_applied(batch.voice_settings or {})
 
+    def to_representation(self, batch):
+        data = super().to_representation(batch)
+        settings = data.get("call_settings")
+        # Stored as an exact decimal string; the contract answers a number (24, 0.25).
+        if settings and isinstance(settings.get("retry_delay_hours"), str):
+            data["call_settings"] = {
+                **settings, "retry_delay_hours": Decimal(settings["retry_delay_hours"])}
+        return data
+
 
 class BatchCreateResponseSerializer(serializers.Serializer):
     success = serializers.BooleanField()
@@ -107,7 +168,7 @@ class BatchCreateResponseSerializer(serializers.Serializer):
     invalid_rows = serializers.IntegerField()
     duplicates_merged = serializers.IntegerField()
     skipped_existing = serializers.IntegerField()
-    estimated_cost = serializers.DecimalField(max_digits=16, decimal_places=4)
+    estimated_cost = MoneyField()
     errors = RowIssueSerializer(many=True, help_text="Invalid rows, not imported.")
     warnings = RowIssueSerializer(
         many=True,
@@ -130,6 +191,12 @@ class ContactPreviewSerializer(serializers.Serializer):
     custom_fields = serializers.DictField(child=serializers.CharField())
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {"oneOf": [
+    {"type": "string"}, {"type": "array", "items": {"type": "string"}}]}})
+class FieldMappingField(serializers.DictField):
+    """field → header text, or the list of header texts for the phone columns."""
+
+
 class ExcelPreviewResponseSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     total_rows = serializers.IntegerField(help_text="Non-blank data rows.")
@@ -140,7 +207,13 @@ class ExcelPreviewResponseSerializer(serializers.Serializer):
         help_text="Debtors a campaign would get (before skipping those already in a campaign)."
     )
     contacts_preview = ContactPreviewSerializer(many=True, help_text="The first 20.")
-    column_mapping = serializers.DictField(help_text="field → header text used.")
+    column_mapping = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Header text → what the column feeds: a field (name, rut, email...), "
+        "phone_1, phone_2... for the phone columns in order, custom for a custom column.")
+    field_mapping = FieldMappingField(
+        help_text="The same the other way round, field → header text (a list for phones): the "
+        "form column_mapping takes in excel/preview and excel/create.")
     custom_columns = serializers.ListField(child=serializers.CharField())
     errors = RowIssueSerializer(many=True)
     warnings = RowIssueSerializer(many=True)
@@ -165,7 +238,7 @@ class BatchStatusSerializer(serializers.Serializer):
     calls_in_flight = serializers.IntegerField()
     attempts_made = serializers.IntegerField()
     contacted = serializers.IntegerField()
-    cost_so_far = serializers.DecimalField(max_digits=16, decimal_places=4)
+    cost_so_far = MoneyField()
     next_attempt_at = serializers.DateTimeField(allow_null=True)
 
 
@@ -221,7 +294,29 @@ class JobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# BatchEvent.Kind → the frontend's event names (batch_created, batch_started...).
+LOG_EVENTS = {
+    BatchEvent.Kind.CREATED: "batch_created",
+    BatchEvent.Kind.STARTED: "batch_started",
+    BatchEvent.Kind.PAUSED: "batch_paused",
+    BatchEvent.Kind.RESUMED: "batch_resumed",
+    BatchEvent.Kind.SETTINGS_CHANGED: "batch_settings_changed",
+    BatchEvent.Kind.CANCELLED: "batch_cancelled",
+    BatchEvent.Kind.COMPLETED: "batch_completed",
+    BatchEvent.Kind.RETRIED: "jobs_retried",
+    BatchEvent.Kind.PROVIDER_ERROR: "provider_error",
+    BatchEvent.Kind.WAITING_BALANCE: "waiting_balance",
+    BatchEvent.Kind.RUN_CREATED: "run_created",
+    BatchEvent.Kind.RUN_SKIPPED: "run_skipped",
+    BatchEvent.Kind.RECURRENCE_ENDED: "recurrence_ended",
+}
+
+
 class BatchEventSerializer(serializers.ModelSerializer):
+    timestamp = serializers.DateTimeField(source="created_at", read_only=True)
+    event = serializers.SerializerMethodField(
+        help_text="The event's name for the frontend: " + ", ".join(LOG_EVENTS.values()) + "."
+    )
     user = serializers.SerializerMethodField()
     message = serializers.CharField(
         read_only=True, help_text="The event in the reader's language; ``kind`` is its code."
@@ -229,8 +324,11 @@ class BatchEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = BatchEvent
-        fields = ("id", "kind", "message", "user", "data", "created_at")
+        fields = ("timestamp", "event", "message", "user", "id", "kind", "data", "created_at")
         read_only_fields = fields
+
+    def get_event(self, event) -> str:
+        return LOG_EVENTS.get(event.kind, event.kind)
 
     def get_user(self, event) -> str:
         if not event.user_id:

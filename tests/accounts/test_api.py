@@ -44,12 +44,11 @@ def new_account_body(**overrides):
 
 
 def error_at(response, path):
-    """The messages at a dotted path of a 400 body (the body nests like the request)."""
+    """The messages of a 400 body's dotted field name (issue 16: one error shape, dotted)."""
     assert response.status_code == 400, response.content
-    node = response.json()
-    for part in path.split("."):
-        assert part in node, (path, node)
-        node = node[part]
+    body = response.json()
+    assert path in body, (path, body)
+    node = body[path]
     assert isinstance(node, list) and node, node
     return node
 
@@ -138,12 +137,12 @@ def test_operator_creates_account(api_operator, operator):
     assert body["plan_type"] == "credit_based"
     assert body["features"] == {"max_concurrent_calls": 8}
     assert body["settings"] == {"timezone": "America/Chicago", "compliance_profile": "US"}
-    assert body["cost_per_call_setup"] == "3.5000"
-    assert body["cost_per_minute"] == "40.0000"
+    assert body["cost_per_call_setup"] == 3.5
+    assert body["cost_per_minute"] == 40.0
     assert body["balance"] == {
-        "credits": "10000.0000",
-        "minutes": "0.0000",
-        "total_spent": "0.0000",
+        "credits": 10000.0,
+        "minutes": 0.0,
+        "total_spent": 0.0,
     }
     assert body["created_at"] and body["updated_at"]
     account = Account.objects.get(account_id="retail")
@@ -169,7 +168,7 @@ def test_create_defaults_and_generated_id(api_operator, settings):
     assert data["settings"] == {"timezone": "America/Santiago", "compliance_profile": "CL"}
     assert Decimal(data["cost_per_call_setup"]) == settings.DEFAULT_COST_PER_CALL_SETUP
     assert Decimal(data["cost_per_minute"]) == settings.DEFAULT_COST_PER_MINUTE
-    assert data["balance"]["minutes"] == "300.0000"
+    assert data["balance"]["minutes"] == 300.0
     assert data["contact_phone"] == ""
 
     # The same name again gets another readable id.
@@ -186,7 +185,7 @@ def test_create_defaults_and_generated_id(api_operator, settings):
         ({"features": {"max_concurrent_calls": 0}}, "features.max_concurrent_calls"),
         ({"features": {"max_concurrent_calls": 51}}, "features.max_concurrent_calls"),
         ({"features": {"max_concurrent_calls": "many"}}, "features.max_concurrent_calls"),
-        ({"features": 7}, "features.non_field_errors"),
+        ({"features": 7}, "features"),
         ({"settings": {"timezone": "Mars/Olympus"}}, "settings.timezone"),
         ({"settings": {"compliance_profile": "EU"}}, "settings.compliance_profile"),
         ({"cost_per_call_setup": "-1"}, "cost_per_call_setup"),
@@ -212,7 +211,7 @@ def test_create_validation_names_the_field(api_operator, overrides, path):
 def test_create_reports_every_wrong_field_at_once(api_operator):
     body = new_account_body(contact_email="x", features={"max_concurrent_calls": 99}, colour="red")
     response = api_operator.post(LIST, body, format="json")
-    assert set(response.json()) == {"contact_email", "features", "colour"}
+    assert set(response.json()) == {"contact_email", "features.max_concurrent_calls", "colour"}
 
 
 def test_create_requires_the_contract_fields(api_operator):
@@ -347,7 +346,7 @@ def test_operator_patches_plan_limits_pricing_and_compliance(api_operator, accou
     assert data["plan_type"] == "minutes_based"
     assert data["features"]["max_concurrent_calls"] == 50
     assert data["settings"] == {"timezone": "America/Santiago", "compliance_profile": "CL"}
-    assert data["cost_per_minute"] == "45.5000"
+    assert data["cost_per_minute"] == 45.5
     account_a.refresh_from_db()
     assert (account_a.plan_type, account_a.max_concurrent_calls) == ("minutes_based", 50)
     assert (account_a.compliance_profile, account_a.cost_per_minute) == ("CL", Decimal("45.5"))
@@ -411,13 +410,13 @@ def test_topup_credits_and_minutes(api_operator, operator, account_a):
     data = response.json()
     assert data["account_id"] == "acct-a"
     assert data["balance"] == {
-        "credits": "1500.2500",
-        "minutes": "90.0000",
-        "total_spent": "0.0000",
+        "credits": 1500.25,
+        "minutes": 90.0,
+        "total_spent": 0.0,
     }
     assert [(e["unit"], e["amount"], e["balance_after"]) for e in data["entries"]] == [
-        ("credits", "1500.2500", "1500.2500"),
-        ("minutes", "90.0000", "90.0000"),
+        ("credits", 1500.25, 1500.25),
+        ("minutes", 90.0, 90.0),
     ]
     entries = LedgerEntry.objects.filter(account=account_a)
     assert {(e.kind, e.reference, e.created_by_id) for e in entries} == {
@@ -425,7 +424,7 @@ def test_topup_credits_and_minutes(api_operator, operator, account_a):
     }
     # A second top-up adds to the first.
     again = api_operator.post(detail("acct-a", "/topup"), {"credits": "0.75"}, format="json")
-    assert again.json()["balance"]["credits"] == "1501.0000"
+    assert again.json()["balance"]["credits"] == 1501.0
 
 
 @pytest.mark.parametrize(
@@ -466,11 +465,12 @@ def test_balance_of_a_new_account(api_a, account_a):
     response = api_a.get(detail("acct-a", "/balance"))
     assert response.status_code == 200
     assert response.json() == {
-        "current_balance": {"credits": "0.0000", "minutes": "0.0000", "total_spent": "0.0000"},
+        "account_id": "acct-a",
+        "current_balance": {"credits": 0.0, "minutes": 0.0, "total_spent": 0.0},
         "usage_this_month": {
-            "credits_used": "0.0000",
-            "minutes_used": "0.0000",
-            "total_cost": "0.0000",
+            "credits_used": 0.0,
+            "minutes_used": 0.0,
+            "total_cost": 0.0,
         },
         "estimated_depletion_date": None,
     }
@@ -502,17 +502,18 @@ def test_balance_usage_in_the_accounts_month(api_a, account_a):
     assert response.status_code == 200
     data = response.json()
     assert data["current_balance"] == {
-        "credits": "750.0000",
-        "minutes": "0.0000",
-        "total_spent": "250.0000",
+        "credits": 750.0,
+        "minutes": 0.0,
+        "total_spent": 250.0,
     }
     assert data["usage_this_month"] == {
-        "credits_used": "110.0000",
-        "minutes_used": "0.0000",
-        "total_cost": "110.0000",
+        "credits_used": 110.0,
+        "minutes_used": 0.0,
+        "total_cost": 110.0,
     }
     # Last 30 days: 40 + 60 + 50 = 150 credits, 5 a day: 750 credits last 150 days.
-    assert data["estimated_depletion_date"] == "2025-08-22"
+    # issue 16: a datetime, the start of that day in Santiago (UTC-4 in August)
+    assert data["estimated_depletion_date"] == "2025-08-22T00:00:00-04:00"
 
 
 def test_depletion_for_minutes_plans_and_none_for_unlimited(api_operator):
@@ -525,9 +526,10 @@ def test_depletion_for_minutes_plans_and_none_for_unlimited(api_operator):
         charge(unlimited, cost="5")
         minutes_data = api_operator.get(detail("mins", "/balance")).json()
         unlimited_data = api_operator.get(detail("unl", "/balance")).json()
-    assert minutes_data["usage_this_month"]["minutes_used"] == "10.0000"  # capped at the hold
+    assert minutes_data["usage_this_month"]["minutes_used"] == 10.0  # capped at the hold
     # 90 minutes left at 10 / 30 = 1/3 a day: 270 days.
-    assert minutes_data["estimated_depletion_date"] == str(date(2025, 6, 1) + timedelta(days=270))
+    day = str(date(2025, 6, 1) + timedelta(days=270))
+    assert minutes_data["estimated_depletion_date"].startswith(f"{day}T")
     assert unlimited_data["estimated_depletion_date"] is None
 
 
@@ -538,12 +540,13 @@ def test_stats_are_zero_without_batches(api_a, account_a):
     response = api_a.get(detail("acct-a", "/stats"))
     assert response.status_code == 200
     assert response.json() == {
+        "account_id": "acct-a",
         "total_batches": 0,
         "active_batches": 0,
         "total_jobs": 0,
         "completed_jobs": 0,
-        "success_rate": "0.00",
-        "total_cost_this_month": "0.0000",
+        "success_rate": 0.0,
+        "total_cost_this_month": 0.0,
     }
 
 
@@ -567,12 +570,13 @@ def test_stats_count_batches_jobs_and_cost(api_a, account_a, account_b):
         response = api_a.get(detail("acct-a", "/stats"))
     assert response.status_code == 200
     assert response.json() == {
+        "account_id": "acct-a",
         "total_batches": 4 + 3,  # and the three batches of the call attempts
         "active_batches": 2 + 3,
         "total_jobs": 7 + 3,
         "completed_jobs": 4,
-        "success_rate": "75.00",
-        "total_cost_this_month": "20.0000",
+        "success_rate": 75.0,
+        "total_cost_this_month": 20.0,
     }
     assert Job.objects.filter(account=account_a).count() == 10
 
@@ -592,8 +596,9 @@ def test_schema_documents_every_endpoint(api_operator):
         assert "get" in paths[f"/api/v1/accounts/{{account_id}}/{view}"]
 
 
-def test_service_validation_errors_are_nested_like_the_body():
-    """A model rule that only the service catches is reported where the body put the value."""
+def test_service_validation_errors_are_named_like_the_body():
+    """A model rule that only the service catches is reported under the dotted name of where
+    the body put the value."""
     error = api_validation_error(
         ValidationError(
             {
@@ -605,8 +610,8 @@ def test_service_validation_errors_are_nested_like_the_body():
         )
     )
     assert error.detail == {
-        "features": {"max_concurrent_calls": ["too many"]},
-        "settings": {"timezone": ["unknown"]},
+        "features.max_concurrent_calls": ["too many"],
+        "settings.timezone": ["unknown"],
         "contact_email": ["bad"],
         "non_field_errors": ["inconsistent"],
     }

@@ -35,8 +35,12 @@ def test_preview_sucio_reports_rows_and_stores_nothing(api_a, account_a):
     assert (data["total_rows"], data["valid_rows"], data["invalid_rows"]) == (46, 44, 2)
     assert (data["duplicates_merged"], data["total_jobs"]) == (1, 43)
     assert len(data["contacts_preview"]) == 20
-    assert data["column_mapping"]["rut"] == "RUT"
-    assert data["column_mapping"]["phone"] == ["Teléfono", "Celular"]
+    assert data["field_mapping"]["rut"] == "RUT"
+    assert data["field_mapping"]["phone"] == ["Teléfono", "Celular"]
+    # issue 16: column_mapping runs header → field, as the frontend reads it
+    assert data["column_mapping"]["RUT"] == "rut"
+    assert (data["column_mapping"]["Teléfono"], data["column_mapping"]["Celular"]) == (
+        "phone_1", "phone_2")
     assert sorted({e["row"] for e in data["errors"]}) == [44, 47]  # 43: wrong check digit, kept
     assert all(set(e) == {"row", "column", "value", "message"} for e in data["errors"])
     assert not Batch.objects.exists() and not Job.objects.exists()
