@@ -68,3 +68,10 @@ def test_the_checker_finds_upward_imports_and_circles(graph, tmp_path):
         ["accounts.models", "calls.models"],
         ["batches.services", "batches.services.create", "calls.tasks"],
     ]
+
+
+def test_the_picture_in_docs_architecture_is_current(graph, edges):
+    """docs/architecture.md shows the graph of today's code: rerun
+    ``python docs/import_graph.py --write`` after moving an import."""
+    current = graph.DOC.read_text()
+    assert graph.rewrite(current, graph.markdown(edges)) == current
