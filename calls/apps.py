@@ -15,5 +15,5 @@ class CallsConfig(AppConfig):
         from calls.dispatch import dispatch_when_ready
 
         # The apps below the engine never import it: they announce, the engine dispatches.
-        for signal in (jobs_ready, balance_added):
-            signal.connect(dispatch_when_ready, dispatch_uid=f"calls.dispatch.{id(signal)}")
+        jobs_ready.connect(dispatch_when_ready, dispatch_uid="calls.dispatch.jobs_ready")
+        balance_added.connect(dispatch_when_ready, dispatch_uid="calls.dispatch.balance_added")
