@@ -145,6 +145,10 @@ class BatchDetailSerializer(BatchSerializer):
             "import_errors",
         )
         read_only_fields = fields
+        extra_kwargs = {"call_settings": {"help_text": (
+            "The settings as validated, defaults filled in; priority as its number "
+            "(0 low, 1 normal, 2 high; the top-level priority gives its name)."
+        )}}
 
     @extend_schema_field(serializers.DictField(child=serializers.BooleanField()))
     def get_voice_settings_applied(self, batch) -> dict[str, bool]:
