@@ -125,7 +125,7 @@ INT_LIMITS = {  # name: (minimum, maximum)
     "max_attempts": (1, 20),
 }
 MAX_RETRY_DELAY = Decimal(720)
-_PRIORITIES = ("low", "normal", "high")  # also written 0, 1, 2 (the seeds' number form)
+PRIORITIES = ("low", "normal", "high")  # also written 0, 1, 2 (the seeds' number form)
 
 _REQUIRED = _("This field is required.")
 _NOT_NULL = _("This field may not be null.")
@@ -192,10 +192,10 @@ def validate_call_settings(
     else:
         cleaned["timezone"] = tz_name
     priority = data.get("priority", CallSettings.priority)
-    if type(priority) is int and 0 <= priority < len(_PRIORITIES):
-        priority = _PRIORITIES[priority]  # stored as its name, like the top-level priority
-    if not isinstance(priority, str) or priority not in _PRIORITIES:
-        errors["priority"] = [format_lazy(_NOT_CHOICE, choices=", ".join(_PRIORITIES))]
+    if type(priority) is int and 0 <= priority < len(PRIORITIES):
+        priority = PRIORITIES[priority]  # stored as its name, like the top-level priority
+    if not isinstance(priority, str) or priority not in PRIORITIES:
+        errors["priority"] = [format_lazy(_NOT_CHOICE, choices=", ".join(PRIORITIES))]
     else:
         cleaned["priority"] = priority
     if profile is not None and not errors:

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.permissions import username_shown_to
+from batches.call_settings import PRIORITIES
 from batches.models import Batch, BatchEvent, Job
 from batches.selectors import job_counts
 from batches.voice import voice_applied
@@ -144,6 +145,10 @@ class BatchDetailSerializer(BatchSerializer):
             "import_errors",
         )
         read_only_fields = fields
+        extra_kwargs = {"call_settings": {"help_text": (
+            "The settings as validated, defaults filled in; priority as its number "
+            "(0 low, 1 normal, 2 high; the top-level priority gives its name)."
+        )}}
 
     @extend_schema_field(serializers.DictField(child=serializers.BooleanField()))
     def get_voice_settings_applied(self, batch) -> dict[str, bool]:
@@ -154,8 +159,12 @@ class BatchDetailSerializer(BatchSerializer):
         settings = data.get("call_settings")
         # Stored as an exact decimal string; the contract answers a number (24, 0.25).
         if settings and isinstance(settings.get("retry_delay_hours"), str):
-            data["call_settings"] = {
-                **settings, "retry_delay_hours": Decimal(settings["retry_delay_hours"])}
+            settings = {**settings, "retry_delay_hours": Decimal(settings["retry_delay_hours"])}
+        # Stored by name like the top-level priority; seed 000 answers its number (0, 1, 2).
+        if settings and settings.get("priority") in PRIORITIES:
+            settings = {**settings, "priority": PRIORITIES.index(settings["priority"])}
+        if settings:
+            data["call_settings"] = settings
         return data
 
 

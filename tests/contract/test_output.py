@@ -176,8 +176,6 @@ def test_batch_representation_L234(api_a, account_a, published):
     call_settings), with the live figures beside it as numbers."""
     expected = seed_000("234-262")
     del expected["_id"]  # Mongo's key; our public id is batch_id
-    # call_settings.priority as a number is part A's (contract input); checked there.
-    del expected["call_settings"]["priority"]
     response = api_a.post("/api/v1/batches", {
         "account_id": "acct-a", "name": "Cobranza Octubre",
         "contacts": [{"name": "Juan Pérez", "rut": "12345678-5", "phones": ["+56961234567"],
