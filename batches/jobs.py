@@ -6,6 +6,7 @@
                        in_progress --call ended--> pending (a retry) | done | failed | cancelled
     in_progress, lease expired --recover--> pending;    failed --requeue--> pending
     pending, or in_progress and not in a call --cancel--> cancelled
+    pending in a cancelled campaign --cancel orphaned (sweep)--> cancelled
 
 The engine (``calls``) and the campaign services call these functions; nothing else changes
 a job's status. The single-job statements run at every dial and every settle, so they are
@@ -230,6 +231,21 @@ def jobs_recover(*, job_ids: list[int], now) -> int:
         JobEvent(job_id=pk, kind="recovered", reason=JobReason.RECOVERED) for pk in job_ids
     ])
     return recovered
+
+
+def jobs_cancel_orphaned(*, job_ids: list[int], now) -> int:
+    """Pending jobs of a cancelled campaign (rows locked by the caller) end cancelled: left
+    over by a cancel that spared their call being placed, whose worker then died, or by a
+    settle that raced the cancel. The dispatcher never publishes them. Returns how many."""
+    cancelled = Job.objects.filter(pk__in=job_ids, status=Job.Status.PENDING).update(
+        status=Job.Status.CANCELLED, reserved_until=None, lease_token=None,
+        enqueued_until=None, last_error=JobReason.CANCELLED, updated_at=now,
+    )
+    JobEvent.objects.bulk_create([
+        JobEvent(job_id=pk, kind=Job.Status.CANCELLED, reason=JobReason.CANCELLED)
+        for pk in job_ids
+    ])
+    return cancelled
 
 
 def jobs_requeue(*, job_ids: list[int], now) -> int:

@@ -283,7 +283,7 @@ def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt |
         fields = {
             "phone": phone, "status": CallAttempt.Status.DIALLING, "hold_amount": hold.amount,
             "hold_unit": hold.unit, "max_call_duration": max_duration,
-            "ring_timeout": cs.ring_timeout, "error": "",
+            "ring_timeout": cs.ring_timeout, "error": "", "updated_at": timezone.now(),
         }
         if open_attempt is not None:
             CallAttempt.objects.filter(pk=open_attempt.pk).update(**fields)
@@ -482,6 +482,29 @@ def attempt_provider_failure(claim: Claim, attempt: CallAttempt, exc: retell.Pro
         else:
             job_release(claim, reason=JobReason.WAIT_PROVIDER, detail=str(exc.status or exc.kind),
                         next_try_at=claim.now + provider_backoff(locked.provider_failures))
+
+
+def attempt_abandon(*, attempt_id: int) -> bool:
+    """An attempt left dialling with no call bound, in a cancelled campaign, that Retell never
+    spoke of within the stale margin (its worker died mid-create): never re-sent, it is closed
+    as a provider error (not counted against the debtor, nothing charged) and its hold is
+    released. Should the call turn up after all, its webhook revives it (``attempt_revive``).
+    False if another sweep has it or it moved on."""
+    with transaction.atomic():
+        # Lock order everywhere: attempt, then job, then account.
+        locked = (CallAttempt.objects.select_for_update(skip_locked=True)
+                  .filter(pk=attempt_id, status=CallAttempt.Status.DIALLING,
+                          call_id__isnull=True).first())
+        if locked is None:
+            return False
+        account = account_services.account_lock(locked.account_id,
+                                                fields=account_services.BALANCE_FIELDS)
+        _release_hold(account, locked)
+        locked.status = CallAttempt.Status.PROVIDER_ERROR
+        locked.error = "no answer from Retell to the create; campaign cancelled"
+        locked.save(update_fields=["status", "error", "hold_amount", "hold_unit",
+                                   "updated_at"])
+    return True
 
 
 def _release_hold(account: Account, attempt: CallAttempt) -> None:

@@ -2,10 +2,12 @@
 
 Every CALLS_SWEEP_SECONDS the sweep activates scheduled batches, starts the due runs of
 recurring campaigns (``batches.services.recurring``), recovers jobs whose lease
-expired (a worker died), polls calls that outlived any possible webhook, completes batches with
-no open job, moves the due jobs of campaigns whose calling window is closed to its next opening,
-and dispatches due jobs of every account with running campaigns. Flushing Redis
-or losing any message therefore loses nothing: the next sweep finds the work again.
+expired (a worker died), cancels the jobs a cancelled campaign left pending (and, after the
+stale margin, closes their attempts never sent, releasing the holds), polls calls that
+outlived any possible webhook, completes batches with no open job, moves the due jobs of
+campaigns whose calling window is closed to its next opening, and dispatches due jobs of
+every account with running campaigns. Flushing Redis or losing any message therefore loses
+nothing: the next sweep finds the work again.
 """
 
 import logging
@@ -16,12 +18,18 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from batches.jobs import batch_defer_to_window, job_extend_lease, jobs_recover
+from batches.jobs import (
+    batch_defer_to_window,
+    job_extend_lease,
+    jobs_cancel_orphaned,
+    jobs_recover,
+)
 from batches.models import Batch, BatchEvent, Job
 from batches.services import recurring_runs_create
 from calls import retell
 from calls.dispatch import dispatch_account
 from calls.models import CallAttempt
+from calls.services import attempt_abandon
 from calls.settlement import attempt_finish, call_update
 
 logger = logging.getLogger(__name__)
@@ -85,6 +93,45 @@ def jobs_recover_expired(*, now=None) -> int:
         )
         # One statement for all of them (the rows are locked above, so none moved meanwhile).
         return jobs_recover(job_ids=[pk for pk in expired if pk not in placed], now=now)
+
+
+def jobs_cancel_orphaned_expired(*, now=None) -> int:
+    """Pending jobs of cancelled campaigns (``batches.jobs.jobs_cancel_orphaned``): run after
+    the recovery, which hands back the leases that expired during a cancel."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        orphaned = list(
+            Job.objects.filter(status=Job.Status.PENDING, batch__status=Batch.Status.CANCELLED)
+            .select_for_update(skip_locked=True, of=("self",)).order_by("pk")
+            .values_list("pk", flat=True)[:RECOVER_LIMIT]
+        )
+        return jobs_cancel_orphaned(job_ids=orphaned, now=now)
+
+
+def attempts_abandon_unsent(*, now=None) -> int:
+    """Attempts of cancelled jobs of cancelled campaigns still dialling with no call bound
+    (their worker died mid-create) are never re-sent. Once the stale margin has passed with
+    no webhook (the rule of ``calls_poll_stale``), Retell did not place the call: the attempt
+    is closed as a provider error and its hold released (``attempt_abandon``)."""
+    now = now or timezone.now()
+    margin = settings.CALLS_STALE_MARGIN_SECONDS
+    candidates = (
+        CallAttempt.objects.filter(
+            status=CallAttempt.Status.DIALLING, call_id__isnull=True,
+            batch__status=Batch.Status.CANCELLED, job__status=Job.Status.CANCELLED,
+            updated_at__lt=now - timedelta(seconds=margin))
+        .only("pk", "updated_at", "ring_timeout", "max_call_duration")
+        .order_by("updated_at")[:POLL_LIMIT * 5]
+    )
+    closed = 0
+    for attempt in candidates:
+        limit = timedelta(seconds=attempt.ring_timeout + attempt.max_call_duration + margin)
+        if attempt.updated_at + limit > now:
+            continue
+        if closed == POLL_LIMIT:
+            break  # the rest at the next sweep, oldest first
+        closed += attempt_abandon(attempt_id=attempt.pk)
+    return closed
 
 
 def calls_poll_stale(*, now=None) -> int:
@@ -155,6 +202,8 @@ def sweep(*, now=None) -> dict:
         "activated": batches_activate_scheduled(now=now),
         "runs": recurring_runs_create(now=now),
         "recovered": jobs_recover_expired(now=now),
+        "orphans_cancelled": jobs_cancel_orphaned_expired(now=now),
+        "unsent_abandoned": attempts_abandon_unsent(now=now),
         "polled": calls_poll_stale(now=now),
         "completed": batches_complete_finished(now=now),
         "deferred": jobs_defer_to_window(now=now),

@@ -682,3 +682,75 @@ def test_cl_weekly_limit_counts_by_phone_when_the_debtor_has_no_rut(sim, account
     second.refresh_from_db()
     assert second.last_error == outcomes.WAIT_WEEKLY_CONTACT
 
+
+
+def dialling_at_the_cancel_then_worker_dies(sim, job):
+    """The cancel spares a job whose create is in flight (attempt dialling, hold taken); its
+    worker then dies before recording Retell's answer and its lease expires."""
+    sim.configure(never_end=True)
+    assert job_process(job_id=job.pk) == "dialled"
+    (call,) = sim.calls()
+    attempt = CallAttempt.objects.get(job=job)
+    CallAttempt.objects.filter(pk=attempt.pk).update(status=CallAttempt.Status.DIALLING,
+                                                     call_id=None, started_at=None)
+    Job.objects.filter(pk=job.pk).update(attempts=0)
+    assert cancel_by_api(job.batch)["jobs_in_call"] == 1
+    Job.objects.filter(pk=job.pk).update(reserved_until=timezone.now() - timedelta(seconds=1))
+    sweep()  # recovers the job and, its campaign cancelled, cancels it
+    job.refresh_from_db()
+    assert (job.status, job.last_error) == (Job.Status.CANCELLED, outcomes.CANCELLED)
+    assert JobEvent.objects.filter(job=job, kind="cancelled",
+                                   reason=outcomes.CANCELLED).count() == 1
+    attempt.refresh_from_db()
+    return attempt, call
+
+
+def past_the_stale_margin(attempt, settings):
+    return attempt.updated_at + timedelta(seconds=attempt.ring_timeout
+                                          + attempt.max_call_duration
+                                          + settings.CALLS_STALE_MARGIN_SECONDS + 1)
+
+
+def test_a_job_dialling_at_the_cancel_whose_worker_died_is_cancelled_and_its_hold_released(
+        sim, job, account, settings):
+    attempt, _ = dialling_at_the_cancel_then_worker_dies(sim, job)
+    # Never re-sent (its campaign is cancelled); until the margin Retell may still answer.
+    assert attempt.status == CallAttempt.Status.DIALLING and attempt.hold_amount > 0
+    account.refresh_from_db()
+    assert account.credits == Decimal("10000") - attempt.hold_amount
+    with time_machine.travel(past_the_stale_margin(attempt, settings), tick=False):
+        assert sweep()["unsent_abandoned"] == 1
+        assert sweep()["unsent_abandoned"] == 0  # once
+    attempt.refresh_from_db()
+    account.refresh_from_db()
+    job.refresh_from_db()
+    assert attempt.status == CallAttempt.Status.PROVIDER_ERROR and attempt.hold_amount == 0
+    assert account.credits == Decimal("10000") == ledger_sum(account)
+    assert job.status == Job.Status.CANCELLED and job.attempts == 0
+    assert [e.kind for e in LedgerEntry.objects.filter(
+        reference=attempt.idempotency_key).order_by("pk")] == [
+        LedgerEntry.Kind.RESERVATION, LedgerEntry.Kind.REFUND]
+    assert sim.stats()["calls_created"] == 1
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["before_the_margin", "after_the_margin"])
+def test_a_call_of_a_job_dialling_at_the_cancel_is_settled_by_its_webhook_once(
+        sim, job, account, settings, late):
+    attempt, call = dialling_at_the_cancel_then_worker_dies(sim, job)
+    if late:  # the attempt was given up as a provider error, its hold released
+        with time_machine.travel(past_the_stale_margin(attempt, settings), tick=False):
+            assert sweep()["unsent_abandoned"] == 1
+    sim.end_call(call["call_id"], "user_hangup")
+    assert call_update(call=sim.get_call(call["call_id"]), event="call_ended") == "finished"
+    with time_machine.travel(past_the_stale_margin(attempt, settings), tick=False):
+        assert sweep()["unsent_abandoned"] == 0
+    attempt.refresh_from_db()
+    account.refresh_from_db()
+    job.refresh_from_db()
+    assert attempt.status == CallAttempt.Status.ENDED and attempt.call_id == call["call_id"]
+    assert attempt.cost > 0 and attempt.hold_amount > 0
+    assert account.credits == Decimal("10000") - attempt.cost == ledger_sum(account)
+    assert LedgerEntry.objects.filter(reference=attempt.idempotency_key,
+                                      kind=LedgerEntry.Kind.SETTLEMENT).count() == 1
+    assert job.status == Job.Status.CANCELLED  # the call's result stands, no retry
+    assert sim.stats()["calls_created"] == 1
