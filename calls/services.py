@@ -172,7 +172,8 @@ def job_process_claimed(claim: Claim) -> str:
         return "account_inactive"
 
     # 2. Attempts.
-    if job.attempts >= CallSettings.from_json(batch.call_settings).max_attempts:
+    cs = CallSettings.from_json(batch.call_settings)
+    if job.attempts >= cs.max_attempts:
         job_finish(claim, status=Job.Status.FAILED, reason=JobReason.FAIL_MAX_ATTEMPTS)
         return "max_attempts"
 
@@ -216,7 +217,7 @@ def job_process_claimed(claim: Claim) -> str:
 
     # 5. Balance and 6. concurrency, under the account's row lock; the attempt row is saved
     # (with its hold) in the same transaction, before Retell is called.
-    attempt, refusal = _reserve_and_record(claim, phone=phone, open_attempt=open_attempt,
+    attempt, refusal = _reserve_and_record(claim, cs, phone=phone, open_attempt=open_attempt,
                                            number=attempt_rows + 1)
     if attempt is None:
         return refusal
@@ -229,10 +230,9 @@ _DIAL_ACCOUNT_FIELDS = (*account_services.BALANCE_FIELDS, "account_id", "plan_ty
                         "retell_agent_id")
 
 
-def _reserve_and_record(claim: Claim, *, phone: str, open_attempt: CallAttempt | None,
-                        number: int):
+def _reserve_and_record(claim: Claim, cs: CallSettings, *, phone: str,
+                        open_attempt: CallAttempt | None, number: int):
     job, batch = claim.job, claim.job.batch
-    cs = CallSettings.from_json(batch.call_settings)
     max_duration = cs.max_call_duration
     with transaction.atomic():
         if open_attempt is not None:
