@@ -27,7 +27,13 @@ from calls import selectors as call_selectors
 
 from . import selectors, services
 from .models import Account
-from .permissions import CHANGE_COMPLIANCE_PROFILE, TOPUP, ModelPermissions, require
+from .permissions import (
+    CHANGE_COMPLIANCE_PROFILE,
+    TOPUP,
+    ModelPermissions,
+    model_permission,
+    require,
+)
 from .serializers import (
     AccountBalanceSerializer,
     AccountCreateSerializer,
@@ -45,7 +51,7 @@ NESTED_FIELDS = {
     "timezone": "settings",
     "compliance_profile": "settings",
 }
-VIEW, ADD, CHANGE = "accounts.view_account", "accounts.add_account", "accounts.change_account"
+VIEW, ADD, CHANGE = (model_permission(Account, action) for action in ("view", "add", "change"))
 DEFAULT_COMPLIANCE_PROFILE = Account._meta.get_field("compliance_profile").default
 
 

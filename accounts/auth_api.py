@@ -66,10 +66,15 @@ CSRF_FAILED = _error(
 )
 
 
-class CsrfView(APIView):
+class AnonymousView(APIView):
+    """Reached before any login: reads no credentials, refuses nobody (so a POST checks its
+    CSRF token itself: DRF does so only for session-authenticated requests)."""
+
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
 
+
+class CsrfView(AnonymousView):
     @extend_schema(
         operation_id="auth_csrf",
         summary="Get a CSRF token",
@@ -82,10 +87,8 @@ class CsrfView(APIView):
         return Response({"csrf_token": get_token(request)})
 
 
-class LoginView(APIView):
+class LoginView(AnonymousView):
     parser_classes = [JSONParser]
-    authentication_classes = []
-    permission_classes = [permissions.AllowAny]
 
     @extend_schema(
         operation_id="auth_login",
