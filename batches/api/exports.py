@@ -8,14 +8,11 @@ answers 404.
 from __future__ import annotations
 
 from django.http import FileResponse
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 
-from batches import selectors
-from batches.api.base import VIEW, BatchAPIView
+from batches.api.base import VIEW, BatchAPIView, batch_or_404
 from batches.api.schema import BATCH_ID, CAMPAIGN_REFUSALS
 from calls import exports
 
@@ -50,12 +47,6 @@ class _ExportView(BatchAPIView):
         # its error as JSON, never a 406.
         return super().perform_content_negotiation(request, force=True)
 
-    def _batch(self, request, batch_id):
-        batch = selectors.batch_get(user=request.user, batch_id=batch_id)
-        if batch is None:
-            raise NotFound(_("No campaign with this id."))
-        return batch
-
 
 class BatchExportView(_ExportView):
     @extend_schema(
@@ -73,7 +64,7 @@ class BatchExportView(_ExportView):
         },
     )
     def get(self, request, batch_id):
-        return download(exports.export_results(batch=self._batch(request, batch_id)))
+        return download(exports.export_results(batch=batch_or_404(request, batch_id)))
 
 
 class BatchAuditExportView(_ExportView):
@@ -91,5 +82,5 @@ class BatchAuditExportView(_ExportView):
         },
     )
     def get(self, request, batch_id):
-        batch = self._batch(request, batch_id)
+        batch = batch_or_404(request, batch_id)
         return download(exports.export_audit(batch=batch, viewer=request.user))

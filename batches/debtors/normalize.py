@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from functools import lru_cache
-from zoneinfo import available_timezones
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.compliance import time_zones
 from batches.debtors.phones import (
     MSG_PHONE_INVALID,
     MSG_PHONE_NOT_VALID,
@@ -37,11 +36,6 @@ from batches.debtors.values import (
 MSG_NO_PHONE = _("No phone number")
 MSG_TIMEZONE = _("Must be a valid IANA time zone name, such as America/Santiago.")
 _DATE = datetime.date
-
-
-@lru_cache(maxsize=1)
-def time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
 
 
 
