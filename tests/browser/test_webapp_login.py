@@ -7,9 +7,7 @@ from tests.browser.webapp import (
     PASSWORD,
     assert_accessible,
     browser_marks,
-    chromium,  # noqa: F401  (fixture)
     login,
-    page,  # noqa: F401  (fixture)
     shot,
 )
 from tests.factories import AccountFactory, UserFactory
