@@ -40,6 +40,7 @@ from .serializers import (
     AccountSerializer,
     AccountStatsSerializer,
     AccountUpdateSerializer,
+    LedgerEntrySerializer,
     TopupResultSerializer,
     TopupSerializer,
 )
@@ -170,7 +171,17 @@ FIELD_ERRORS = OpenApiExample(
 @extend_schema_view(
     list=extend_schema(
         summary=_("List accounts"),
-        description=_("Operators see every account; a client sees only its own."),
+        description=_(
+            "Operators see every account; a client sees only its own. Sorted by name; "
+            "search narrows them to those whose name or id contains the text."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "search",
+                OpenApiTypes.STR,
+                description=_("Text the account's name or id contains (any case)."),
+            )
+        ],
         responses={
             200: OpenApiResponse(
                 AccountSerializer(many=True),
@@ -242,6 +253,7 @@ class AccountViewSet(viewsets.GenericViewSet):
         "retrieve": [VIEW],
         "balance": [VIEW],
         "stats": [VIEW],
+        "ledger": [VIEW],
         "create": [ADD],
         "partial_update": [CHANGE],
         "suspend": [CHANGE],
@@ -249,7 +261,7 @@ class AccountViewSet(viewsets.GenericViewSet):
         # The admin's top-up is an action of the account list, which needs view too.
         "topup": [VIEW, TOPUP],
     }
-    client_actions = {"list", "retrieve", "balance", "stats"}
+    client_actions = {"list", "retrieve", "balance", "stats", "ledger"}
     lookup_field = "account_id"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
 
@@ -278,7 +290,10 @@ class AccountViewSet(viewsets.GenericViewSet):
             )
 
     def list(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        accounts = selectors.accounts_search(
+            self.get_queryset(), text=request.query_params.get("search", "")
+        )
+        page = self.paginate_queryset(accounts)
         return self.get_paginated_response(AccountSerializer(page, many=True).data)
 
     def create(self, request):
@@ -496,3 +511,22 @@ class AccountViewSet(viewsets.GenericViewSet):
         account = self.get_object()
         stats = call_selectors.account_stats(account=account)
         return Response(AccountStatsSerializer({"account_id": account.account_id, **stats}).data)
+
+    @extend_schema(
+        summary=_("Ledger entries"),
+        description=_(
+            "Every change of the balance (top-ups, call reservations and settlements, "
+            "refunds, adjustments), the newest first, paginated: page and page_size."
+        ),
+        parameters=[ACCOUNT_ID],
+        responses={
+            200: LedgerEntrySerializer(many=True),
+            **ERROR_RESPONSES,
+            **NOT_FOUND,
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def ledger(self, request, account_id=None):
+        account = self.get_object()
+        page = self.paginate_queryset(selectors.ledger_of(account=account))
+        return self.get_paginated_response(LedgerEntrySerializer(page, many=True).data)

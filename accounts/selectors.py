@@ -4,10 +4,12 @@ API tokens. Balances and statistics, which read campaigns and calls, are ``calls
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.db.models import Q
+
 from callcenter.db import cursor
 
 from . import queries
-from .models import Account, ApiToken
+from .models import Account, ApiToken, LedgerEntry
 from .permissions import can_view
 
 
@@ -19,6 +21,19 @@ def accounts_visible_to(user):
     if user.is_staff or user.account_id is None:
         return queryset.none()
     return queryset.filter(pk=user.account_id)
+
+
+def accounts_search(queryset, *, text: str):
+    """The accounts of ``queryset`` whose name or id contains ``text`` (any case), by name."""
+    text = text.strip()
+    if text:
+        queryset = queryset.filter(Q(account_name__icontains=text) | Q(account_id__icontains=text))
+    return queryset.order_by("account_name", "pk")
+
+
+def ledger_of(*, account: Account):
+    """The account's ledger entries, the newest first."""
+    return LedgerEntry.objects.filter(account=account).order_by("-created_at", "-id")
 
 
 def month_bounds(*, tz_name: str, now: datetime) -> tuple[datetime, datetime]:

@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * List accounts
-         * @description Operators see every account; a client sees only its own.
+         * @description Operators see every account; a client sees only its own. Sorted by name; search narrows them to those whose name or id contains the text.
          */
         get: operations["accounts_list"];
         put?: never;
@@ -61,6 +61,26 @@ export interface paths {
          * @description The balance, this calendar month's usage in the account's time zone, and the estimated date the plan's balance runs out at the last 30 days' rate.
          */
         get: operations["accounts_balance_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ledger entries
+         * @description Every change of the balance (top-ups, call reservations and settlements, refunds, adjustments), the newest first, paginated: page and page_size.
+         */
+        get: operations["accounts_ledger_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1362,6 +1382,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Job"][];
         };
+        PaginatedLedgerEntryList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["LedgerEntry"][];
+        };
         /** @description PATCH: any subset of the writable fields. The balance changes only through top-ups. */
         PatchedAccountUpdateRequest: {
             account_name?: string;
@@ -1639,6 +1674,8 @@ export interface operations {
                 page?: number;
                 /** @description Number of results to return per page. */
                 page_size?: number;
+                /** @description Text the account's name or id contains (any case). */
+                search?: string;
             };
             header?: never;
             path?: never;
@@ -1940,6 +1977,78 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AccountBalance"];
+                };
+            };
+            /** @description No or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Only operators (staff) holding the operation's permission may do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such account, or it belongs to another client. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: too many requests (API_THROTTLE_* rates); retry after the seconds in Retry-After. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Request was throttled. Expected available in 42 seconds."
+                     *     }
+                     */
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    accounts_ledger_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The account's slug. */
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedLedgerEntryList"];
                 };
             };
             /** @description No or invalid credentials. */
