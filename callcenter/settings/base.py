@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
+from callcenter import queues
 from callcenter.env import (
     env_bool,
     env_database,
@@ -217,6 +218,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000, minimum=0)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Three queues (dial, sweep, housekeeping), so that a slow export or retention run never
+# delays a dial: which task goes where and which worker serves which is in callcenter/queues.py.
+CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
+CELERY_TASK_ROUTES = queues.ROUTES
 
 # Brute-force protection and API throttling (issue 13). Login lockouts and DRF's throttle
 # counters live in Django's cache, so every web process must share it: Redis (REDIS_CACHE_URL,
