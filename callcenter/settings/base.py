@@ -119,9 +119,8 @@ EXCEL_MAX_ROWS = env_int("EXCEL_MAX_ROWS", 200_000, minimum=1)
 # An import of at least this many jobs refreshes the jobs table's planner statistics as it
 # commits (ANALYZE samples a bounded 30,000 rows); smaller ones are left to autovacuum.
 BATCHES_ANALYZE_MIN_JOBS = env_int("BATCHES_ANALYZE_MIN_JOBS", 10_000, minimum=1)
-# Where the admin keeps an uploaded spreadsheet between preview and confirmation; with several
-# web servers it must be a shared folder. Empty: a folder under the system temp dir.
-ADMIN_UPLOAD_DIR = env_str("ADMIN_UPLOAD_DIR", "")
+# The admin keeps an uploaded spreadsheet between preview and confirmation in the database
+# (batches.services.uploads), so that any web server may receive the confirmation.
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
