@@ -22,9 +22,10 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.queue_support import ROOT
+ROOT = Path(__file__).resolve().parent.parent
 
 PREFIX = "ccmh"
 _NAME = re.compile(rf"^{PREFIX}(\d+)-\d+$")

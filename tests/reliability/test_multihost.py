@@ -43,7 +43,9 @@ from tests.reliability.conftest import (
     wait_all_closed,
 )
 
-pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]
+UNAVAILABLE = netns_support.unavailable()
+pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True),
+              pytest.mark.skipif(UNAVAILABLE is not None, reason=UNAVAILABLE or "")]
 
 JOBS = 200
 SLOTS = 5
@@ -171,7 +173,7 @@ def assert_campaign_finished(sim, account, batch) -> dict:
     return stats
 
 
-def test_a_campaign_runs_on_two_worker_hosts(sim, workers, host_workers):
+def test_a_campaign_runs_on_two_worker_hosts(hosts, sim, workers, host_workers):
     account = funded_account(max_concurrent_calls=SLOTS)
     batch = campaign(account, JOBS)
     started = time.monotonic()
@@ -191,7 +193,8 @@ def test_a_campaign_runs_on_two_worker_hosts(sim, workers, host_workers):
           f"peak {stats['max_live_by_account'][account.account_id]} of {SLOTS} slots")
 
 
-def test_one_host_killed_mid_campaign_the_other_finishes(sim, workers, host_workers):
+def test_one_host_killed_mid_campaign_the_other_finishes(hosts, sim, workers,
+                                                          host_workers):
     """Host A is killed -9 in the middle of dials of its own: its claims (leases, holds,
     attempts saved, creates sent and never answered) are left behind, and so are the
     messages it had taken. Host B finishes the campaign: the calls A placed end through
