@@ -125,8 +125,10 @@ def up(args) -> None:
     try:  # from the first spawn on: a Ctrl-C at any point stops everything started so far
         spawn("Retell simulator", "-m", "retell_sim", "--port", str(args.sim_port),
               "--ring-ms", "3000", "--talk-ms", "8000")
+        # One worker for every queue (callcenter/queues.py: dial, sweep, housekeeping).
         spawn("Celery worker", "-m", "celery", "-A", "callcenter", "worker", "--pool",
-              "threads", "--concurrency", "4", "--loglevel", "INFO")
+              "threads", "--concurrency", "4", "-Q", "dial,sweep,housekeeping",
+              "--loglevel", "INFO")
         spawn("Celery beat", "-m", "celery", "-A", "callcenter", "beat", "--loglevel", "INFO")
         spawn("web server", "manage.py", "runserver", f"127.0.0.1:{args.port}", "--noreload")
         for _ in range(100):

@@ -384,3 +384,38 @@ def batch_event_message(*, kind: str, data: dict, detail: str = "") -> str:
                                       "resume by themselves after a top-up."),
     }
     return sentences.get(kind, kind)
+
+
+class PendingUpload(models.Model):
+    """A spreadsheet uploaded to the admin's preview, kept until its operator confirms it (or
+    it expires): in the database, in chunks (``PendingUploadChunk``), so that the
+    confirmation may reach any web server and no file is ever held whole in memory.
+    ``token`` is what the confirmation form carries; ``claimed_at`` is set while a
+    confirmation reads it, so a double submit cannot create the campaign twice."""
+
+    token = models.CharField(max_length=32, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    suffix = models.CharField(max_length=8)
+    size = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pending upload")
+        verbose_name_plural = _("pending uploads")
+
+    def __str__(self) -> str:
+        return f"{self.token}{self.suffix}"
+
+
+class PendingUploadChunk(models.Model):
+    """One piece (at most ``batches.uploads.CHUNK_BYTES``) of a pending upload, in order."""
+
+    upload = models.ForeignKey(PendingUpload, on_delete=models.CASCADE, related_name="chunks")
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["upload", "seq"],
+                                               name="pending_upload_chunk_seq")]

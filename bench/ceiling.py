@@ -6,8 +6,11 @@
 
 from celery import shared_task
 
+from callcenter.queues import DIAL
 
-@shared_task(acks_late=True)
+
+# On the dial queue, as the engine's process_job it is compared with.
+@shared_task(acks_late=True, queue=DIAL)
 def probe_database(job_id: int) -> None:
     """One UPDATE that changes nothing (``attempts = attempts``): a real round trip."""
     from django.db.models import F

@@ -119,8 +119,10 @@ def measure_ceiling(count):
     published = time.perf_counter() - started
     import redis
 
+    from callcenter.queues import DIAL
+
     client = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
-    wait(lambda: client.llen("celery") == 0 and not client.hlen("unacked"), 600, 0.02)
+    wait(lambda: client.llen(DIAL) == 0 and not client.hlen("unacked"), 600, 0.02)
     elapsed = time.perf_counter() - started
     return count / elapsed, count / published
 

@@ -21,6 +21,8 @@ import os
 
 from celery import shared_task
 
+from callcenter.queues import DIAL
+
 SLOTS = 50  # concurrent calls: each ended call publishes the job SLOTS ahead of it
 TOUCH = "UPDATE batches_job SET attempts = attempts WHERE id = %s"
 
@@ -45,7 +47,8 @@ def request_body(job_id: int, last: int) -> dict:
     }
 
 
-@shared_task(acks_late=True)
+# On the dial queue, as the engine's process_job it is compared with.
+@shared_task(acks_late=True, queue=DIAL)
 def floor_dial(job_id: int, last: int) -> None:
     from django.db import connection
 

@@ -139,3 +139,9 @@ SELECT batch_id, sum(attempts), sum(in_flight), sum(contacted), sum(seconds), su
       FROM calls_attempttotal_delta WHERE batch_id = ANY(%s)
 ) AS totals GROUP BY batch_id
 """
+
+# --- release (manage.py release): one host at a time ----------------------------------------
+# A session-level advisory lock: held until unlocked or the connection ends (a killed process
+# never leaves it behind).
+ADVISORY_LOCK_SQL = "SELECT pg_advisory_lock(%s)"
+ADVISORY_UNLOCK_SQL = "SELECT pg_advisory_unlock(%s)"

@@ -15,6 +15,8 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from callcenter.queues import ALL_OPTION as ALL_QUEUES
+
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = settings.CELERY_BROKER_URL
 
@@ -48,12 +50,13 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.05, message: str 
 
 class CeleryProcesses:
     """Start ``workers`` worker processes (solo pool) and optionally beat; stop them all.
-    ``include``: more task modules for the workers to load (comma-separated)."""
+    ``include``: more task modules for the workers to load (comma-separated); ``queues``: the
+    queues they consume (-Q; by default all of them, as dev.py's single worker)."""
 
     def __init__(self, *, workers: int = 2, beat: bool = False, env: dict | None = None,
                  broker_url: str = REDIS_URL, pool: str = "solo", concurrency: int = 1,
-                 include: str = ""):
-        self.broker_url, self.include = broker_url, include
+                 include: str = "", queues: str = ALL_QUEUES):
+        self.broker_url, self.include, self.queues = broker_url, include, queues
         self.count, self.beat, self.pool, self.concurrency = workers, beat, pool, concurrency
         db = connection.settings_dict
         self.env = {
@@ -85,6 +88,7 @@ class CeleryProcesses:
         process = self._spawn(
             ["worker", "--pool", self.pool, "--concurrency", str(self.concurrency),
              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-Q", self.queues,
              "-n", f"w{index}-{os.getpid()}@%h",
              *(["--include", self.include] if self.include else [])],
             f"worker-{index}",

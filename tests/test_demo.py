@@ -44,7 +44,7 @@ ANSWERED = ("contact", "do_not_call")
 # settings' PostgreSQL and Redis, a test simulator's URL, shortened engine timings...).
 ISOLATE_PREFIXES = ("DJANGO_", "DATABASE_", "CELERY_", "RETELL_", "CALLS_", "DEFAULT_COST_",
                     "EXCEL_", "PYTEST_")
-ISOLATE_NAMES = {"ADMIN_UPLOAD_DIR", "TIME_ZONE", "LANGUAGE_CODE", "LOG_LEVEL"}
+ISOLATE_NAMES = {"TIME_ZONE", "LANGUAGE_CODE", "LOG_LEVEL"}
 # Lines that must not appear in the log while the system runs.
 LOG_PROBLEMS = re.compile(r"Traceback|database is locked| ERROR |\[dev\] a process exited")
 

@@ -28,7 +28,6 @@ from batches.admin.common import ReadOnlyInline, money, progress_bar, rate
 from batches.admin.excel_flow import (
     ExcelConfirmForm,
     ExcelUploadForm,
-    upload_dir,
 )
 from batches.admin.forms import BatchChangeForm, CallSettingsForm
 from batches.admin.job import CallAttemptInline, JobAdmin, JobEventInline
@@ -49,6 +48,5 @@ __all__ = [
     "progress_bar",
     "rate",
     "render_progress",
-    "upload_dir",
     "with_progress",
 ]

@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import re
-import tempfile
-import time
-import uuid
 from pathlib import Path
 
 from django import forms
@@ -23,19 +20,11 @@ from accounts.models import Account
 from batches import services
 from batches.admin.forms import CallSettingsForm
 from batches.excel import ExcelError, read_contacts
+from batches.services.uploads import CHUNK_BYTES
 
 PREVIEW_CONTACTS = 20
-UPLOAD_MAX_AGE_SECONDS = 6 * 3600
 UPLOAD_SUFFIXES = (".xlsx", ".xls", ".ods")
 _TOKEN = re.compile(r"[0-9a-f]{32}")
-
-
-def upload_dir() -> Path:
-    """Where uploaded spreadsheets wait between the preview and the confirmation."""
-    configured = getattr(settings, "ADMIN_UPLOAD_DIR", "")
-    if configured:
-        return Path(configured)
-    return Path(tempfile.gettempdir()) / "callcenter-admin-uploads"
 
 
 class ExcelFormBase(CallSettingsForm):
@@ -90,70 +79,36 @@ class ExcelConfirmForm(ExcelFormBase):
         return token
 
 
-def _clean_old_uploads(directory: Path) -> None:
-    limit = time.time() - UPLOAD_MAX_AGE_SECONDS
-    for old in directory.glob("*"):
-        try:
-            if old.stat().st_mtime < limit:
-                old.unlink(missing_ok=True)
-        except OSError:  # pragma: no cover - raced with another request
-            pass
+def _upload_source(upload):
+    """What read_contacts reads: the temporary file's path for large uploads (read once, from
+    disk), else the in-memory upload itself (at most FILE_UPLOAD_MAX_MEMORY_SIZE)."""
+    if hasattr(upload, "temporary_file_path"):
+        return upload.temporary_file_path()
+    return upload
 
 
-def _store_upload(request, upload) -> Path:
-    """Keep the upload in a uuid-named file of the upload directory (not the session), named
-    after the operator so that another one cannot confirm it."""
-    directory = upload_dir()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _clean_old_uploads(directory)
+def _store_upload(request, upload) -> str:
+    """Keep the upload until its confirmation, in the database (any web server may receive
+    the confirmation), for this operator only; its token."""
     suffix = Path(upload.name or "").suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         suffix = ".xlsx"
-    target = directory / f"{request.user.pk}-{uuid.uuid4().hex}{suffix}"
-    with open(target, "wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    return target
-
-
-CLAIMED = ".claimed"
-
-
-def _claim_upload(request, token: str) -> Path | None:
-    """Take the operator's stored upload for one confirmation: renamed atomically, so a
-    double submit cannot create the campaign twice. None if it is gone (used or expired)."""
-    for suffix in UPLOAD_SUFFIXES:
-        candidate = upload_dir() / f"{request.user.pk}-{token}{suffix}"
-        claimed = candidate.with_name(candidate.name + CLAIMED)
-        try:
-            candidate.rename(claimed)
-        except FileNotFoundError:
-            continue
-        return claimed
-    return None
-
-
-def _release_upload(claimed: Path) -> None:
-    """Give a claimed upload back (the confirmation failed; the operator may try again)."""
-    try:
-        claimed.rename(claimed.with_name(claimed.name.removesuffix(CLAIMED)))
-    except FileNotFoundError:  # pragma: no cover - cleaned meanwhile
-        pass
+    return services.upload_store(user=request.user, suffix=suffix,
+                                 chunks=upload.chunks(CHUNK_BYTES))
 
 
 def _excel_preview(request, form: ExcelUploadForm) -> dict | None:
     """Read the upload as the creation will; None (with the error on the form) if unusable."""
-    stored = _store_upload(request, form.cleaned_data["file"])
+    upload = form.cleaned_data["file"]
     try:
         parsed = read_contacts(
-            str(stored), max_rows=settings.EXCEL_MAX_ROWS, max_bytes=settings.EXCEL_MAX_BYTES
+            _upload_source(upload), max_rows=settings.EXCEL_MAX_ROWS,
+            max_bytes=settings.EXCEL_MAX_BYTES,
         )
     except ExcelError as exc:
-        stored.unlink(missing_ok=True)
         form.add_error("file", str(exc.message))
         return None
     if not parsed.contacts:
-        stored.unlink(missing_ok=True)
         form.add_error(
             "file",
             ngettext("No valid rows: the row has errors; nothing can be imported.",
@@ -171,7 +126,7 @@ def _excel_preview(request, form: ExcelUploadForm) -> dict | None:
         max_call_duration=form.cleaned_data["max_call_duration"],
     )
     return {
-        "token": stored.stem.split("-", 1)[1],
+        "token": _store_upload(request, upload),  # only a file that can be confirmed
         "filename": form.cleaned_data["file"].name,
         "sheet": parsed.sheet_name,
         "total_rows": parsed.total_rows,
@@ -239,7 +194,8 @@ class ExcelCreationMixin:
         form = ExcelConfirmForm(request.POST)
         source = None
         if form.is_valid():
-            source = _claim_upload(request, form.cleaned_data["upload_token"])
+            source = services.upload_claim(user=request.user,
+                                           token=form.cleaned_data["upload_token"])
             if source is None:
                 form.add_error(
                     None, _("The uploaded file expired or was already used; upload it again.")
@@ -247,23 +203,24 @@ class ExcelCreationMixin:
         if form.is_valid() and source is not None:
             data = form.cleaned_data
             try:
-                result = services.batch_create_from_excel(
-                    account=data["account"],
-                    user=request.user,
-                    name=data["name"],
-                    source=str(source),
-                    call_settings=form.call_settings_data(),
-                )
+                with services.upload_local_copy(source) as path:
+                    result = services.batch_create_from_excel(
+                        account=data["account"],
+                        user=request.user,
+                        name=data["name"],
+                        source=str(path),
+                        call_settings=form.call_settings_data(),
+                    )
             except services.BatchError as exc:
-                _release_upload(source)
+                services.upload_release(upload=source)
                 form.add_service_errors({k: v for k, v in exc.errors.items() if k != "file"})
                 for message in exc.errors.get("file", []):
                     form.add_error(None, message)
             except BaseException:
-                _release_upload(source)
+                services.upload_release(upload=source)
                 raise
             else:
-                source.unlink(missing_ok=True)
+                services.upload_delete(upload=source)
                 batch = result.batch
                 self.log_addition(request, batch, [{"added": {}}])
                 messages.success(

@@ -1,6 +1,7 @@
 """Writes for batches, by concern: ``options`` (validation of a new batch's options),
 ``create`` (a batch from JSON or a spreadsheet, its estimated cost), ``recurring`` (the
-next run of a recurring campaign), ``control`` (pause,
+next run of a recurring campaign), ``uploads`` (spreadsheets kept between the admin's
+preview and its confirmation), ``control`` (pause,
 resume, settings and details edits), ``operations`` (operator actions on its jobs) and
 ``base`` (the error, row lock and event log they share).
 
@@ -31,6 +32,14 @@ from batches.services.create import (
 from batches.services.operations import job_retry_failed
 from batches.services.options import batch_options_clean, call_settings_clean
 from batches.services.recurring import batch_run_create, recurring_runs_create
+from batches.services.uploads import (
+    upload_claim,
+    upload_delete,
+    upload_local_copy,
+    upload_release,
+    upload_store,
+    uploads_purge_expired,
+)
 
 __all__ = [
     "FINISHED_STATUSES",
@@ -51,4 +60,10 @@ __all__ = [
     "estimate_cost",
     "job_retry_failed",
     "recurring_runs_create",
+    "upload_claim",
+    "upload_delete",
+    "upload_local_copy",
+    "upload_release",
+    "upload_store",
+    "uploads_purge_expired",
 ]

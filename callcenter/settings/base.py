@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
+from callcenter import queues
 from callcenter.env import (
     env_bool,
     env_database,
@@ -119,9 +120,8 @@ EXCEL_MAX_ROWS = env_int("EXCEL_MAX_ROWS", 200_000, minimum=1)
 # An import of at least this many jobs refreshes the jobs table's planner statistics as it
 # commits (ANALYZE samples a bounded 30,000 rows); smaller ones are left to autovacuum.
 BATCHES_ANALYZE_MIN_JOBS = env_int("BATCHES_ANALYZE_MIN_JOBS", 10_000, minimum=1)
-# Where the admin keeps an uploaded spreadsheet between preview and confirmation; with several
-# web servers it must be a shared folder. Empty: a folder under the system temp dir.
-ADMIN_UPLOAD_DIR = env_str("ADMIN_UPLOAD_DIR", "")
+# The admin keeps an uploaded spreadsheet between preview and confirmation in the database
+# (batches.services.uploads), so that any web server may receive the confirmation.
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -218,6 +218,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000, minimum=0)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Three queues (dial, sweep, housekeeping), so that a slow export or retention run never
+# delays a dial: which task goes where and which worker serves which is in callcenter/queues.py.
+CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
+CELERY_TASK_ROUTES = queues.ROUTES
 
 # Brute-force protection and API throttling (issue 13). Login lockouts and DRF's throttle
 # counters live in Django's cache, so every web process must share it: Redis (REDIS_CACHE_URL,

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from batches import admin as batches_admin
-from batches.models import Batch, BatchEvent, Job, JobEvent
+from batches.models import Batch, BatchEvent, Job, JobEvent, PendingUpload, PendingUploadChunk
 from batches.reasons import JobReason as outcomes
 from batches.services import operations
 from calls.models import CallAttempt
@@ -52,10 +52,10 @@ def dispatched(monkeypatch):
     return calls
 
 
-@pytest.fixture(autouse=True)
-def _uploads(settings, tmp_path):
-    settings.ADMIN_UPLOAD_DIR = str(tmp_path / "uploads")
-    return tmp_path / "uploads"
+@pytest.fixture
+def _uploads(db):
+    """The spreadsheets kept between previews and confirmations (in the database)."""
+    return PendingUpload.objects.order_by("pk")
 
 
 @pytest.fixture
@@ -437,8 +437,10 @@ def test_create_a_campaign_from_the_dirty_sample(
         assert f'data-row="{row}"' in html
     assert "Invalid phone number" in html and "Teléfono" in html
     assert html.count("<tr><td>") >= 20  # first 20 contacts (and warnings)
-    stored = list(_uploads.iterdir())
-    assert len(stored) == 1 and stored[0].stem.endswith(data["token"])
+    stored = list(_uploads.all())
+    assert len(stored) == 1 and stored[0].token == data["token"]
+    assert stored[0].user == operator and stored[0].suffix == ".xlsx"
+    assert stored[0].size == SAMPLE.stat().st_size
     assert not Batch.objects.exists()
 
     form = preview.context["form"]
@@ -458,7 +460,8 @@ def test_create_a_campaign_from_the_dirty_sample(
     assert batch.call_settings["ring_timeout"] == 45
     assert batch.priority == "high"
     assert batch.events.get().kind == BatchEvent.Kind.CREATED
-    assert not list(_uploads.iterdir())  # the temporary file is gone
+    assert not _uploads.exists()  # the kept file is gone
+    assert not PendingUploadChunk.objects.exists()
     assert dispatched == [account_a.pk]  # first jobs dispatched after commit
 
     again = admin_client.post(url, post)  # the same token twice
@@ -487,7 +490,8 @@ def test_a_refused_confirmation_keeps_the_upload_for_another_try(admin_client, a
     assert refused.status_code == 200
     assert "already has an open job" in refused.content.decode()
     assert Batch.objects.count() == 1
-    assert [p.suffix for p in _uploads.iterdir()] == [".xlsx"]  # given back, not consumed
+    kept = _uploads.get()  # given back, not consumed
+    assert kept.claimed_at is None and kept.suffix == ".xlsx"
 
 
 def test_an_upload_can_only_be_confirmed_by_its_operator(client, operator, account_a, _uploads):
@@ -531,7 +535,7 @@ def test_the_excel_form_refuses_bad_settings_and_files(admin_client, account_a, 
         },
     )
     assert response.context["step"] == 1 and response.context["form"].errors["file"]
-    assert not _uploads.exists() or not list(_uploads.iterdir())  # refused files are deleted
+    assert not _uploads.exists()  # refused files are not kept
     # A token of another operator, or not a token at all, is refused.
     response = admin_client.post(
         url,
@@ -687,3 +691,30 @@ def test_factories_helper_sanity(account_a):
     assert AccountFactory._meta.model.objects.count() >= 1
     statuses = sorted(batch.jobs.values_list("status", flat=True))
     assert statuses == ["done", "failed", "failed", "in_progress", "pending", "pending"]
+
+
+def test_the_confirmation_needs_nothing_from_the_preview_servers_disk(
+    funded_a, admin_client, account_a, _uploads, dispatched, tmp_path, monkeypatch,
+):
+    """Issue 18: with several web servers, the confirmation may reach another one than the
+    preview did. The upload is kept in the database: confirmed with an empty temporary
+    folder (another server's), the campaign is created."""
+    url = reverse("admin:batches_batch_create_from_excel")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "preview-server"))
+    (tmp_path / "preview-server").mkdir()
+    with open(SAMPLE, "rb") as handle:
+        preview = admin_client.post(
+            url, {"account": account_a.pk, "name": "Otra", "file": handle, **_settings_fields()})
+    assert preview.context["step"] == 2
+    assert not list((tmp_path / "preview-server").iterdir())  # nothing left on its disk
+    other = tmp_path / "confirmation-server"
+    other.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(other))
+    form = preview.context["form"]
+    post = {name: form[name].value() for name in form.fields}
+    post["days_of_week"] = [str(d) for d in post["days_of_week"]]
+    post["allowed_start"], post["allowed_end"] = "09:00", "19:00"
+    done = admin_client.post(url, post)
+    assert done.status_code == 302
+    assert Batch.objects.get().jobs.count() == 43
+    assert not _uploads.exists() and not list(other.iterdir())

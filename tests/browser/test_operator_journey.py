@@ -91,10 +91,9 @@ def page(chromium, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _isolated(settings, tmp_path, monkeypatch):
-    """No broker (the live server runs in this process), uploads in a temporary folder."""
+def _isolated(monkeypatch):
+    """No broker (the live server runs in this process)."""
     monkeypatch.setattr("calls.dispatch.publish_jobs", Published())
-    settings.ADMIN_UPLOAD_DIR = str(tmp_path / "uploads")
 
 
 def shot(page, name: str) -> None:

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from callcenter import broker
 from callcenter.celery import app
+from callcenter.queues import DIAL
 from tests.queue_support import flush_broker
 
 
@@ -33,7 +34,7 @@ def test_messages_published_through_the_transport_reach_the_queue():
     with app.producer_or_acquire() as producer:
         for job_id in (11, 12):
             process_job.apply_async((job_id,), producer=producer)
-    queued = redis.Redis.from_url(settings.CELERY_BROKER_URL).lrange("celery", 0, -1)
+    queued = redis.Redis.from_url(settings.CELERY_BROKER_URL).lrange(DIAL, 0, -1)
     flush_broker()
     bodies = [json.loads(message)["headers"] for message in queued]
     assert sorted(headers["argsrepr"] for headers in bodies) == ["(11,)", "(12,)"]
