@@ -8,6 +8,7 @@ import {
   eventLabel,
   exportUrl,
   formatDuration,
+  formatLogTime,
   formatPhone,
   isFinished,
   jobStatusLabel,
@@ -90,6 +91,8 @@ describe("labels", () => {
     expect(formatDuration(42)).toBe("42 s");
     expect(formatDuration(65)).toBe("1 min 05 s");
     expect(formatDuration(null)).toBe("—");
+    expect(formatLogTime("2026-12-04T19:46:05Z", "America/Santiago")).toBe("04-12-2026 16:46:05");
+    expect(formatLogTime("2026-12-04T19:46:05Z", "Pacific/Easter")).toBe("04-12-2026 14:46:05");
   });
 });
 

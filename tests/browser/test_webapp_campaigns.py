@@ -15,7 +15,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.campaign_steps import check_campaign_list, watch_campaign
+from batches.models import Job
+from tests.browser.campaign_steps import check_campaign_list, confirm, status_badge, watch_campaign
 from tests.browser.stack import campaign_create, client_account, live_stack  # noqa: F401
 from tests.browser.webapp import (
     PASSWORD,
@@ -63,8 +64,8 @@ def two_accounts(db):
     retail = AccountFactory(account_id="retail", account_name="Retail Cobranzas SpA")
     banco = AccountFactory(account_id="banco", account_name="Banco Sur")
     running = BatchFactory(account=retail, batch_id="batch-retail-1", name="Cartera octubre",
-                           total_jobs=4)
-    for n, status in enumerate(["done", "done", "failed", "pending"]):
+                           total_jobs=5)
+    for n, status in enumerate(["done", "done", "failed", "pending", "pending"]):
         JobFactory(batch=running, status=status, attempts=1 if status != "pending" else 0,
                    contact={"name": f"Deudora {n}", "phones": [f"+5691111222{n}"],
                             "next_phone_index": 0})
@@ -93,9 +94,32 @@ def test_an_operator_list_follows_the_account_selector_and_fits_a_phone(
         expect(rows.first).to_contain_text("Pausada")
         page.locator(".account-selector select").select_option("retail")
         expect(rows).to_have_count(1)
-        expect(rows.first).to_contain_text("3 de 4")
+        expect(rows.first).to_contain_text("3 de 5")
+        # A running campaign's row follows its calls by itself (polled every 5 s).
+        page.evaluate("() => { window.__noReload = true; }")
+        first = Job.objects.filter(batch=two_accounts, status="pending").first()
+        Job.objects.filter(pk=first.pk).update(status="done")
+        expect(rows.first).to_contain_text("4 de 5", timeout=12_000)
+        assert page.evaluate("() => window.__noReload === true")
         page.locator(".account-selector select").select_option("")
         expect(rows).to_have_count(2)
+    finally:
+        context.close()
+    assert not errors, errors
+
+    # Cancel, confirmed: the campaign's actions go.
+    context, page, errors = open_page(chromium)
+    try:
+        login(page, base, "opera")
+        page.goto(f"{base}/app/campaigns/{two_accounts.batch_id}")
+        page.get_by_role("heading", name="Cartera octubre").wait_for()
+        confirm(page, "Cancelar campaña", confirm_label="Cancelar campaña",
+                screenshot="app-campaigns-13-confirm-cancel")
+        expect(status_badge(page)).to_have_text("Cancelada")
+        expect(page.get_by_role("button", name="Cancelar campaña")).to_have_count(0)
+        expect(page.get_by_role("button", name="Editar configuración")).to_have_count(0)
+        expect(page.get_by_role("button", name="Reanudar")).to_have_count(0)
+        expect(page.get_by_text("Campaña terminada")).to_be_visible()
     finally:
         context.close()
     assert not errors, errors
@@ -110,7 +134,7 @@ def test_an_operator_list_follows_the_account_selector_and_fits_a_phone(
         shot(page, "app-campaigns-11-list-phone")
         page.get_by_role("link", name="Cartera octubre").click()
         page.get_by_role("heading", name="Cartera octubre").wait_for()
-        expect(page.get_by_test_id("jobs-count")).to_have_text("4 deudores")
+        expect(page.get_by_test_id("jobs-count")).to_have_text("5 deudores")
         assert_accessible(page, "campaign detail (phone)")
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
         shot(page, "app-campaigns-12-detail-phone")

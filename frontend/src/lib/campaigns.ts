@@ -338,6 +338,24 @@ export function settingsErrors(fields: Record<string, string[]>): {
   return { byField, other };
 }
 
+/** A log instant to the second in the campaign's zone: "04-12-2026 16:46:05". */
+export function formatLogTime(iso: string, timeZone: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "—";
+  const parts = new Intl.DateTimeFormat("es-CL", {
+    timeZone,
+    day: "2-digit",
+    month: "2-digit",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(date);
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
+  return `${part("day")}-${part("month")}-${part("year")} ${part("hour")}:${part("minute")}:${part("second")}`;
+}
+
 /** "+56912345678" → "+56 9 1234 5678" (Chilean mobiles), anything else as given. */
 export function formatPhone(phone: string): string {
   const match = /^\+569(\d{4})(\d{4})$/.exec(phone);

@@ -15,6 +15,7 @@ import {
   campaignZone,
   eventLabel,
   exportUrl,
+  formatLogTime,
   isFinished,
   progressOf,
   statusPollInterval,
@@ -134,8 +135,10 @@ export default function CampaignDetail() {
         <div>
           <h1>{batch.name}</h1>
           <p className="muted small campaign-meta">
-            <StatusBadge status={current.status} label={campaignStatusLabel(current.status)} /> · {batch.batch_id} ·
-            Cuenta {batch.account_id} · Prioridad {PRIORITY_LABELS[batch.priority] ?? batch.priority}
+            <StatusBadge status={current.status} label={campaignStatusLabel(current.status)} />
+            <span>{batch.batch_id}</span>
+            <span>Cuenta {batch.account_id}</span>
+            <span>Prioridad {PRIORITY_LABELS[batch.priority] ?? batch.priority}</span>
           </p>
         </div>
         <div className="actions">
@@ -238,7 +241,7 @@ export default function CampaignDetail() {
 
 function Stat({ label, value, text, testId }: { label: string; value?: number; text?: string; testId?: string }) {
   return (
-    <div className="stat">
+    <div className={text === undefined ? "stat" : "stat stat-text"}>
       <dt className="stat-label">{label}</dt>
       <dd className="stat-value" data-testid={testId}>
         {text ?? (value === undefined ? "—" : formatNumber(value))}
@@ -265,7 +268,7 @@ function Logs({ batchId, zone, live }: { batchId: string; zone: string; live: bo
           <div className="log-head">
             <strong>{eventLabel(entry.event)}</strong>
             <time dateTime={entry.timestamp} className="muted small">
-              {formatDateTime(entry.timestamp, zone)}
+              {formatLogTime(entry.timestamp, zone)}
             </time>
           </div>
           <p className="log-message">{entry.message}</p>

@@ -48,6 +48,13 @@ export default function Campaigns() {
     if ((params.get("buscar") ?? "") !== settledSearch.trim()) update({ buscar: settledSearch.trim(), pagina: "1" });
   }, [settledSearch]);
 
+  // Another account chosen in the header: back to its first page.
+  const [shownAccount, setShownAccount] = useState(accountId);
+  if (shownAccount !== accountId) {
+    setShownAccount(accountId);
+    if (page !== 1) update({ pagina: "1" });
+  }
+
   const query = listQuery({ page, status, search: params.get("buscar") ?? "", accountId });
   const list = useQuery({
     queryKey: ["batches", "list", query],
