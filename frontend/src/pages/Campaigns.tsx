@@ -1,6 +1,6 @@
 /** Campañas: the account's campaigns, newest first, with live progress (issue 17). */
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api, unwrap } from "../api/client";
 import { useSession } from "../auth";
@@ -49,11 +49,12 @@ export default function Campaigns() {
   }, [settledSearch]);
 
   // Another account chosen in the header: back to its first page.
-  const [shownAccount, setShownAccount] = useState(accountId);
-  if (shownAccount !== accountId) {
-    setShownAccount(accountId);
+  const shownAccount = useRef(accountId);
+  useEffect(() => {
+    if (shownAccount.current === accountId) return;
+    shownAccount.current = accountId;
     if (page !== 1) update({ pagina: "1" });
-  }
+  });
 
   const query = listQuery({ page, status, search: params.get("buscar") ?? "", accountId });
   const list = useQuery({

@@ -1,0 +1,1 @@
+import{C as e}from"./index-Bn2_bZWL.js";var t=e();function n(){return(0,t.jsx)(`h1`,{children:`Nueva campaña`})}export{n as default};
