@@ -113,6 +113,18 @@ def test_an_operator_list_follows_the_account_selector_and_fits_a_phone(
         login(page, base, "opera")
         page.goto(f"{base}/app/campaigns/{two_accounts.batch_id}")
         page.get_by_role("heading", name="Cartera octubre").wait_for()
+        # Keyboard: Escape closes the dialog and gives the focus back; tabs open with Enter.
+        cancel = page.get_by_role("button", name="Cancelar campaña")
+        cancel.focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("dialog")).to_be_visible()
+        expect(page.get_by_role("dialog").get_by_role("button", name="Volver")).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        expect(cancel).to_be_focused()
+        page.get_by_role("tab", name="Registro").focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("tab", name="Registro")).to_have_attribute("aria-selected", "true")
         confirm(page, "Cancelar campaña", confirm_label="Cancelar campaña",
                 screenshot="app-campaigns-13-confirm-cancel")
         expect(status_badge(page)).to_have_text("Cancelada")
