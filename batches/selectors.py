@@ -6,8 +6,10 @@ account's. Another tenant's batch is simply not found (the API answers 404).
 
 from __future__ import annotations
 
+import re
+
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.permissions import can_view
 from batches.models import Batch, BatchEvent, Job
@@ -26,11 +28,14 @@ def batches_visible_to(user) -> QuerySet[Batch]:
 
 def batch_list(
     *, user, account=None, status: str | None = None, is_active: bool | None = None,
-    parent: str | None = None,
+    parent: str | None = None, search: str | None = None,
 ) -> QuerySet[Batch]:
     """The user's batches, newest first, optionally filtered (``parent``: the runs of the
-    recurring campaign with that batch_id)."""
+    recurring campaign with that batch_id; ``search``: part of the name or batch_id)."""
     queryset = batches_visible_to(user)
+    search = (search or "").strip()
+    if search:
+        queryset = queryset.filter(Q(name__icontains=search) | Q(batch_id__icontains=search))
     if parent:
         queryset = queryset.filter(parent__batch_id=parent)
     if account is not None:
@@ -40,6 +45,23 @@ def batch_list(
     if is_active is not None:
         queryset = queryset.filter(is_active=is_active)
     return queryset.order_by("-created_at", "-id")
+
+
+def job_search_q(search: str) -> Q | None:
+    """The jobs whose debtor matches ``search``: part of the name (case-insensitive), of the
+    RUT as stored ("12345678-5": dots and spaces in the query are ignored) or of a phone (its
+    digits, "9 1234 5678" or "+56 9 1234 5678" finding "+56912345678"). None: no filter."""
+    text = (search or "").strip()
+    if not text:
+        return None
+    condition = Q(contact__name__icontains=text)
+    rut = re.sub(r"[.\s]", "", text).upper()
+    if rut and re.fullmatch(r"[0-9]+(-?[0-9K])?", rut):
+        condition |= Q(rut__icontains=rut)
+    digits = re.sub(r"\D", "", text)
+    if len(digits) >= 4 and re.fullmatch(r"[+0-9\s()-]+", text):
+        condition |= Q(contact__phones__icontains=digits)
+    return condition
 
 
 def batch_get(*, user, batch_id: str) -> Batch | None:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Account, LedgerEntry
 from accounts.selectors import month_bounds
 from batches.models import Batch, Job
-from batches.selectors import job_counts
+from batches.selectors import job_counts, job_search_q
 from callcenter.db import written_sql
 from calls.models import CallAttempt
 from calls.queries import ATTEMPT_TOTALS_SQL
@@ -225,11 +225,16 @@ def _attempt_figures(made, live, contact, seconds, cost) -> dict:
     }
 
 
-def job_list(*, batch: Batch, status: str | None = None) -> QuerySet[Job]:
+def job_list(
+    *, batch: Batch, status: str | None = None, search: str | None = None
+) -> QuerySet[Job]:
     """The batch's jobs in id order, each with its call attempts prefetched (one query per
-    page, not per job)."""
+    page, not per job); ``search``: see ``batches.selectors.job_search_q``."""
     queryset = Job.objects.filter(batch=batch)
     if status:
         queryset = queryset.filter(status=status)
+    condition = job_search_q(search or "")
+    if condition is not None:
+        queryset = queryset.filter(condition)
     attempts = CallAttempt.objects.only(*ATTEMPT_FIELDS).order_by("attempt_number", "id")
     return queryset.order_by("id").prefetch_related(Prefetch("call_attempts", queryset=attempts))

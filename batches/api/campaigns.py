@@ -69,6 +69,8 @@ class BatchListCreateView(BatchAPIView):
             OpenApiParameter("is_active", OpenApiTypes.BOOL),
             OpenApiParameter("parent", OpenApiTypes.STR,
                              description="A recurring campaign's batch_id: its later runs."),
+            OpenApiParameter("search", OpenApiTypes.STR,
+                             description="Part of the campaign's name or batch_id."),
             *PAGE_PARAMETERS,
         ],
         responses={
@@ -88,6 +90,7 @@ class BatchListCreateView(BatchAPIView):
             status=query.get("status"),
             is_active=query.get("is_active"),
             parent=query.get("parent"),
+            search=query.get("search"),
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 
 from batches.api.base import VIEW, BatchAPIView, batch_or_404, validated
 from batches.api.schema import (
@@ -31,10 +32,13 @@ class BatchJobsView(BatchAPIView):
     @extend_schema(
         operation_id="batches_jobs",
         summary="Jobs of a campaign",
-        description="In id order, paginated (page, page_size ≤ 1000), each with its call attempts.",
+        description="In id order, paginated (page, page_size ≤ 1000), each with its call "
+        "attempts; filtered by status and/or search (the debtor's name, RUT or phone).",
         parameters=[
             BATCH_ID,
             status_parameter(Job.Status),
+            OpenApiParameter("search", OpenApiTypes.STR, description="Part of the debtor's "
+                             "name, RUT (dots optional) or phone (digits, spaces optional)."),
             *PAGE_PARAMETERS,
         ],
         responses={
@@ -50,6 +54,10 @@ class BatchJobsView(BatchAPIView):
         query = validated(JobListQuerySerializer, request.query_params, request)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
-            call_selectors.job_list(batch=batch, status=query.get("status")), request, view=self
+            call_selectors.job_list(
+                batch=batch, status=query.get("status"), search=query.get("search")
+            ),
+            request,
+            view=self,
         )
         return paginator.get_paginated_response(JobSerializer(page, many=True).data)

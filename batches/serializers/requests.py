@@ -199,10 +199,17 @@ class BatchListQuerySerializer(serializers.Serializer):
     parent = serializers.CharField(
         required=False, max_length=64,
         help_text="batch_id of a recurring campaign: its later runs.")
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=100,
+        help_text="Part of the campaign's name or batch_id (case-insensitive).")
 
 
 class JobListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Job.Status.choices, required=False)
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=100,
+        help_text="Part of the debtor's name, RUT (with or without dots) or phone "
+        "(digits, with or without +56 and spaces).")
 
 
 class LogsQuerySerializer(serializers.Serializer):

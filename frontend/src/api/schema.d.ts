@@ -364,7 +364,7 @@ export interface paths {
         };
         /**
          * Jobs of a campaign
-         * @description In id order, paginated (page, page_size ≤ 1000), each with its call attempts.
+         * @description In id order, paginated (page, page_size ≤ 1000), each with its call attempts; filtered by status and/or search (the debtor's name, RUT or phone).
          */
         get: operations["batches_jobs"];
         put?: never;
@@ -2569,6 +2569,8 @@ export interface operations {
                 page_size?: number;
                 /** @description A recurring campaign's batch_id: its later runs. */
                 parent?: string;
+                /** @description Part of the campaign's name or batch_id. */
+                search?: string;
                 status?: "cancelled" | "completed" | "paused" | "pending" | "running";
             };
             header?: never;
@@ -3075,6 +3077,8 @@ export interface operations {
             query?: {
                 page?: number;
                 page_size?: number;
+                /** @description Part of the debtor's name, RUT (dots optional) or phone (digits, spaces optional). */
+                search?: string;
                 status?: "cancelled" | "done" | "failed" | "in_progress" | "pending";
             };
             header?: never;

@@ -361,6 +361,23 @@ def test_list_is_scoped_and_filtered(api_a, api_b, api_operator, batch_a, accoun
     assert api_a.get("/api/v1/batches?is_active=maybe").status_code == 400
 
 
+def test_list_searches_name_and_batch_id_within_scope(api_a, api_operator, account_a, account_b):
+    BatchFactory(account=account_a, batch_id="batch-oct", name="Cartera Octubre")
+    BatchFactory(account=account_a, batch_id="batch-nov", name="Cartera noviembre")
+    BatchFactory(account=account_b, batch_id="batch-oct-b", name="Octubre de B")
+
+    def ids(api, query):
+        return sorted(b["batch_id"] for b in api.get(f"/api/v1/batches?{query}").json()["results"])
+
+    assert ids(api_a, "search=octubre") == ["batch-oct"]  # case-insensitive, B's not seen
+    assert ids(api_a, "search=batch-nov") == ["batch-nov"]
+    assert ids(api_a, "search=cartera") == ["batch-nov", "batch-oct"]
+    assert ids(api_a, "search=%20") == ["batch-nov", "batch-oct"]  # blank: no filter
+    assert ids(api_operator, "search=OCTUBRE") == ["batch-oct", "batch-oct-b"]
+    assert ids(api_operator, "search=octubre&account_id=acct-b") == ["batch-oct-b"]
+    assert api_a.get("/api/v1/batches?search=" + "x" * 101).status_code == 400
+
+
 def test_list_paginates(api_a, account_a):
     for n in range(3):
         BatchFactory(account=account_a, batch_id=f"batch-{n}")

@@ -57,3 +57,36 @@ def test_jobs_list_with_attempts_and_no_n_plus_one(api_a, batch_a, django_assert
     assert attempt["duration"] == 30
     assert api_a.get("/api/v1/batches/batch-a/jobs?status=open").status_code == 400
     assert api_a.get("/api/v1/batches/batch-a/jobs").json()["count"] == 6
+
+
+# --- searching -------------------------------------------------------------------------------
+
+
+def test_jobs_search_by_name_rut_or_phone(api_a, api_b, batch_a):
+    def job(name, rut, phones, status="pending"):
+        return JobFactory(batch=batch_a, rut=rut, status=status,
+                          contact={"name": name, "rut": rut, "phones": phones,
+                                   "next_phone_index": 0})
+
+    jose = job("José Muñoz", "12345678-5", ["+56912345678"])
+    maria = job("María Pérez", "9876543-3", ["+56223334444", "+56987650000"], status="done")
+    kim = job("Kim Soto", "3788989-K", ["+56955556666"])
+
+    def found(query):
+        response = api_a.get(f"/api/v1/batches/batch-a/jobs?{query}")
+        assert response.status_code == 200, response.content
+        return [j["id"] for j in response.json()["results"]]
+
+    assert found("search=jos%C3%A9") == [jose.pk]  # name, case-insensitive
+    assert found("search=p%C3%A9rez") == [maria.pk]
+    assert found("search=12.345.678-5") == [jose.pk]  # RUT with dots
+    assert found("search=3788989-k") == [kim.pk]  # check digit K, lower case
+    assert found("search=9876543") == [maria.pk]  # part of a RUT
+    assert found("search=9%208765%200000") == [maria.pk]  # a phone, spaced, second number
+    assert found("search=%2B56%209%205555%206666") == [kim.pk]  # with +56
+    assert found("search=soto&status=pending") == [kim.pk]
+    assert found("search=p%C3%A9rez&status=pending") == []
+    assert found("search=") == [jose.pk, maria.pk, kim.pk]
+    assert found("search=nadie") == []
+    # Another tenant's campaign stays a 404 whatever the query.
+    assert api_b.get("/api/v1/batches/batch-a/jobs?search=jos").status_code == 404

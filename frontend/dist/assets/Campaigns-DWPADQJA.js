@@ -1,1 +1,0 @@
-import{k as e}from"./index-C9A2TlY2.js";var t=e();function n(){return(0,t.jsx)(`h1`,{children:`Campaigns`})}export{n as default};
