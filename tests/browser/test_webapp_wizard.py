@@ -11,7 +11,9 @@ error lands on its step and field. Every step passes an axe scan and is photogra
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -76,11 +78,12 @@ def test_a_client_creates_a_campaign_from_the_dirty_sample(live_server, page, cl
     def on_step(index, page):
         if index == 0:
             # The variables are offered (a click inserts one) and checked as typed.
-            page.get_by_label("Guion de la llamada").fill("Hola {{nombre}}, su saldo es {{saldo}}. ")
+            script = page.get_by_label("Guion de la llamada")
+            script.fill("Hola {{nombre}}, su saldo es {{saldo}}. ")
             assert "{{saldo}}" in page.locator(".script-check").inner_text()
-            page.get_by_label("Guion de la llamada").fill("Hola {{nombre}}, le llamamos por ")
+            script.fill("Hola {{nombre}}, le llamamos por ")
             page.get_by_role("button", name=re.compile(r"^Insertar \{\{monto_total\}\}")).click()
-            assert page.get_by_label("Guion de la llamada").input_value().endswith("{{monto_total}}")
+            assert script.input_value().endswith("{{monto_total}}")
             assert page.locator(".script-check .alert").count() == 0
             assert page.locator(".steps li[aria-current='step']").inner_text().startswith("1.")
             assert_accessible(page, "wizard step 1")
@@ -141,7 +144,8 @@ def test_a_client_creates_a_campaign_from_the_dirty_sample(live_server, page, cl
         elif index == 4:
             page.get_by_label("Prioridad").select_option("high")
             review = page.locator(".review").inner_text()
-            assert "43 (de 46 filas; 2 con errores se omiten; 1 duplicados fusionados)" in review
+            summary = "43 (de 46 filas; 2 filas con errores se omiten; 1 duplicado fusionado)"
+            assert summary in review
             assert "Lunes a viernes de 09:00 a 19:00" in review
             cost = page.get_by_test_id("cost-estimate").inner_text()
             # 43 × ($50 + $120/min × 2 min) = $12.470
@@ -227,16 +231,47 @@ def test_server_refusals_land_on_their_step_and_field(live_server, page, client_
     wait_step(page, 0)
     assert "La cuenta está suspendida" in page.locator(".field", has_text="Cuenta").inner_text()
     assert "con errores" in page.locator(".steps li[aria-current='step']").inner_text()
-    assert page.locator(".steps li.step-error").count() == 0  # step 2's error was fixed
+    assert page.locator(".steps li.step-error").count() == 1  # step 2's error was fixed
     shot(page, "app-wizard-07-server-error-account")
     assert not Batch.objects.exists()
 
-    # Reactivated, the same wizard (nothing lost) creates it.
+    # Reactivated, the same wizard (nothing lost) creates it, scheduled for tomorrow 10:00 in
+    # the campaign's zone (a time already past is refused first, on its field).
     Account.objects.filter(account_id="retail").update(status=Account.Status.ACTIVE)
     for index in (0, 1, 2, 3):
         next_step(page, index)
+    page.get_by_label("Programada").check()
+    start = page.get_by_label(re.compile(r"^Fecha y hora de inicio"))
+    start.fill("2020-01-01T10:00")
+    page.get_by_role("button", name="Crear Campaña").click()
+    assert start.get_attribute("aria-invalid") == "true"
+    assert "Debe ser en el futuro" in page.locator(".field", has=start).inner_text()
+    santiago = ZoneInfo("America/Santiago")
+    tomorrow = (datetime.now(santiago) + timedelta(days=1)).replace(
+        hour=10, minute=0, second=0, microsecond=0)
+    start.fill(tomorrow.strftime("%Y-%m-%dT%H:%M"))
+    assert "Empieza" in page.locator(".review").inner_text()
+    shot(page, "app-wizard-08-scheduled")
     page.get_by_role("button", name="Crear Campaña").click()
     page.wait_for_url(re.compile(r"/app/campaigns/(?!new)[^/]+$"))
     batch = Batch.objects.get()
     assert batch.name == "Llamadas manuales"
     assert Job.objects.filter(batch=batch).count() == 2
+    assert batch.schedule_type == "scheduled"
+    assert batch.scheduled_at == tomorrow.astimezone(UTC)
+
+
+def test_an_operator_chooses_the_account(live_server, page, client_user):
+    """run_wizard with a staff user: the account is chosen on step 1."""
+    operator = UserFactory(username="operadora", is_staff=True, is_superuser=True)
+    operator.set_password(PASSWORD)
+    operator.save()
+    AccountFactory(account_id="otra", account_name="Otra Cuenta")
+    base = live_server.url
+    login(page, base, "operadora")
+    batch_id = run_wizard(
+        page, base, SAMPLE, name="Cartera del operador", account_name="Retail Cobranzas SpA"
+    )
+    batch = Batch.objects.get(batch_id=batch_id)
+    assert batch.account.account_id == "retail"
+    assert Job.objects.filter(batch=batch).count() == 43

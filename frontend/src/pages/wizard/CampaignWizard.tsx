@@ -262,11 +262,15 @@ export default function CampaignWizard() {
               <>
                 <span className="step-number">{i + 1}.</span> {item.label}
                 {bad && <span className="visually-hidden"> (con errores)</span>}
-                {bad && <span aria-hidden="true"> ⚠</span>}
+                {bad && <span aria-hidden="true" className="step-warn">⚠</span>}
               </>
             );
             return (
-              <li key={item.id} aria-current={index === step ? "step" : undefined} className={index === step ? "" : status}>
+              <li
+                key={item.id}
+                aria-current={index === step ? "step" : undefined}
+                className={index === step ? (bad ? "step-error" : "") : status}
+              >
                 {index !== step && index <= visited ? (
                   <button type="button" className="step-link" onClick={() => goTo(index)}>
                     {label}

@@ -32,7 +32,7 @@ export default function StepCalls({ state, update, errors, options, profile }: S
       )}
       <div className="form-grid">
         <TextInput
-          label="Duración máxima de la llamada (segundos)"
+          label="Duración máxima por llamada (segundos)"
           type="number"
           inputMode="numeric"
           min={limits.max_call_duration.minimum}

@@ -249,10 +249,10 @@ function PreviewResult({
               <tr key={contact.row}>
                 <td className="num">{contact.row}</td>
                 <td>{contact.name || "—"}</td>
-                <td>{contact.rut || "—"}</td>
+                <td className="nowrap">{contact.rut || "—"}</td>
                 <td>{contact.phones.join(", ")}</td>
                 <td className="num">{contact.debt_amount ? formatMoney(contact.debt_amount) : "—"}</td>
-                <td>{contact.due_date ?? "—"}</td>
+                <td className="nowrap">{isoDate(contact.due_date)}</td>
               </tr>
             ))}
           </tbody>
@@ -263,6 +263,12 @@ function PreviewResult({
       )}
     </section>
   );
+}
+
+/** "2025-11-29" → "29-11-2025" (a calendar date: no time zone to convert). */
+function isoDate(value: string | null): string {
+  const match = value ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(value) : null;
+  return match ? `${match[3]}-${match[2]}-${match[1]}` : (value ?? "—");
 }
 
 function Stat({ id, label, value, tone }: { id: string; label: string; value: number; tone?: "good" | "bad" }) {
@@ -308,12 +314,14 @@ function IssueTable({
           <tbody>
             {issues.map((issue, i) => (
               <tr key={`${issue.row}-${issue.column}-${i}`} className="issue-row">
-                <td className="num">{issue.row ?? "—"}</td>
-                <td>{issue.column}</td>
-                <td>
+                <td className="num" data-label="Fila">
+                  {issue.row ?? "—"}
+                </td>
+                <td data-label="Columna">{issue.column}</td>
+                <td data-label="Valor">
                   <code>{issue.value || "(vacío)"}</code>
                 </td>
-                <td>{issue.message}</td>
+                <td data-label="Problema">{issue.message}</td>
               </tr>
             ))}
           </tbody>

@@ -12,6 +12,7 @@ import {
   STEPS,
   wallTimeToUtc,
   type FieldErrors,
+  type Preview,
   type StepIndex,
 } from "./model";
 
@@ -151,7 +152,7 @@ export default function StepSchedule({
                 term="Deudores"
                 value={
                   state.contacts.preview
-                    ? `${formatNumber(state.contacts.preview.total_jobs)} (de ${formatNumber(state.contacts.preview.total_rows)} filas; ${formatNumber(state.contacts.preview.invalid_rows)} con errores se omiten; ${formatNumber(state.contacts.preview.duplicates_merged)} duplicados fusionados)`
+                    ? previewSummary(state.contacts.preview)
                     : "—"
                 }
               />
@@ -197,6 +198,18 @@ export default function StepSchedule({
         </div>
       </section>
     </>
+  );
+}
+
+function plural(count: number, one: string, many: string): string {
+  return `${formatNumber(count)} ${count === 1 ? one : many}`;
+}
+
+function previewSummary(p: Preview): string {
+  return (
+    `${formatNumber(p.total_jobs)} (de ${plural(p.total_rows, "fila", "filas")}; ` +
+    `${plural(p.invalid_rows, "fila con errores se omite", "filas con errores se omiten")}; ` +
+    `${plural(p.duplicates_merged, "duplicado fusionado", "duplicados fusionados")})`
   );
 }
 

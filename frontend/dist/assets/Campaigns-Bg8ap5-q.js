@@ -1,1 +1,0 @@
-import{t as e}from"./index-YSLYBuHm.js";var t=e();function n(){return(0,t.jsx)(`h1`,{children:`Campaigns`})}export{n as default};
