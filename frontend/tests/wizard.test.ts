@@ -9,6 +9,7 @@ import {
   headerFields,
   initialState,
   issuesToFields,
+  languageOptions,
   manualContactsSchema,
   mapServerErrors,
   scheduleBody,
@@ -75,6 +76,19 @@ const OPTIONS = {
   },
   plan_types: [],
   priorities: [],
+  voice: {
+    limits: {
+      speed: { minimum: 0.5, maximum: 2, default: 1 },
+      volume: { minimum: 0, maximum: 2, default: 1 },
+      pitch: { minimum: -10, maximum: 10, default: 0 },
+    },
+    languages: ["en-US", "es-419", "es-ES", "pt-BR"],
+    regional_spanish: "es-419",
+    default_language: "es-CL",
+    default_voice_ids: ["", "default"],
+    not_applied: ["pitch"],
+  },
+  recurring: { frequencies: ["daily", "weekly", "monthly"], max_interval: 365, max_runs: 1000 },
 } as unknown as Options;
 const KNOWN = OPTIONS.script_variables.map((v) => v.name);
 
@@ -161,10 +175,13 @@ describe("the wizard's zod schemas", () => {
     expect(schema.safeParse(calls({ restrict_hours: false, start: "", end: "" })).success).toBe(true);
   });
 
-  it("voice: Retell's ranges and languages", () => {
+  it("voice: Retell's ranges and languages, a regional Spanish too", () => {
+    const schema = voiceSchema(OPTIONS.voice);
     const good = { voice_id: "", speed: 1, volume: 1, pitch: 0, language: "es-CL" };
-    expect(voiceSchema.safeParse(good).success).toBe(true);
-    const bad = voiceSchema.safeParse({ ...good, speed: 2.5, volume: -1, pitch: 11, language: "xx" });
+    expect(schema.safeParse(good).success).toBe(true);
+    expect(schema.safeParse({ ...good, language: "pt-BR" }).success).toBe(true);
+    expect(schema.safeParse({ ...good, language: "fr-FR" }).success).toBe(false);
+    const bad = schema.safeParse({ ...good, speed: 2.5, volume: -1, pitch: 11, language: "xx" });
     expect(bad.success).toBe(false);
     if (!bad.success) {
       expect(Object.keys(issuesToFields(bad.error, "voice_settings")).sort()).toEqual([
@@ -195,6 +212,17 @@ describe("the wizard's zod schemas", () => {
     });
     expect(recurring.success).toBe(false);
     if (!recurring.success) expect(Object.keys(issuesToFields(recurring.error)).sort()).toEqual(["interval", "max_runs"]);
+    const tight = scheduleSchema("America/Santiago", now, { frequencies: ["daily"], max_interval: 7, max_runs: 3 });
+    const over = tight.safeParse({ ...base, schedule_type: "recurring", scheduled_at: "2026-12-05T10:00", interval: 8, max_runs: "4" });
+    expect(over.success).toBe(false);
+  });
+
+  it("offers regional Spanish first, then Retell's languages, named in Spanish", () => {
+    const choices = languageOptions(OPTIONS.voice);
+    expect(choices.slice(0, 5).map((c) => c.value)).toEqual(["es-CL", "es-AR", "es-MX", "es-CO", "es-PE"]);
+    expect(choices.map((c) => c.value)).toContain("pt-BR");
+    expect(new Set(choices.map((c) => c.value)).size).toBe(choices.length);
+    expect(choices[0].label).toMatch(/español/i);
   });
 });
 

@@ -185,11 +185,11 @@ export default function CampaignWizard() {
         return result.success ? {} : issuesToFields(result.error, "call_settings");
       }
       case 3: {
-        const result = voiceSchema.safeParse(state.voice);
+        const result = voiceSchema(opts.voice).safeParse(state.voice);
         return result.success ? {} : issuesToFields(result.error, "voice_settings");
       }
       case 4: {
-        const result = scheduleSchema(state.call_settings.timezone).safeParse(state.schedule);
+        const result = scheduleSchema(state.call_settings.timezone, new Date(), opts.recurring).safeParse(state.schedule);
         if (result.success) return {};
         const fields = issuesToFields(result.error);
         return Object.fromEntries(

@@ -78,17 +78,25 @@ export default function StepContacts({ state, update, errors }: StepProps) {
             errors={fileErrors}
             hint={
               c.file
-                ? `Archivo elegido: ${c.file.name} (${formatNumber(Math.round(c.file.size / 1024))} KB). Se revisa sin guardar nada.`
+                ? `${formatNumber(Math.max(1, Math.round(c.file.size / 1024)))} KB. Se revisa sin guardar nada; puedes elegir otro.`
                 : "Una fila por deudor: nombre o RUT y al menos un teléfono. Máximo 50 MB."
             }
           >
             {(aria) => (
-              <input
-                {...aria}
-                type="file"
-                accept=".xlsx,.xls,.ods,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                onChange={(event) => chooseFile(event.target.files?.[0] ?? null)}
-              />
+              // The browser's own file button speaks its UI language: this one speaks Spanish.
+              <span className="file-pick">
+                <input
+                  {...aria}
+                  className="visually-hidden"
+                  type="file"
+                  accept=".xlsx,.xls,.ods,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                  onChange={(event) => chooseFile(event.target.files?.[0] ?? null)}
+                />
+                <label htmlFor={aria.id} className="btn" aria-hidden="true">
+                  {c.file ? "Cambiar archivo…" : "Elegir archivo…"}
+                </label>
+                <span className="file-name">{c.file ? c.file.name : "Ningún archivo elegido"}</span>
+              </span>
             )}
           </Field>
           {preview.isPending && (
@@ -230,8 +238,8 @@ function PreviewResult({
         </button>
       )}
 
-      <h4>Primeros deudores</h4>
-      <div className="table-wrap">
+      <h4 id="pv-first-title">Primeros deudores</h4>
+      <div className="table-wrap" tabIndex={0} role="region" aria-labelledby="pv-first-title">
         <table>
           <caption className="visually-hidden">Los primeros {preview.contacts_preview.length} deudores tal como se importarán</caption>
           <thead>
@@ -301,7 +309,7 @@ function IssueTable({
     <section className={`issues issues-${tone}`} aria-labelledby={`${id}-title`}>
       <h4 id={`${id}-title`}>{title}</h4>
       {caption && <p className="hint">{caption}</p>}
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0} role="region" aria-labelledby={`${id}-title`}>
         <table id={id}>
           <thead>
             <tr>

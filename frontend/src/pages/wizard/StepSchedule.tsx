@@ -7,7 +7,7 @@ import {
   debtorCount,
   estimateCost,
   fieldErrors,
-  LANGUAGES,
+  languageOptions,
   scheduleSentence,
   STEPS,
   wallTimeToUtc,
@@ -26,11 +26,7 @@ const PRIORITIES = [
   { value: "normal", label: "Normal" },
   { value: "high", label: "Alta" },
 ];
-const FREQUENCIES = [
-  { value: "daily", label: "Días" },
-  { value: "weekly", label: "Semanas" },
-  { value: "monthly", label: "Meses" },
-];
+const FREQUENCY_LABELS: Record<string, string> = { daily: "Días", weekly: "Semanas", monthly: "Meses" };
 
 export default function StepSchedule({
   state,
@@ -38,6 +34,7 @@ export default function StepSchedule({
   errors,
   account,
   profile,
+  options,
   goTo,
   allErrors,
 }: StepProps & { allErrors: Record<StepIndex, FieldErrors> }) {
@@ -53,7 +50,8 @@ export default function StepSchedule({
     perMinute: Number(account?.cost_per_minute ?? 0),
   });
   const start = s.schedule_type === "immediate" ? null : wallTimeToUtc(s.scheduled_at, tz);
-  const frequency = FREQUENCIES.find((f) => f.value === s.frequency)?.label.toLowerCase();
+  const frequencies = options.recurring.frequencies.map((value) => ({ value, label: FREQUENCY_LABELS[value] ?? value }));
+  const frequency = (FREQUENCY_LABELS[s.frequency] ?? s.frequency).toLowerCase();
   const c = state.call_settings;
   const v = state.voice;
   const b = state.basics;
@@ -96,7 +94,7 @@ export default function StepSchedule({
               label="Cada"
               type="number"
               min={1}
-              max={365}
+              max={options.recurring.max_interval}
               value={Number.isNaN(s.interval) ? "" : s.interval}
               errors={e("recurring_config.interval")}
               onChange={(event) => update("schedule", { interval: event.target.value === "" ? Number.NaN : Number(event.target.value) })}
@@ -105,7 +103,7 @@ export default function StepSchedule({
               label="Unidad"
               value={s.frequency}
               errors={e("recurring_config.frequency")}
-              options={FREQUENCIES}
+              options={frequencies}
               onChange={(event) => update("schedule", { frequency: event.target.value as typeof s.frequency })}
             />
             <TextInput
@@ -119,7 +117,7 @@ export default function StepSchedule({
               label="Máximo de ejecuciones (opcional)"
               type="number"
               min={1}
-              max={1000}
+              max={options.recurring.max_runs}
               value={s.max_runs}
               errors={e("recurring_config.max_runs")}
               onChange={(event) => update("schedule", { max_runs: event.target.value })}
@@ -171,7 +169,7 @@ export default function StepSchedule({
         </ReviewSection>
         <ReviewSection title={STEPS[3].label} step={3} goTo={goTo} errors={allErrors[3]}>
           <Item term="Voz" value={v.voice_id.trim() || "La del agente de la cuenta"} />
-          <Item term="Idioma" value={LANGUAGES.find((l) => l.value === v.language)?.label ?? v.language} />
+          <Item term="Idioma" value={languageOptions(options.voice).find((l) => l.value === v.language)?.label ?? v.language} />
           <Item term="Velocidad y volumen" value={`${formatNumber(v.speed)} × · volumen ${formatNumber(v.volume)}`} />
         </ReviewSection>
         <ReviewSection title="Inicio" step={4} goTo={goTo} errors={{}} current>

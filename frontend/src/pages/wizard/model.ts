@@ -145,18 +145,31 @@ export function unknownVariables(text: string, known: string[], customColumns: s
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 const DECIMAL = /^\d+(\.\d{1,4})?$/;
 export const DAY_NAMES = ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"];
-export const LANGUAGES = [
-  { value: "es-CL", label: "Español (Chile)" },
-  { value: "es-419", label: "Español (Latinoamérica)" },
-  { value: "es-AR", label: "Español (Argentina)" },
-  { value: "es-MX", label: "Español (México)" },
-  { value: "es-PE", label: "Español (Perú)" },
-  { value: "es-ES", label: "Español (España)" },
-  { value: "en-US", label: "Inglés (Estados Unidos)" },
-  { value: "pt-BR", label: "Portugués (Brasil)" },
-];
-// VoiceSettings in the API schema (batches/voice.py VOICE_LIMITS).
-export const VOICE_LIMITS = { speed: [0.5, 2], volume: [0, 2], pitch: [-10, 10] } as const;
+// Regional Spanish the server accepts (sent to Retell as es-419), offered first.
+const REGIONAL_SPANISH = ["es-CL", "es-AR", "es-MX", "es-CO", "es-PE"];
+const languageNames = (() => {
+  try {
+    return new Intl.DisplayNames(["es-CL"], { type: "language" });
+  } catch {
+    return null;
+  }
+})();
+
+function languageLabel(code: string): string {
+  const name = languageNames?.of(code);
+  return name && name !== code ? `${name.charAt(0).toUpperCase()}${name.slice(1)} · ${code}` : code;
+}
+
+/** The language choices: regional Spanish first, then every language Retell speaks. */
+export function languageOptions(voice: Options["voice"]): { value: string; label: string }[] {
+  const codes = [...REGIONAL_SPANISH, ...voice.languages.filter((c) => c.startsWith("es")), ...voice.languages];
+  return [...new Set(codes)].map((value) => ({ value, label: languageLabel(value) }));
+}
+
+export function isRegionalSpanish(code: string): boolean {
+  return /^es-[A-Za-z]{2}$/.test(code);
+}
+
 export const MAX_NAME = 200;
 export const MAX_DESCRIPTION = 2000;
 export const MAX_SCRIPT = 10000;
@@ -264,21 +277,42 @@ export function callSettingsSchema(options: Options, profile: Profile | undefine
     });
 }
 
-export const voiceSchema = z.object({
-  voice_id: z.string().trim().max(100, { error: "Máximo 100 caracteres." }),
-  speed: z.number().min(VOICE_LIMITS.speed[0], { error: between(0.5, 2) }).max(VOICE_LIMITS.speed[1], { error: between(0.5, 2) }),
-  volume: z.number().min(VOICE_LIMITS.volume[0], { error: between(0, 2) }).max(VOICE_LIMITS.volume[1], { error: between(0, 2) }),
-  pitch: z.number().min(VOICE_LIMITS.pitch[0], { error: between(-10, 10) }).max(VOICE_LIMITS.pitch[1], { error: between(-10, 10) }),
-  language: z.enum(LANGUAGES.map((l) => l.value) as [string, ...string[]], { error: "Elige un idioma." }),
-});
+export function voiceSchema(voice: Options["voice"]) {
+  const range = (name: "speed" | "volume" | "pitch") => {
+    const { minimum, maximum } = voice.limits[name];
+    return z
+      .number({ error: "Escribe un número." })
+      .min(minimum, { error: between(minimum, maximum) })
+      .max(maximum, { error: between(minimum, maximum) });
+  };
+  return z.object({
+    voice_id: z.string().trim().max(100, { error: "Máximo 100 caracteres." }),
+    speed: range("speed"),
+    volume: range("volume"),
+    pitch: range("pitch"),
+    language: z.string().refine((code) => voice.languages.includes(code) || isRegionalSpanish(code), {
+      error: "Retell no habla ese idioma.",
+    }),
+  });
+}
 
-export function scheduleSchema(timezone: string, now: Date = new Date()) {
+export function scheduleSchema(
+  timezone: string,
+  now: Date = new Date(),
+  recurring: Options["recurring"] = { frequencies: ["daily", "weekly", "monthly"], max_interval: 365, max_runs: 1000 },
+) {
+  const maxInterval = recurring.max_interval;
+  const maxRuns = recurring.max_runs;
   return z
     .object({
       schedule_type: z.enum(["immediate", "scheduled", "recurring"], { error: "Elige cuándo empieza." }),
       scheduled_at: z.string(),
       frequency: z.enum(["daily", "weekly", "monthly"], { error: "Elige la frecuencia." }),
-      interval: z.number().int({ error: "Escribe un número entero." }).min(1, { error: between(1, 365) }).max(365, { error: between(1, 365) }),
+      interval: z
+        .number({ error: "Escribe un número entero." })
+        .int({ error: "Escribe un número entero." })
+        .min(1, { error: between(1, maxInterval) })
+        .max(maxInterval, { error: between(1, maxInterval) }),
       end_date: z.string(),
       max_runs: z.string().regex(/^(|\d{1,4})$/, { error: "Escribe un número entero." }),
       priority: z.enum(["low", "normal", "high"], { error: "Elige una prioridad." }),
@@ -291,8 +325,8 @@ export function scheduleSchema(timezone: string, now: Date = new Date()) {
         else if (instant.getTime() < now.getTime()) at("scheduled_at", "Debe ser en el futuro.");
       }
       if (value.schedule_type === "recurring") {
-        if (value.max_runs && (Number(value.max_runs) < 1 || Number(value.max_runs) > 1000)) {
-          at("max_runs", between(1, 1000));
+        if (value.max_runs && (Number(value.max_runs) < 1 || Number(value.max_runs) > maxRuns)) {
+          at("max_runs", between(1, maxRuns));
         }
         if (value.end_date && value.scheduled_at && value.end_date < value.scheduled_at.slice(0, 10)) {
           at("end_date", "Debe ser posterior al inicio.");
@@ -505,7 +539,7 @@ export const MAPPABLE_FIELDS = [
   { value: "due_date", label: "Fecha de vencimiento" },
   { value: "installments", label: "Cuotas" },
   { value: "company_name", label: "Empresa" },
-  { value: "custom", label: "Columna personalizada (variable)" },
+  { value: "custom", label: "Personalizada (variable)" },
 ];
 
 /** The preview's header → use ("phone_2" → "phone"), as the mapping editor's selects show it. */
