@@ -117,9 +117,25 @@ def test_a_client_creates_a_campaign_from_the_dirty_sample(live_server, page, cl
             merges = page.locator("#pv-merges tbody tr")
             assert merges.count() == 1
             assert "fusionado con la fila 5" in merges.first.inner_text()
-            # The detected mapping, one select per header.
+            # The detected mapping, one select per header; a change needs a new preview.
             assert page.get_by_label("Uso de la columna «Teléfono»").input_value() == "phone"
             assert page.get_by_label("Uso de la columna «RUT»").input_value() == "rut"
+            email = page.get_by_label("Uso de la columna «Correo»")
+            assert email.input_value() == "email"
+            email.select_option("custom")
+            page.get_by_role("button", name="Siguiente").click()
+            assert "vuelve a previsualizar" in page.locator(".preview").inner_text()
+            wait_step(page, 1)
+            repreview = page.get_by_role("button", name="Volver a previsualizar con estas columnas")
+            with page.expect_response(re.compile(r"/excel/preview")):
+                repreview.click()
+            assert email.input_value() == "custom"
+            assert repreview.count() == 0
+            # Now {{Correo}} is a variable the script may use; back to what was detected.
+            email.select_option("email")
+            with page.expect_response(re.compile(r"/excel/preview")):
+                repreview.click()
+            assert page.inner_text("#pv-jobs") == "43"
             assert_accessible(page, "wizard step 2")
             shot(page, "app-wizard-02-contacts")
             page.set_viewport_size({"width": 390, "height": 844})
@@ -202,12 +218,17 @@ def test_server_refusals_land_on_their_step_and_field(live_server, page, client_
     wait_step(page, 0)
     page.get_by_label("Nombre de la campaña").fill("Llamadas manuales")
     page.get_by_label("Guion de la llamada").fill("Hola {{name}}.")
-    next_step(page, 0)
+    # Keyboard: Enter in a field is "Siguiente"; the new step's heading takes the focus.
+    page.get_by_label("Nombre de la campaña").press("Enter")
+    wait_step(page, 1)
+    assert page.evaluate("document.activeElement.id") == "wizard-step-title"
 
     # Two typed contacts; the second's phone only the server can judge.
     page.get_by_label("Escribirlos aquí").check()
     page.get_by_role("button", name="Siguiente").click()
     assert "Escribe el RUT" in _invalid(page, "RUT *")  # the client's check first
+    # The first invalid field takes the focus.
+    assert page.evaluate("document.activeElement.getAttribute('aria-invalid')") == "true"
     contact = page.get_by_role("group", name="Contacto 1")
     contact.get_by_label("Nombre").fill("Juan Pérez")
     contact.get_by_label("RUT *").fill("12.345.678-5")

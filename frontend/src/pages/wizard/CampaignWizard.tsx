@@ -209,7 +209,12 @@ export default function CampaignWizard() {
 
   function next() {
     const found = check(step);
-    setErrors((all) => ({ ...all, [step]: found }));
+    setErrors((all) => ({
+      ...all,
+      [step]: found,
+      // An unknown variable is fixed in the script (step 1) or the file: both are marked.
+      ...(found.script_variables ? { 0: { ...all[0], script_content: found.script_variables } } : {}),
+    }));
     if (Object.keys(found).length) {
       focusInvalid.current = true;
       return;

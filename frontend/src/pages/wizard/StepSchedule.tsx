@@ -21,11 +21,7 @@ const TYPES = [
   { value: "scheduled", label: "Programada", hint: "Empieza en la fecha y hora que elijas." },
   { value: "recurring", label: "Recurrente", hint: "Se repite cada cierto tiempo desde la fecha de inicio." },
 ] as const;
-const PRIORITIES = [
-  { value: "low", label: "Baja" },
-  { value: "normal", label: "Normal" },
-  { value: "high", label: "Alta" },
-];
+const PRIORITY_LABELS: Record<string, string> = { low: "Baja", normal: "Normal", high: "Alta" };
 const FREQUENCY_LABELS: Record<string, string> = { daily: "Días", weekly: "Semanas", monthly: "Meses" };
 
 export default function StepSchedule({
@@ -50,6 +46,7 @@ export default function StepSchedule({
     perMinute: Number(account?.cost_per_minute ?? 0),
   });
   const start = s.schedule_type === "immediate" ? null : wallTimeToUtc(s.scheduled_at, tz);
+  const priorities = options.priorities.map((p) => ({ value: p.value, label: PRIORITY_LABELS[p.value] ?? p.label }));
   const frequencies = options.recurring.frequencies.map((value) => ({ value, label: FREQUENCY_LABELS[value] ?? value }));
   const frequency = (FREQUENCY_LABELS[s.frequency] ?? s.frequency).toLowerCase();
   const c = state.call_settings;
@@ -131,7 +128,7 @@ export default function StepSchedule({
         value={s.priority}
         errors={e("priority")}
         hint="Con varias campañas a la vez, las de mayor prioridad llaman primero."
-        options={PRIORITIES}
+        options={priorities}
         onChange={(event) => update("schedule", { priority: event.target.value as typeof s.priority })}
       />
 
@@ -183,7 +180,7 @@ export default function StepSchedule({
                   : "—"
             }
           />
-          <Item term="Prioridad" value={PRIORITIES.find((p) => p.value === s.priority)?.label ?? s.priority} />
+          <Item term="Prioridad" value={priorities.find((p) => p.value === s.priority)?.label ?? s.priority} />
         </ReviewSection>
 
         <div className="cost" data-testid="cost-estimate">
