@@ -49,7 +49,8 @@ def run_wizard(
     page.goto(f"{base}/app/campaigns/new")
     wait_step(page, 0)
     if account_name is not None:
-        page.get_by_label("Cuenta", exact=True).select_option(label=account_name)
+        form = page.locator("#wizard-step")
+        form.get_by_label("Cuenta", exact=True).select_option(label=account_name)
     page.get_by_label("Nombre de la campaña").fill(name)
     page.get_by_label("Guion de la llamada").fill(script)
     if on_step:

@@ -123,8 +123,11 @@ export default function CampaignWizard() {
       }
       return unwrap(api.POST("/api/v1/batches", { body: batchCreateBody(state) }));
     },
-    onSuccess: async (result) => {
-      await queryClient.invalidateQueries({ queryKey: ["batches"] });
+    onSuccess: (result) => {
+      // Lists, counts and balances have changed: refetch everything but the session and options.
+      void queryClient.invalidateQueries({
+        predicate: (query) => !["me", "options"].includes(String(query.queryKey[0])),
+      });
       navigate(`/campaigns/${result.batch_id}`);
     },
     onError: (error) => {
@@ -262,7 +265,8 @@ export default function CampaignWizard() {
           {STEPS.map((item, i) => {
             const index = i as StepIndex;
             const bad = stepErrorCount(index) > 0;
-            const status = bad ? "step-error" : index < step || index <= visited ? "step-done" : "";
+            // Done: a step the user has gone past (its check passed); the furthest is not.
+            const status = bad ? "step-error" : index < visited ? "step-done" : "";
             const label = (
               <>
                 <span className="step-number">{i + 1}.</span> {item.label}
