@@ -30,7 +30,7 @@ export default function StepCalls({ state, update, errors, options, profile }: S
           {profile.max_attempts_per_7d ? ` Máximo ${profile.max_attempts_per_7d} intentos por deudor cada 7 días.` : ""}
         </div>
       )}
-      <div className="form-grid">
+      <div className="form-grid form-grid-pairs">
         <TextInput
           label="Duración máxima por llamada (segundos)"
           type="number"
@@ -133,7 +133,7 @@ export default function StepCalls({ state, update, errors, options, profile }: S
                   }
                 />
                 {capital(name)}
-                {refused && <span className="muted"> (no permitido)</span>}
+                {refused && <span className="muted">(no permitido)</span>}
               </label>
             );
           })}

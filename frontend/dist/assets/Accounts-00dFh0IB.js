@@ -1,0 +1,1 @@
+import{C as e}from"./index-CXdaMyAR.js";var t=e();function n(){return(0,t.jsx)(`h1`,{children:`Accounts`})}export{n as default};

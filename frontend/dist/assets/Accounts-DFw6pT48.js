@@ -1,1 +1,0 @@
-import{C as e}from"./index-BqgxA6gB.js";var t=e();function n(){return(0,t.jsx)(`h1`,{children:`Accounts`})}export{n as default};
