@@ -20,6 +20,9 @@ from accounts.compliance import (
 from accounts.models import Account
 from batches.call_settings import INT_LIMITS, MAX_RETRY_DELAY, CallSettings
 from batches.models import Batch, Job
+from batches.recurrence import FREQUENCIES, MAX_INTERVAL, MAX_RUNS
+from batches.services.options import VOICE_DEFAULTS
+from batches.voice import DEFAULT_VOICE_IDS, RETELL_LANGUAGES, VOICE_LIMITS, VOICE_NOT_APPLIED
 from calls.services import dynamic_variables
 
 # Retry delays are kept to 4 decimal places (batches.call_settings refuses more).
@@ -78,6 +81,21 @@ def profile_time_zones(code: str) -> list[str]:
     return sorted(COUNTRY_ZONES[country] if country else time_zones())
 
 
+def voice_options() -> dict:
+    """What voice_settings accepts (``batches.services.options.voice_settings_clean``)."""
+    return {
+        "limits": {
+            name: {"minimum": low, "maximum": high, "default": VOICE_DEFAULTS[name]}
+            for name, (low, high) in VOICE_LIMITS.items()
+        },
+        "languages": sorted(RETELL_LANGUAGES),
+        "regional_spanish": "es-419",
+        "default_language": VOICE_DEFAULTS["language"],
+        "default_voice_ids": sorted(DEFAULT_VOICE_IDS),
+        "not_applied": sorted(VOICE_NOT_APPLIED),
+    }
+
+
 def options() -> dict:
     int_ranges = {
         name: {"minimum": low, "maximum": high, "default": _default(name)}
@@ -118,4 +136,10 @@ def options() -> dict:
             {"value": v, "number": Batch.PRIORITY_RANK[v], "label": str(label)}
             for v, label in Batch.Priority.choices
         ],
+        "voice": voice_options(),
+        "recurring": {
+            "frequencies": list(FREQUENCIES),
+            "max_interval": MAX_INTERVAL,
+            "max_runs": MAX_RUNS,
+        },
     }

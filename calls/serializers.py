@@ -155,6 +155,41 @@ class PrioritySerializer(ChoiceSerializer):
     number = serializers.IntegerField(help_text="call_settings.priority as a number.")
 
 
+class FloatRangeSerializer(serializers.Serializer):
+    minimum = serializers.FloatField()
+    maximum = serializers.FloatField()
+    default = serializers.FloatField()
+
+
+class VoiceLimitsSerializer(serializers.Serializer):
+    speed = FloatRangeSerializer(help_text="Retell's voice_speed.")
+    volume = FloatRangeSerializer()
+    pitch = FloatRangeSerializer(help_text="Accepted and stored, never sent: see not_applied.")
+
+
+class VoiceOptionsSerializer(serializers.Serializer):
+    limits = VoiceLimitsSerializer()
+    languages = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The languages Retell speaks. A regional Spanish (es-CL, es-AR...) is "
+        "accepted too and sent as regional_spanish.",
+    )
+    regional_spanish = serializers.CharField()
+    default_language = serializers.CharField()
+    default_voice_ids = serializers.ListField(
+        child=serializers.CharField(), help_text="voice_id values meaning the agent's own voice."
+    )
+    not_applied = serializers.ListField(
+        child=serializers.CharField(), help_text="Settings kept but not applied by Retell."
+    )
+
+
+class RecurringOptionsSerializer(serializers.Serializer):
+    frequencies = serializers.ListField(child=serializers.CharField())
+    max_interval = serializers.IntegerField()
+    max_runs = serializers.IntegerField()
+
+
 class OptionsSerializer(serializers.Serializer):
     compliance_profiles = ComplianceProfileSerializer(many=True)
     default_compliance_profile = serializers.CharField()
@@ -163,3 +198,5 @@ class OptionsSerializer(serializers.Serializer):
     limits = LimitsSerializer()
     plan_types = ChoiceSerializer(many=True)
     priorities = PrioritySerializer(many=True)
+    voice = VoiceOptionsSerializer(help_text="voice_settings: ranges, languages, defaults.")
+    recurring = RecurringOptionsSerializer(help_text="recurring_config's choices and limits.")

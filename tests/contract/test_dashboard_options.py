@@ -13,6 +13,9 @@ from django.contrib.auth.models import Permission
 
 from batches.call_settings import INT_LIMITS, MAX_RETRY_DELAY
 from batches.models import Batch
+from batches.services.base import BatchError
+from batches.services.options import voice_settings_clean
+from batches.voice import RETELL_LANGUAGES
 from calls.models import CallAttempt
 from tests.admin.data import attempt, campaign
 from tests.factories import JobFactory, UserFactory
@@ -141,6 +144,31 @@ def test_options_are_the_servers_rules(api_a):
     assert [p["number"] for p in body["priorities"]] == [0, 1, 2]
     assert {p["value"] for p in body["plan_types"]} == {"credit_based", "minutes_based",
                                                          "unlimited"}
+
+
+def test_options_say_what_voice_and_recurring_settings_accept(api_a):
+    body = api_a.get("/api/v1/options").json()
+    voice = body["voice"]
+    assert voice["limits"] == {
+        "speed": {"minimum": 0.5, "maximum": 2.0, "default": 1.0},
+        "volume": {"minimum": 0.0, "maximum": 2.0, "default": 1.0},
+        "pitch": {"minimum": -10.0, "maximum": 10.0, "default": 0.0},
+    }
+    assert voice["languages"] == sorted(RETELL_LANGUAGES)
+    assert "es-419" in voice["languages"] and voice["regional_spanish"] == "es-419"
+    assert voice["default_language"] == "es-CL"
+    assert voice["default_voice_ids"] == ["", "default"]
+    assert voice["not_applied"] == ["pitch"]
+    assert body["recurring"] == {
+        "frequencies": ["daily", "weekly", "monthly"], "max_interval": 365, "max_runs": 1000}
+    # What they say is what the server takes.
+    for language in ("es-CL", voice["languages"][0]):
+        voice_settings_clean({"language": language})
+    for name, limit in voice["limits"].items():
+        voice_settings_clean({name: limit["minimum"]})
+        voice_settings_clean({name: limit["maximum"]})
+        with pytest.raises(BatchError):
+            voice_settings_clean({name: limit["maximum"] + 0.1})
 
 
 # --- The schema: no bare object in any body ---------------------------------------------------

@@ -1208,6 +1208,14 @@ export interface components {
             warnings: components["schemas"]["RowIssue"][];
             errors_truncated: boolean;
         };
+        FloatRange: {
+            /** Format: double */
+            minimum: number;
+            /** Format: double */
+            maximum: number;
+            /** Format: double */
+            default: number;
+        };
         Hours: {
             /** @description HH:MM */
             start: string;
@@ -1311,6 +1319,10 @@ export interface components {
             limits: components["schemas"]["Limits"];
             plan_types: components["schemas"]["Choice"][];
             priorities: components["schemas"]["Priority"][];
+            /** @description voice_settings: ranges, languages, defaults. */
+            voice: components["schemas"]["VoiceOptions"];
+            /** @description recurring_config's choices and limits. */
+            recurring: components["schemas"]["RecurringOptions"];
         };
         /** @description Attempts of a campaign per outcome (calls.dashboard.SEGMENTS); in_progress: live now. */
         OutcomeCounts: {
@@ -1459,6 +1471,11 @@ export interface components {
             maximum: number;
             default: number | null;
         };
+        RecurringOptions: {
+            frequencies: string[];
+            max_interval: number;
+            max_runs: number;
+        };
         RetellWebhookRequest: {
             event: string;
             call: components["schemas"]["RetellCall"];
@@ -1536,6 +1553,24 @@ export interface components {
              * @description Credits value of the calls that ended this month.
              */
             total_cost: number;
+        };
+        VoiceLimits: {
+            /** @description Retell's voice_speed. */
+            speed: components["schemas"]["FloatRange"];
+            volume: components["schemas"]["FloatRange"];
+            /** @description Accepted and stored, never sent: see not_applied. */
+            pitch: components["schemas"]["FloatRange"];
+        };
+        VoiceOptions: {
+            limits: components["schemas"]["VoiceLimits"];
+            /** @description The languages Retell speaks. A regional Spanish (es-CL, es-AR...) is accepted too and sent as regional_spanish. */
+            languages: string[];
+            regional_spanish: string;
+            default_language: string;
+            /** @description voice_id values meaning the agent's own voice. */
+            default_voice_ids: string[];
+            /** @description Settings kept but not applied by Retell. */
+            not_applied: string[];
         };
         /** @description An error that names no field. */
         Error: {

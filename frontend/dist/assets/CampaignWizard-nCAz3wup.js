@@ -1,1 +1,0 @@
-import{j as e}from"./index-h7rNOcU5.js";var t=e();function n(){return(0,t.jsx)(`h1`,{children:`Nueva campaña`})}export{n as default};
