@@ -241,7 +241,7 @@ function PreviewResult({
       <h4 id="pv-first-title">Primeros deudores</h4>
       <div className="table-wrap" tabIndex={0} role="region" aria-labelledby="pv-first-title">
         <table>
-          <caption className="visually-hidden">Los primeros {preview.contacts_preview.length} deudores tal como se importarán</caption>
+          <caption className="visually-hidden">Los primeros {Math.min(10, preview.contacts_preview.length)} deudores tal como se importarán</caption>
           <thead>
             <tr>
               <th scope="col" className="num">Fila</th>
@@ -266,7 +266,7 @@ function PreviewResult({
           </tbody>
         </table>
       </div>
-      {preview.contacts_preview.length > 10 && (
+      {preview.total_jobs > 10 && (
         <p className="hint">Se muestran 10 de {formatNumber(preview.total_jobs)} deudores.</p>
       )}
     </section>
