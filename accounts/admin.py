@@ -15,7 +15,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
-from django.db.models import Q, Subquery
+from django.db.models import Max, Q, Subquery
 from django.template import engines
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -179,6 +179,34 @@ value="{{ account.pk|unlocalize }}">{% endfor %}
 @lru_cache(maxsize=1)
 def topup_template():
     return engines["django"].from_string(TOPUP_TEMPLATE)
+
+
+class AccountListFilter(admin.SimpleListFilter):
+    """The accounts of the latest campaigns, and the one chosen (a sidebar of a thousand
+    accounts would cost more to render than the page and help no one: the account's own
+    page links to its lists). Same parameter as Django's filter, so links keep working."""
+
+    title = _("account")
+    parameter_name = "account__id__exact"
+    LIMIT = 30
+
+    def lookups(self, request, model_admin):
+        recent = list(
+            Account.objects.annotate(latest=Max("batches__created_at"))
+            .filter(latest__isnull=False)
+            .order_by("-latest")
+            .values_list("pk", "account_name")[: self.LIMIT]
+        )
+        value = self.value()
+        if value and value.isdigit() and all(str(pk) != value for pk, _n in recent):
+            recent += list(Account.objects.filter(pk=value).values_list("pk", "account_name"))
+        return [(str(pk), name) for pk, name in recent]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(account_id=int(value))
+        return queryset
 
 
 @admin.register(Account)

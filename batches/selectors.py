@@ -6,6 +6,8 @@ account's. Another tenant's batch is simply not found (the API answers 404).
 
 from __future__ import annotations
 
+import itertools
+
 from django.db import connection
 from django.db.models import Count, QuerySet
 
@@ -99,8 +101,9 @@ def search_rut(term: str) -> str | None:
 
 
 def search_phone(term: str) -> str | None:
-    """The E.164 number an operator typed in any local format, or None."""
-    if sum(ch.isdigit() for ch in term) < 8:
+    """The E.164 number an operator typed in any local format, or None. A term written as
+    a RUT (with a dash or dots) is not a phone."""
+    if sum(ch.isdigit() for ch in term) < 8 or "-" in term.lstrip("+") or "." in term:
         return None
     # A number outside the metadata's valid blocks is kept on import when possible: find it.
     return phone_to_e164(term) or phone_possible_e164(term)
@@ -110,14 +113,15 @@ SEARCH_MATCHES = 1_000  # jobs a RUT or a phone may match (one per campaign of t
 
 
 def job_ids_for(*, rut: str | None, phone: str | None) -> list[int]:
-    """The jobs of a RUT or of a phone, each through its index (job_rut_idx,
-    job_phones_idx)."""
+    """The jobs of a RUT or of a phone (at most SEARCH_MATCHES of each), each through its
+    index (job_rut_idx, job_phones_idx). Unordered and, for the phone, without LIMIT: either
+    would make PostgreSQL walk the primary key and test every job's phones instead."""
     found: set[int] = set()
     if rut:
-        found.update(Job.objects.filter(rut=rut).values_list("id", flat=True)[:SEARCH_MATCHES])
-    if phone:
         found.update(
-            Job.objects.filter(contact__phones__contains=[phone])
-            .values_list("id", flat=True)[:SEARCH_MATCHES]
+            Job.objects.filter(rut=rut).order_by().values_list("id", flat=True)[:SEARCH_MATCHES]
         )
+    if phone:
+        ids = Job.objects.filter(contact__phones__contains=[phone]).order_by()
+        found.update(itertools.islice(ids.values_list("id", flat=True), SEARCH_MATCHES))
     return sorted(found)

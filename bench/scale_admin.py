@@ -67,7 +67,7 @@ def _pages(sample) -> list[tuple[str, str]]:
         ("jobs: status pending", "/admin/batches/job/?status__exact=pending"),
         ("jobs: one campaign", f"/admin/batches/job/?batch={sample['batch_pk']}"),
         ("jobs: search RUT with dots", f"/admin/batches/job/?q={dotted}"),
-        ("jobs: search phone", f"/admin/batches/job/?q={phone[4:]}"),
+        ("jobs: search phone", f"/admin/batches/job/?q={phone[3]} {phone[4:8]} {phone[8:]}"),
         ("jobs: search name", f"/admin/batches/job/?q={sample['surname']}"),
         ("attempts: first page", "/admin/calls/callattempt/"),
         ("attempts: outcome contact", "/admin/calls/callattempt/?outcome__exact=contact"),

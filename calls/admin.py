@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import AccountListFilter
 from batches.selectors import job_ids_for, search_phone, search_rut
 from callcenter.paginator import LargeTableAdminMixin
 from calls import dashboard
@@ -35,7 +36,7 @@ class CallAttemptAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     ]
     # No date hierarchy: its year and month links are a DISTINCT over every attempt; the
     # "created at" filter (today, past 7 days, this month, this year) is an index range.
-    list_filter = ["outcome", "status", "created_at", "account"]
+    list_filter = ["outcome", "status", "created_at", AccountListFilter]
     list_select_related = ["batch", "account"]
     # Searched through indexes only (get_search_results).
     search_fields = ["call_id"]

@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import AccountListFilter
 from batches.admin.common import ReadOnlyInline
 from batches.models import Batch, Job, JobEvent
 from batches.selectors import job_ids_for, search_phone, search_rut
@@ -138,7 +139,7 @@ class JobAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         "next_try_at",
         "updated_at",
     ]
-    list_filter = ["status", BatchListFilter, "account", LastOutcomeFilter]
+    list_filter = ["status", BatchListFilter, AccountListFilter, LastOutcomeFilter]
     list_select_related = ["batch", "account"]
     # The RUT and the phone are looked up in their indexes (get_search_results); any other
     # term is a name (contains, case-insensitive).

@@ -189,3 +189,22 @@ def test_the_dashboard_reads_the_days_before_today_once(admin_client, account_a,
     days = dict(dashboard.dashboard_data(now=NOW, tz=SANTIAGO)["calls_per_day"])
     assert days[NOW.date()] == 7 and days[two_days_ago.date()] == 1
     assert sum(days.values()) == 8
+
+
+def test_the_account_filter_lists_the_latest_campaigns_accounts(admin_client, monkeypatch):
+    from accounts.admin import AccountListFilter
+
+    monkeypatch.setattr(AccountListFilter, "LIMIT", 2)
+    accounts = [AccountFactory(account_name=f"Cuenta {i}") for i in range(4)]
+    for account in accounts:
+        BatchFactory(account=account)
+    idle = AccountFactory(account_name="Cuenta sin campañas")
+    for name in (JOBS, ATTEMPTS, "admin:batches_batch_changelist"):
+        html = admin_client.get(reverse(name)).content.decode()
+        # The two accounts of the latest campaigns, not the others.
+        assert "Cuenta 3" in html and "Cuenta 2" in html, name
+        assert "Cuenta 0" not in html and "Cuenta sin campañas" not in html, name
+        # The one chosen is listed (and applied) whatever its campaigns.
+        chosen = admin_client.get(reverse(name), {"account__id__exact": str(idle.pk)})
+        assert "Cuenta sin campañas" in chosen.content.decode(), name
+        assert list(chosen.context["cl"].result_list) == [], name
