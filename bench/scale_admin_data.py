@@ -7,6 +7,7 @@
 - 5,000 campaigns spread over the last 365 days, campaign 1 (``bench-export-100k``) with
   100,000 jobs and the 4,999 others ~180 each: 1,000,000 jobs;
 - 3 call attempts per job (3,000,000), each settled by a ledger entry (3,000,000 + 1,000);
+  those of the 50 running or paused campaigns made in the last 10 hours (today's work);
 - 100 do-not-call entries per account (100,000);
 - a superuser ``bench-admin`` and a client user ``bench-client`` of the first account.
 
@@ -66,6 +67,21 @@ CREATE FUNCTION pg_temp.rut_dv(n bigint) RETURNS text LANGUAGE sql IMMUTABLE AS 
     (SELECT sum((n / (10::bigint ^ i)::bigint) % 10 * (2 + i % 6)) FROM generate_series(0, 7) i)
     ::bigint % 11 + 1]
 $$;
+"""
+
+# The running campaigns' calls happened over the last 10 hours (~27,000 attempts): the
+# dashboard's "today" has a day's work to count.
+TODAY_SQL = f"""
+UPDATE calls_callattempt SET
+       created_at = t, updated_at = t + interval '3 minutes', started_at = t + interval '5 seconds',
+       ended_at = CASE WHEN ended_at IS NOT NULL
+                       THEN t + interval '5 seconds' + duration_seconds * interval '1 second' END,
+       settled_at = CASE WHEN settled_at IS NOT NULL
+                         THEN t + interval '6 seconds' + duration_seconds * interval '1 second' END
+  FROM (SELECT id AS attempt,
+               now() - interval '10 minutes' - (id % 36000) * interval '1 second' AS t
+          FROM calls_callattempt WHERE batch_id > {BATCHES} - 50) x
+ WHERE id = x.attempt
 """
 
 STEPS: list[tuple[str, str]] = [
@@ -198,6 +214,10 @@ SELECT (j.id - 1) * {ATTEMPTS_PER_JOB} + n, c.t, c.t + interval '3 minutes', j.r
              CASE WHEN j.status = 'done' AND n = {ATTEMPTS_PER_JOB} THEN 30 + j.id % 270
                   ELSE 0 END AS seconds) o
 """,
+    ),
+    (
+        "today's calls",
+        TODAY_SQL,
     ),
     (
         "ledger entries",
