@@ -15,13 +15,15 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
-from django.db.models import Subquery
+from django.db.models import Max, Q, Subquery
 from django.template import engines
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+
+from callcenter.paginator import LargeTableAdminMixin
 
 from . import services
 from .lockout import LoginLocked, login_authenticate
@@ -177,6 +179,34 @@ value="{{ account.pk|unlocalize }}">{% endfor %}
 @lru_cache(maxsize=1)
 def topup_template():
     return engines["django"].from_string(TOPUP_TEMPLATE)
+
+
+class AccountListFilter(admin.SimpleListFilter):
+    """The accounts of the latest campaigns, and the one chosen (a sidebar of a thousand
+    accounts would cost more to render than the page and help no one: the account's own
+    page links to its lists). Same parameter as Django's filter, so links keep working."""
+
+    title = _("account")
+    parameter_name = "account__id__exact"
+    LIMIT = 30
+
+    def lookups(self, request, model_admin):
+        recent = list(
+            Account.objects.annotate(latest=Max("batches__created_at"))
+            .filter(latest__isnull=False)
+            .order_by("-latest")
+            .values_list("pk", "account_name")[: self.LIMIT]
+        )
+        value = self.value()
+        if value and value.isdigit() and all(str(pk) != value for pk, _n in recent):
+            recent += list(Account.objects.filter(pk=value).values_list("pk", "account_name"))
+        return [(str(pk), name) for pk, name in recent]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(account_id=int(value))
+        return queryset
 
 
 @admin.register(Account)
@@ -373,7 +403,7 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     """Read-only: the ledger is written only by the services."""
 
     list_display = [
@@ -387,11 +417,33 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         "reference",
         "created_by",
     ]
+    # No date hierarchy: its year and month links are a DISTINCT over every entry; the
+    # "created at" filter (today, past 7 days, this month, this year) is an index range.
     list_filter = ["kind", "unit", "created_at"]
-    search_fields = ["account__account_id", "account__account_name", "reference"]
+    # Searched through indexes only (get_search_results).
+    search_fields = ["reference"]
+    search_help_text = _("Account id or name, or a reference (its beginning).")
     list_select_related = ["account", "created_by"]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
+    list_per_page = 100
+    # Only what an index can sort (a sort on another column reads the whole ledger).
+    sortable_by = ["created_at"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """The entries of the accounts whose id is the term or whose name contains it (the
+        small accounts table, then the ledger's account index), or whose reference starts
+        with the term (its pattern index)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        accounts = list(
+            Account.objects.filter(Q(account_id=term) | Q(account_name__icontains=term))
+            .order_by()
+            .values_list("id", flat=True)
+        )
+        found = Q(reference__startswith=term)
+        if accounts:
+            found |= Q(account_id__in=accounts)
+        return queryset.filter(found), False
 
     def has_add_permission(self, request):
         return False

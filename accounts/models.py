@@ -192,7 +192,17 @@ class LedgerEntry(models.Model):
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["account", "unit", "created_at"])]
+        indexes = [
+            models.Index(fields=["account", "unit", "created_at"]),
+            # The admin's filter by kind: every kind but settlements (one per call) is rare,
+            # and a walk of created_at would read the whole ledger to find a page of them.
+            # Partial: a settlement, the hot path's insert, does not touch it.
+            models.Index(
+                fields=["kind", "created_at"],
+                condition=~Q(kind="settlement"),
+                name="ledger_kind_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_gte_0"),
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),

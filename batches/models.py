@@ -1,6 +1,8 @@
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -179,6 +181,12 @@ class Job(TimeStamped):
                 fields=["reserved_until"],
                 condition=Q(status="in_progress"),
                 name="job_lease_idx",
+            ),
+            # The admin's search by phone (contact->'phones' @> '["+569..."]'): one small
+            # jsonb_path_ops entry per phone.
+            GinIndex(
+                OpClass(KeyTransform("phones", "contact"), name="jsonb_path_ops"),
+                name="job_phones_idx",
             ),
         ]
         constraints = [

@@ -6,12 +6,16 @@ account's. Another tenant's batch is simply not found (the API answers 404).
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from accounts.permissions import can_view
+from batches.debtors.phones import phone_possible_e164, phone_to_e164
+from batches.debtors.rut import normalize_rut, rut_check_digit
+from batches.debtors.text import FieldError
 from batches.models import Batch, BatchEvent, Job
 from batches.queries import JOB_COUNTS_SQL
 from callcenter.db import written_sql
@@ -99,3 +103,46 @@ def batch_events(*, batch: Batch, limit: int = 100) -> list[BatchEvent]:
         .select_related("user")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+# --- the admin's search of a debtor ---------------------------------------------------------
+
+
+def search_rut(term: str) -> str | None:
+    """The canonical RUT an operator typed (with or without dots, check digit or not), or
+    None when the term is not one."""
+    try:
+        return normalize_rut(term)
+    except FieldError:
+        pass
+    body = term.replace(".", "")
+    if body.isdigit() and body.isascii() and 7 <= len(body) <= 8 and body[0] != "0":
+        return f"{body}-{rut_check_digit(body)}"  # the body alone
+    return None
+
+
+def search_phone(term: str) -> str | None:
+    """The E.164 number an operator typed in any local format, or None. A term written as
+    a RUT (with a dash or dots) is not a phone."""
+    if sum(ch.isdigit() for ch in term) < 8 or "-" in term.lstrip("+") or "." in term:
+        return None
+    # A number outside the metadata's valid blocks is kept on import when possible: find it.
+    return phone_to_e164(term) or phone_possible_e164(term)
+
+
+SEARCH_MATCHES = 1_000  # jobs a RUT or a phone may match (one per campaign of the debtor)
+
+
+def job_ids_for(*, rut: str | None, phone: str | None) -> list[int]:
+    """The jobs of a RUT or of a phone (at most SEARCH_MATCHES of each), each through its
+    index (job_rut_idx, job_phones_idx). Unordered and, for the phone, without LIMIT: either
+    would make PostgreSQL walk the primary key and test every job's phones instead."""
+    found: set[int] = set()
+    if rut:
+        found.update(
+            Job.objects.filter(rut=rut).order_by().values_list("id", flat=True)[:SEARCH_MATCHES]
+        )
+    if phone:
+        ids = Job.objects.filter(contact__phones__contains=[phone]).order_by()
+        found.update(itertools.islice(ids.values_list("id", flat=True), SEARCH_MATCHES))
+    return sorted(found)

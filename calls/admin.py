@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import AccountListFilter
+from batches.selectors import job_ids_for, search_phone, search_rut
+from callcenter.paginator import LargeTableAdminMixin
 from calls import dashboard
 from calls.models import CallAttempt
 
 
 @admin.register(CallAttempt)
-class CallAttemptAdmin(admin.ModelAdmin):
+class CallAttemptAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "rut",
@@ -30,14 +34,17 @@ class CallAttemptAdmin(admin.ModelAdmin):
         "duration_seconds",
         "cost",
     ]
-    list_filter = ["outcome", "status", "created_at", "account"]
+    # No date hierarchy: its year and month links are a DISTINCT over every attempt; the
+    # "created at" filter (today, past 7 days, this month, this year) is an index range.
+    list_filter = ["outcome", "status", "created_at", AccountListFilter]
     list_select_related = ["batch", "account"]
-    search_fields = ["rut", "phone", "call_id"]
+    # Searched through indexes only (get_search_results).
+    search_fields = ["call_id"]
     search_help_text = _("RUT, phone (+569...) or Retell call id.")
-    date_hierarchy = "created_at"
-    show_full_result_count = False
     list_per_page = 100
     ordering = ["-created_at", "-id"]
+    # Only what an index can sort (a sort on another column reads every attempt).
+    sortable_by = ["created_at", "job_link"]
     fieldsets = [
         (
             None,
@@ -107,6 +114,21 @@ class CallAttemptAdmin(admin.ModelAdmin):
         if match is not None and match.url_name == "calls_callattempt_changelist":
             queryset = queryset.defer("raw", "analysis", "transcript")
         return queryset
+
+    def get_search_results(self, request, queryset, search_term):
+        """A RUT (with or without dots or check digit) or a phone in any local format finds
+        the attempts of the debtor's jobs (job_rut_idx, job_phones_idx, then the attempts'
+        job index); any term is also tried as a Retell call id (exact, unique index)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        found = Q(call_id=term)
+        rut, phone = search_rut(term), search_phone(term)
+        if rut:
+            found |= Q(job_id__in=job_ids_for(rut=rut, phone=None))
+        if phone:
+            found |= Q(job_id__in=job_ids_for(rut=None, phone=phone), phone=phone)
+        return queryset.filter(found), False
 
     @admin.display(description=_("job"), ordering="job_id")
     def job_link(self, obj):

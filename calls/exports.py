@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, FilteredRelation, Max, Q, Sum
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -134,20 +134,26 @@ def _tz_label(zone: ZoneInfo) -> str:
 def results_queryset(*, batch: Batch):
     """The batch's jobs in id order with their attempt aggregates, in one query. ``calls``
     counts the attempts made (a provider error waiting to be re-sent is not one yet); the
-    job's own ``attempts`` counter may have been reset by "retry failed now"."""
-    ended = Q(call_attempts__status=CallAttempt.Status.ENDED)
+    job's own ``attempts`` counter may have been reset by "retry failed now".
+
+    The attempts are joined on the job *and the batch* (``FilteredRelation``): the same rows
+    (a job's attempts are all of its batch), but PostgreSQL can then read only this batch's
+    attempts (attempt_batch_idx) instead of hashing every attempt ever made."""
+    attempts = FilteredRelation("call_attempts", condition=Q(call_attempts__batch=batch))
+    ended = Q(batch_attempts__status=CallAttempt.Status.ENDED)
     return (
         Job.objects.filter(batch=batch)
+        .alias(batch_attempts=attempts)
         .order_by("id")
         .values("id", "rut", "contact", "status", "attempts", "last_outcome", "last_error")
         .annotate(
             calls=Count(
-                "call_attempts",
-                filter=~Q(call_attempts__status=CallAttempt.Status.PROVIDER_ERROR),
+                "batch_attempts",
+                filter=~Q(batch_attempts__status=CallAttempt.Status.PROVIDER_ERROR),
             ),
-            last_call_at=Max("call_attempts__started_at"),
-            total_seconds=Sum("call_attempts__duration_seconds", filter=ended),
-            total_cost=Sum("call_attempts__cost"),
+            last_call_at=Max("batch_attempts__started_at"),
+            total_seconds=Sum("batch_attempts__duration_seconds", filter=ended),
+            total_cost=Sum("batch_attempts__cost"),
         )
     )
 

@@ -14,6 +14,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import AccountListFilter
 from batches import services
 from batches.admin.batch_operations import BatchOperationsMixin
 from batches.admin.common import ReadOnlyInline, money, progress_bar, rate
@@ -63,7 +64,7 @@ class BatchAdmin(BatchOperationsMixin, ExcelCreationMixin, admin.ModelAdmin):
         "created_at",
     ]
     list_display_links = ["name"]
-    list_filter = ["status", "is_active", "account"]
+    list_filter = ["status", "is_active", AccountListFilter]
     list_select_related = ["account"]
     search_fields = ["batch_id", "name", "account__account_name", "account__account_id"]
     list_per_page = 50

@@ -4,17 +4,16 @@ history."""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import AccountListFilter
 from batches.admin.common import ReadOnlyInline
-from batches.debtors.phones import phone_to_e164
-from batches.debtors.rut import normalize_rut
-from batches.debtors.text import FieldError
 from batches.models import Batch, Job, JobEvent
+from batches.selectors import job_ids_for, search_phone, search_rut
+from callcenter.paginator import LargeTableAdminMixin
 from calls import outcomes
 from calls.models import CallAttempt
 
@@ -127,7 +126,7 @@ class LastOutcomeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_display = [
         "rut",
         "debtor_name",
@@ -140,13 +139,16 @@ class JobAdmin(admin.ModelAdmin):
         "next_try_at",
         "updated_at",
     ]
-    list_filter = ["status", BatchListFilter, "account", LastOutcomeFilter]
+    list_filter = ["status", BatchListFilter, AccountListFilter, LastOutcomeFilter]
     list_select_related = ["batch", "account"]
-    search_fields = ["rut", "contact__name", "contact__phones"]
+    # The RUT and the phone are looked up in their indexes (get_search_results); any other
+    # term is a name (contains, case-insensitive).
+    search_fields = ["contact__name"]
     search_help_text = _("RUT (with or without dots), name or phone.")
-    show_full_result_count = False
     list_per_page = 100
     ordering = ["-id"]
+    # Only what an index can sort (a sort on another column reads the whole table).
+    sortable_by = ["rut", "campaign"]
     inlines = [CallAttemptInline, JobEventInline]
     fields = [
         "batch",
@@ -189,22 +191,15 @@ class JobAdmin(admin.ModelAdmin):
         )
 
     def get_search_results(self, request, queryset, search_term):
-        """Also find a RUT typed with dots (12.345.678-5) and a phone in any local format."""
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        """A RUT (12.345.678-5, 12345678-5, 12345678) or a phone in any local format is
+        found through its index; anything else is searched in the debtors' names."""
         term = search_term.strip()
         if not term:
-            return results, may_have_duplicates
-        extra = Q()
-        try:
-            extra |= Q(rut=normalize_rut(term))
-        except FieldError:
-            pass
-        phone = phone_to_e164(term) if any(ch.isdigit() for ch in term) else None
-        if phone:
-            extra |= Q(contact__phones__contains=[phone])
-        if extra:
-            results = results | queryset.filter(extra)
-        return results, may_have_duplicates
+            return queryset, False
+        rut, phone = search_rut(term), search_phone(term)
+        if rut or phone:
+            return queryset.filter(id__in=job_ids_for(rut=rut, phone=phone)), False
+        return super().get_search_results(request, queryset, term)
 
     def has_add_permission(self, request):
         return False
