@@ -135,6 +135,7 @@ READS = [
     "/api/v1/accounts/acct-a",
     "/api/v1/accounts/acct-a/balance",
     "/api/v1/accounts/acct-a/stats",
+    "/api/v1/accounts/acct-a/ledger",
     "/api/v1/batches",
     "/api/v1/batches/batch-a",
     "/api/v1/batches/batch-a/status",
