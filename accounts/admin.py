@@ -110,6 +110,7 @@ class AccountAddForm(forms.ModelForm):
             "cost_per_call_setup",
             "cost_per_minute",
             "retell_agent_id",
+            "record_retention_months",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -226,10 +227,12 @@ class AccountAdmin(admin.ModelAdmin):
         _("Contact"),
         {"fields": ["contact_name", "contact_email", "contact_phone"]},
     )
+    retention_fieldset = (_("Records"), {"fields": ["record_retention_months"]})
     fieldsets = [
         (None, {"fields": ["account_id", "account_name", "status"]}),
         contact_fieldset,
         plan_fieldset,
+        retention_fieldset,
         (
             _("Balance"),
             {
@@ -247,6 +250,7 @@ class AccountAdmin(admin.ModelAdmin):
         (None, {"fields": ["account_id", "account_name"]}),
         contact_fieldset,
         plan_fieldset,
+        retention_fieldset,
         (_("Initial balance"), {"fields": initial_balance_fields}),
     ]
 

@@ -1,8 +1,8 @@
 """Writes for batches, by concern: ``options`` (validation of a new batch's options),
 ``create`` (a batch from JSON or a spreadsheet, its estimated cost), ``recurring`` (the
-next run of a recurring campaign), ``control`` (pause,
-resume, settings and details edits), ``operations`` (operator actions on its jobs) and
-``base`` (the error, row lock and event log they share).
+next run of a recurring campaign), ``control`` (pause, resume, settings and details edits),
+``operations`` (operator actions on its jobs), ``retention`` (what the retention policy may
+remove) and ``base`` (the error, row lock and event log they share).
 
 The public functions are exported here: ``from batches import services;
 services.batch_create(...)``. Cancelling, which must spare the calls in progress, is the
@@ -31,8 +31,16 @@ from batches.services.create import (
 from batches.services.operations import job_retry_failed
 from batches.services.options import batch_options_clean, call_settings_clean
 from batches.services.recurring import batch_run_create, recurring_runs_create
+from batches.services.retention import (
+    FINISHED_JOB_STATUSES,
+    retention_batch_ids,
+    retention_batches,
+    retention_batches_lock,
+    retention_jobs,
+)
 
 __all__ = [
+    "FINISHED_JOB_STATUSES",
     "FINISHED_STATUSES",
     "BatchCreateResult",
     "BatchError",
@@ -51,4 +59,8 @@ __all__ = [
     "estimate_cost",
     "job_retry_failed",
     "recurring_runs_create",
+    "retention_batch_ids",
+    "retention_batches",
+    "retention_batches_lock",
+    "retention_jobs",
 ]
