@@ -313,3 +313,28 @@ def test_beat_task_is_installed_daily():
     assert task.task == "calls.tasks.purge_expired_records"
     assert (task.crontab.hour, task.crontab.minute, str(task.crontab.timezone)) == (
         "3", "30", "UTC")
+
+
+def test_one_purge_at_a_time_and_the_task_reports_it(world):
+    import psycopg
+
+    from calls.queries import RETENTION_LOCK_KEY
+    from calls.retention import PurgeRunning
+    from calls.tasks import purge_expired_records as task
+
+    settings = connection.settings_dict
+    other = psycopg.connect(host=settings["HOST"], port=settings["PORT"] or 5432,
+                            user=settings["USER"], password=settings["PASSWORD"] or None,
+                            dbname=settings["NAME"], autocommit=True)
+    try:
+        other.execute("SELECT pg_advisory_lock(%s)", [RETENTION_LOCK_KEY])
+        with pytest.raises(PurgeRunning):
+            purge()
+        assert task() == {"skipped": True}
+        assert purge(dry_run=True)  # a dry run changes nothing: it does not wait
+        other.execute("SELECT pg_advisory_unlock(%s)", [RETENTION_LOCK_KEY])
+    finally:
+        other.close()
+    with time_machine.travel(NOW, tick=False):
+        assert task() == {"accounts": 1, "attempts": 5, "jobs": 3, "campaigns": 1,
+                          "ledger_entries": 4}
