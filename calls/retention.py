@@ -64,7 +64,11 @@ class AccountPurge:
     campaigns: int = 0
     ledger: list[account_selectors.LedgerExpiry] = field(default_factory=list)
     ledger_entries: int = 0  # removed (a real run)
-    longest_chunk_seconds: float = 0.0
+    longest: dict[str, float] = field(default_factory=dict)  # seconds, per kind of chunk
+
+    @property
+    def longest_chunk_seconds(self) -> float:
+        return max(self.longest.values(), default=0.0)
 
     @property
     def empty(self) -> bool:
@@ -87,20 +91,6 @@ def _kept_attempts(*, cutoff: datetime):
     expired = Q(status__in=CLOSED_STATUSES) & (
         Q(ended_at__lt=cutoff) | Q(ended_at__isnull=True, updated_at__lt=cutoff))
     return CallAttempt.objects.filter(job_id=OuterRef("pk")).exclude(expired)
-
-
-class _Timer:
-    """The longest of the chunk transactions (what a lock is held for, at most)."""
-
-    def __init__(self):
-        self.longest = 0.0
-
-    def __enter__(self):
-        self.started = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.longest = max(self.longest, time.perf_counter() - self.started)
 
 
 def _attempts_chunk(*, batch_ids, cutoff, limit: int) -> int:
@@ -138,12 +128,15 @@ def _campaigns_chunk(*, batch_ids, cutoff, limit: int) -> int:
         return len(ids)
 
 
-def _repeat(chunk: Callable[..., int], timer: _Timer, **kwargs) -> int:
-    """Run ``chunk`` until it removes nothing (SKIP LOCKED may leave rows for the next run)."""
+def _repeat(chunk: Callable[..., int], report: AccountPurge, kind: str, **kwargs) -> int:
+    """Run ``chunk`` until it removes nothing (SKIP LOCKED may leave rows for the next run),
+    noting its longest transaction (the longest any of its row locks is held)."""
     total = 0
     while True:
-        with timer:
-            removed = chunk(**kwargs)
+        started = time.perf_counter()
+        removed = chunk(**kwargs)
+        took = time.perf_counter() - started
+        report.longest[kind] = max(report.longest.get(kind, 0.0), took)
         total += removed
         if removed == 0:
             return total
@@ -172,21 +165,19 @@ def account_purge(*, account: Account, now: datetime, dry_run: bool = False,
     if dry_run:
         _dry_run(account, report, batch_ids)
         return report
-    timer = _Timer()
     if batch_ids:
-        report.attempts = _repeat(_attempts_chunk, timer, batch_ids=batch_ids, cutoff=cutoff,
-                                  limit=batch_size)
-        report.jobs = _repeat(_jobs_chunk, timer, batch_ids=batch_ids, cutoff=cutoff,
-                              limit=batch_size)
+        report.attempts = _repeat(_attempts_chunk, report, "attempts", batch_ids=batch_ids,
+                                  cutoff=cutoff, limit=batch_size)
+        report.jobs = _repeat(_jobs_chunk, report, "jobs", batch_ids=batch_ids,
+                              cutoff=cutoff, limit=batch_size)
         # Runs first, then (next pass) a recurring campaign they leave without runs.
-        report.campaigns = _repeat(_campaigns_chunk, timer, batch_ids=batch_ids,
-                                   cutoff=cutoff, limit=batch_size)
+        report.campaigns = _repeat(_campaigns_chunk, report, "campaigns",
+                                   batch_ids=batch_ids, cutoff=cutoff, limit=batch_size)
     report.ledger = account_selectors.ledger_expired(account_id=account.pk, cutoff=cutoff)
     for unit in LedgerEntry.Unit.values:
-        report.ledger_entries += _repeat(account_services.ledger_summarize_chunk, timer,
-                                         account_id=account.pk, unit=unit, cutoff=cutoff,
+        report.ledger_entries += _repeat(account_services.ledger_summarize_chunk, report,
+                                         "ledger", account_id=account.pk, unit=unit, cutoff=cutoff,
                                          limit=batch_size)
-    report.longest_chunk_seconds = timer.longest
     return report
 
 
