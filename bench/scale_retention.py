@@ -49,6 +49,8 @@ SIZES = {
     # accounts, campaigns per account (over 3 years), jobs per campaign, calls per job
     "large": dict(accounts=1_000, campaigns=12, jobs=125, calls=2),
     "medium": dict(accounts=100, campaigns=12, jobs=125, calls=2),
+    # As many calls as medium on 10 accounts: full 5,000-row chunks.
+    "dense": dict(accounts=10, campaigns=12, jobs=1_250, calls=2),
     "small": dict(accounts=10, campaigns=12, jobs=25, calls=2),
 }
 SCALE_SHIFT_DAYS = 548  # ~18 months: the "scale" database's year is then half expired

@@ -112,8 +112,7 @@ def _jobs_chunk(*, batch_ids, cutoff, limit: int) -> int:
                    .select_for_update(skip_locked=True, of=("self",))
                    .values_list("id", flat=True)[:limit])
         if ids:
-            # Their events cascade; a call added meanwhile would stop it (PROTECT).
-            jobs.model.objects.filter(id__in=ids).delete()
+            batch_services.retention_jobs_delete(job_ids=ids)
         return len(ids)
 
 

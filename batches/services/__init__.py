@@ -37,6 +37,7 @@ from batches.services.retention import (
     retention_batches,
     retention_batches_lock,
     retention_jobs,
+    retention_jobs_delete,
 )
 
 __all__ = [
@@ -63,4 +64,5 @@ __all__ = [
     "retention_batches",
     "retention_batches_lock",
     "retention_jobs",
+    "retention_jobs_delete",
 ]

@@ -11,8 +11,10 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
+from batches import queries
 from batches.models import Batch, Job
 from batches.services.base import FINISHED_STATUSES
+from callcenter.db import cursor, written_sql
 
 FINISHED_JOB_STATUSES = (Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED)
 
@@ -44,6 +46,16 @@ def retention_jobs(*, batch_ids: list[int], cutoff: datetime) -> QuerySet[Job]:
     those with calls left)."""
     return Job.objects.filter(batch_id__in=batch_ids, status__in=FINISHED_JOB_STATUSES,
                               updated_at__lt=cutoff)
+
+
+def retention_jobs_delete(*, job_ids: list[int]) -> None:
+    """Delete these jobs (chosen by ``retention_jobs``, locked, with no call left) and their
+    events. A call still pointing at one would fail the commit (its foreign key)."""
+    if written_sql():
+        with cursor() as db:
+            db.execute(queries.RETENTION_JOBS_DELETE_SQL, [job_ids, job_ids])
+        return
+    Job.objects.filter(id__in=job_ids).delete()
 
 
 def retention_batches(*, batch_ids: list[int], cutoff: datetime,
