@@ -112,6 +112,7 @@ class AccountAddForm(forms.ModelForm):
             "cost_per_call_setup",
             "cost_per_minute",
             "retell_agent_id",
+            "record_retention_months",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -256,10 +257,12 @@ class AccountAdmin(admin.ModelAdmin):
         _("Contact"),
         {"fields": ["contact_name", "contact_email", "contact_phone"]},
     )
+    retention_fieldset = (_("Records"), {"fields": ["record_retention_months"]})
     fieldsets = [
         (None, {"fields": ["account_id", "account_name", "status"]}),
         contact_fieldset,
         plan_fieldset,
+        retention_fieldset,
         (
             _("Balance"),
             {
@@ -277,6 +280,7 @@ class AccountAdmin(admin.ModelAdmin):
         (None, {"fields": ["account_id", "account_name"]}),
         contact_fieldset,
         plan_fieldset,
+        retention_fieldset,
         (_("Initial balance"), {"fields": initial_balance_fields}),
     ]
 

@@ -14,6 +14,11 @@ from accounts.compliance import PROFILE_CHOICES, time_zones, zone_error
 
 MONEY = {"max_digits": 16, "decimal_places": 4}
 MAX_CONCURRENT_CALLS = 50
+# How long call records are kept (calls.retention): two years by default, which is also the
+# floor (Chilean collection rules ask for the records of every contact attempt); ten at most.
+RETENTION_DEFAULT_MONTHS = 24
+RETENTION_MIN_MONTHS = 24
+RETENTION_MAX_MONTHS = 120
 
 
 def validate_timezone(value: str) -> None:
@@ -99,6 +104,15 @@ class Account(TimeStamped):
         help_text=_("Credits charged per minute talked, billed per second."),
     )
     retell_agent_id = models.CharField(_("Retell agent id"), max_length=100, blank=True)
+    record_retention_months = models.PositiveSmallIntegerField(
+        _("record retention (months)"),
+        default=RETENTION_DEFAULT_MONTHS,
+        validators=[MinValueValidator(RETENTION_MIN_MONTHS),
+                    MaxValueValidator(RETENTION_MAX_MONTHS)],
+        help_text=_("Call records, finished campaigns and ledger entries older than this are "
+                    "removed every night; the ledger keeps one summary entry in their place "
+                    "(24 to 120 months)."),
+    )
     credits = models.DecimalField(_("credits"), **MONEY, default=Decimal("0"))
     minutes = models.DecimalField(_("minutes"), **MONEY, default=Decimal("0"))
     total_spent = models.DecimalField(_("total spent"), **MONEY, default=Decimal("0"))
@@ -127,6 +141,11 @@ class Account(TimeStamped):
             models.CheckConstraint(
                 condition=Q(plan_type__in=["credit_based", "minutes_based", "unlimited"]),
                 name="account_plan_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(record_retention_months__gte=RETENTION_MIN_MONTHS,
+                            record_retention_months__lte=RETENTION_MAX_MONTHS),
+                name="account_retention_24_120",
             ),
         ]
 
@@ -169,6 +188,10 @@ class LedgerEntry(models.Model):
         SETTLEMENT = "settlement", _("Settlement")
         REFUND = "refund", _("Refund")
         ADJUSTMENT = "adjustment", _("Adjustment")
+        # The entries removed by the retention policy, as one entry (calls.retention): their
+        # sum, the balance after the last of them; its reference "retention:<count>:<first
+        # day>:<last day>". The only entry whose amount may be zero.
+        RETENTION_SUMMARY = "retention_summary", _("Retention summary")
 
     class Unit(models.TextChoices):
         CREDITS = "credits", _("Credits")
@@ -205,7 +228,8 @@ class LedgerEntry(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_gte_0"),
-            models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
+            models.CheckConstraint(condition=~Q(amount=0) | Q(kind="retention_summary"),
+                                   name="ledger_amount_not_zero"),
         ]
 
     def __str__(self):

@@ -1,10 +1,14 @@
-"""Reads for accounts: who sees which account, month boundaries, the do-not-call list and
-API tokens. Balances and statistics, which read campaigns and calls, are ``calls.selectors``."""
+"""Reads for accounts: who sees which account, month boundaries, the do-not-call list, API
+tokens, what the retention policy would replace of the ledger. Balances and statistics, which
+read campaigns and calls, are ``calls.selectors``."""
 
-from datetime import datetime
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db.models import Count, Max, Min, Q, Sum
 
 from callcenter.db import cursor
 
@@ -64,3 +68,70 @@ def suppressed_for(*, account_id: int, rut: str, phones: list[str]) -> tuple[boo
 def api_token_for_key(*, key: str) -> ApiToken | None:
     """The token whose key this is (found by its digest), with its user."""
     return ApiToken.objects.select_related("user").filter(digest=ApiToken.digest_of(key)).first()
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """``moment`` minus whole calendar months (the 31st of a shorter month: its last day)."""
+    month = moment.month - 1 - months
+    year, month = moment.year + month // 12, month % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def retention_cutoff(*, account: Account, now: datetime) -> datetime:
+    """The instant before which the account's records have expired (its retention period)."""
+    return months_before(now, account.record_retention_months)
+
+
+@dataclass(frozen=True)
+class LedgerExpiry:
+    """The ledger entries of one unit that retention would replace, and the summary after."""
+
+    unit: str
+    entries: int  # entries to remove (the existing summary, if any, not counted)
+    amount: Decimal  # their sum
+    since: date  # the first day the summary will stand for
+    until: date  # the last
+    summarised: int  # entries the summary will stand for (the existing summary's included)
+    summary_amount: Decimal
+
+
+def retention_summary_of(*, account_id: int, unit: str, cutoff: datetime) -> LedgerEntry | None:
+    """The account's retention summary entry of this unit, if any: always its oldest entry
+    (it stands for a prefix of the ledger), so the index on (account, unit, created_at) finds
+    it in a step once it exists."""
+    return (LedgerEntry.objects
+            .filter(account_id=account_id, unit=unit, created_at__lt=cutoff,
+                    kind=LedgerEntry.Kind.RETENTION_SUMMARY)
+            .order_by("created_at", "id").first())
+
+
+def summary_reference(*, count: int, since: date, until: date) -> str:
+    """A summary's reference: ``retention:<entries>:<first day>:<last day>``."""
+    return f"retention:{count}:{since.isoformat()}:{until.isoformat()}"
+
+
+def summary_reference_parse(reference: str) -> tuple[int, date]:
+    """(entries summarised, first day) of a summary's reference."""
+    _prefix, count, since, _until = reference.split(":")
+    return int(count), date.fromisoformat(since)
+
+
+def ledger_expired(*, account_id: int, cutoff: datetime) -> list[LedgerExpiry]:
+    """Per unit, what retention would do to the ledger (changes nothing)."""
+    found = []
+    rows = (LedgerEntry.objects
+            .filter(account_id=account_id, created_at__lt=cutoff)
+            .exclude(kind=LedgerEntry.Kind.RETENTION_SUMMARY)
+            .values("unit").order_by("unit")
+            .annotate(n=Count("id"), total=Sum("amount"), first=Min("created_at"),
+                      last=Max("created_at")))
+    for row in rows:
+        summary = retention_summary_of(account_id=account_id, unit=row["unit"], cutoff=cutoff)
+        before, since = (0, row["first"].date()) if summary is None else (
+            summary_reference_parse(summary.reference))
+        found.append(LedgerExpiry(
+            unit=row["unit"], entries=row["n"], amount=row["total"], since=since,
+            until=row["last"].date(), summarised=before + row["n"],
+            summary_amount=row["total"] + (summary.amount if summary else Decimal("0"))))
+    return found

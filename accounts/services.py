@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from callcenter.db import cursor
 
-from . import queries
+from . import queries, selectors
 from .models import Account, ApiToken, DoNotCall, LedgerEntry
 from .signals import balance_added
 
@@ -354,3 +354,52 @@ def api_token_touch(*, token: ApiToken, now) -> None:
     ):
         return
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+
+
+def ledger_summarize_chunk(*, account_id: int, unit: str, cutoff, limit: int) -> int:
+    """Replace up to ``limit`` of the account's oldest entries of ``unit`` dated before
+    ``cutoff`` by the account's one retention summary entry of that unit, in one short
+    transaction: the entries are deleted and their sum added to the summary together, so the
+    balance equals the ledger's sum at every commit (the balance itself does not change, and
+    its row is not locked). The summary stands for a prefix of the ledger: its date is the last
+    removed entry's and its balance_after that entry's. Returns the entries removed (0: none
+    left). Callers run one purge at a time (``calls.retention``)."""
+    with transaction.atomic():
+        summary = selectors.retention_summary_of(account_id=account_id, unit=unit, cutoff=cutoff)
+        if summary is not None:
+            summary = LedgerEntry.objects.select_for_update().get(pk=summary.pk)
+        rows = list(
+            LedgerEntry.objects
+            .filter(account_id=account_id, unit=unit, created_at__lt=cutoff)
+            .exclude(kind=LedgerEntry.Kind.RETENTION_SUMMARY)
+            .order_by("created_at", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", "amount", "created_at", "balance_after")[:limit]
+        )
+        if not rows:
+            return 0
+        LedgerEntry.objects.filter(id__in=[row[0] for row in rows]).delete()
+        amount = sum((row[1] for row in rows), Decimal("0"))
+        last_at, balance_after = rows[-1][2], rows[-1][3]
+        count, since = len(rows), rows[0][2].date()
+        if summary is not None:
+            before, since = selectors.summary_reference_parse(summary.reference)
+            count += before
+            amount += summary.amount
+        fields = {
+            "amount": amount,
+            "balance_after": balance_after,
+            "created_at": last_at,
+            "reason": _("Summary of %(count)s entries from %(since)s to %(until)s, removed "
+                        "by the retention policy")
+            % {"count": count, "since": since.isoformat(), "until": last_at.date().isoformat()},
+            "reference": selectors.summary_reference(count=count, since=since,
+                                                     until=last_at.date()),
+        }
+        if summary is None:
+            summary = LedgerEntry.objects.create(
+                account_id=account_id, unit=unit, kind=LedgerEntry.Kind.RETENTION_SUMMARY,
+                **fields)
+        # created_at is auto_now_add: set by an update, where the entries it replaces were.
+        LedgerEntry.objects.filter(pk=summary.pk).update(**fields)
+        return len(rows)

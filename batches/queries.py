@@ -6,7 +6,7 @@ statements marked PostgreSQL have an ORM path beside their caller, taken on SQLi
 import functools
 
 from accounts.models import Account
-from batches.models import Batch, Job, JobCount
+from batches.models import Batch, Job, JobCount, JobEvent
 from callcenter.db import Columns, placeholders
 
 # --- a job as the engine reads it -------------------------------------------------------------
@@ -147,4 +147,12 @@ SELECT batch_id, status, sum(jobs) FROM (
     UNION ALL
     SELECT batch_id, status, jobs FROM batches_jobcount_delta WHERE batch_id = ANY(%s)
 ) AS counts GROUP BY batch_id, status
+"""
+
+# --- retention (batches.services.retention) -------------------------------------------------
+# Finished jobs removed by the retention policy, their events with them (parameter: the ids,
+# twice). Written out: the ORM's delete would first read every job, JSON and all, to cascade.
+RETENTION_JOBS_DELETE_SQL = f"""
+WITH events AS (DELETE FROM {JobEvent._meta.db_table} WHERE job_id = ANY(%s))
+DELETE FROM {Job._meta.db_table} WHERE id = ANY(%s)
 """

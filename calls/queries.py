@@ -145,3 +145,8 @@ SELECT batch_id, sum(attempts), sum(in_flight), sum(contacted), sum(seconds), su
 # never leaves it behind).
 ADVISORY_LOCK_SQL = "SELECT pg_advisory_lock(%s)"
 ADVISORY_UNLOCK_SQL = "SELECT pg_advisory_unlock(%s)"
+# --- retention (calls.retention): one purge of expired records at a time ---------------------
+# A session-level advisory lock, released by a connection that dies with its worker.
+RETENTION_LOCK_KEY = 0x72657465  # "rete"
+RETENTION_LOCK_SQL = "SELECT pg_try_advisory_lock(%s)"
+RETENTION_UNLOCK_SQL = "SELECT pg_advisory_unlock(%s)"

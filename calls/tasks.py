@@ -4,10 +4,11 @@ import logging
 import time
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_postrun, task_prerun, worker_init
 from django.db import InterfaceError, OperationalError, close_old_connections
 
-from calls import services
+from calls import retention, services
 from calls import sweep as sweep_services
 
 logger = logging.getLogger(__name__)
@@ -57,3 +58,25 @@ def sweep() -> dict:
     logger.info("sweep %s", result)
     return result
 
+
+
+# Up to an hour (the default limits are the engine's 60/90 s); stopped there, the next day's run
+# goes on where it stopped: every chunk is its own transaction.
+@shared_task(acks_late=True, autoretry_for=DB_ERRORS, retry_backoff=60, max_retries=3,
+             soft_time_limit=55 * 60, time_limit=60 * 60)
+def purge_expired_records() -> dict:
+    """Daily (calls.periodic): the retention policy over every account. A second run while one
+    is going (a redelivered message) exits at once."""
+    try:
+        found = retention.purge_expired_records()
+    except retention.PurgeRunning:
+        logger.info("purge_expired_records: another purge is running")
+        return {"skipped": True}
+    except SoftTimeLimitExceeded:
+        logger.warning("purge_expired_records: stopped at its time limit; the next run goes on")
+        return {"stopped": True}
+    result = {"accounts": len(found), "attempts": sum(r.attempts for r in found),
+              "jobs": sum(r.jobs for r in found), "campaigns": sum(r.campaigns for r in found),
+              "ledger_entries": sum(r.ledger_entries for r in found)}
+    logger.info("purge_expired_records %s", result)
+    return result

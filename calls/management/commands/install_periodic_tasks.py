@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from calls.periodic import SWEEP_TASK_NAME, periodic_tasks_install
+from calls.periodic import RETENTION_TASK_NAME, SWEEP_TASK_NAME, periodic_tasks_install
 
 
 class Command(BaseCommand):
@@ -8,4 +8,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         periodic_tasks_install()
-        self.stdout.write(f"Installed periodic task: {SWEEP_TASK_NAME}")
+        for name in (SWEEP_TASK_NAME, RETENTION_TASK_NAME):
+            self.stdout.write(f"Installed periodic task: {name}")
