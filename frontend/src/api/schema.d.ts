@@ -1284,9 +1284,10 @@ export interface components {
          *     * `settlement` - Settlement
          *     * `refund` - Refund
          *     * `adjustment` - Adjustment
+         *     * `retention_summary` - Retention summary
          * @enum {string}
          */
-        LedgerEntryKindEnum: "topup" | "reservation" | "settlement" | "refund" | "adjustment";
+        LedgerEntryKindEnum: "topup" | "reservation" | "settlement" | "refund" | "adjustment" | "retention_summary";
         /**
          * @description * `error` - error
          *     * `warning` - warning
