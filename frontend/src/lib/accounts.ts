@@ -8,12 +8,14 @@ export const PLAN_NAMES: Record<string, string> = {
   unlimited: "Ilimitado",
 };
 
-export const LEDGER_KINDS: Record<string, string> = {
+// Every kind the API knows, typed from its schema: a new kind fails the build until named here.
+export const LEDGER_KINDS: Record<Schemas["LedgerEntryKindEnum"], string> = {
   topup: "Recarga",
   reservation: "Reserva de llamada",
   settlement: "Cobro de llamada",
   refund: "Devolución",
   adjustment: "Ajuste",
+  retention_summary: "Resumen de movimientos antiguos (retención)",
 };
 
 /** The balance that counts for the account's plan. */
