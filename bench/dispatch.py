@@ -1,6 +1,7 @@
 """Call-engine throughput, printed (not a timed test).
 
     python bench/dispatch.py [--jobs 10000] [--workers 2] [--pool threads] [--concurrency 8]
+                             [--calls-only]
 
 Runs real Celery worker processes (by default the thread pool, 8 threads each, as
 docker-compose does: a dial spends most of its time waiting on Retell and PostgreSQL) on
@@ -11,7 +12,10 @@ simulator, and measures in one run:
 2. calls placed per second for ``--jobs`` jobs with zero ring/talk time (one account, 50 slots);
    and the floor under it (bench/floor.py): the same number of calls, 50 at a time, making only
    the hops every call must make (a task, a claim, the SDK's create, two signed webhooks into
-   Django, a write each, the next task published), without any of the engine's rules;
+   Django, a write each, the next task published), without any of the engine's rules; the
+   engine's rate as a share of the floor's, and for both the CPU milliseconds per call of
+   the workers, the web server, the PostgreSQL backends and the simulator (``bench/cpu.py``)
+   and the machine's idle share (``--calls-only`` stops here);
 3. slot utilisation with 5 slots and 2-second calls (busy slot-time / available slot-time);
 4. the time from a calling window opening to the first 1,000 due jobs dialled, with beat:
    over 20 accounts of 50 slots (how fast due jobs are taken up), and over 4 (where 800 of
@@ -125,6 +129,16 @@ def measure_ceiling(count):
     return count / elapsed, count / published
 
 
+def postgres_backends() -> list[int]:
+    """The PostgreSQL backends of the bench's database, except the bench's own."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()")
+        return [pid for (pid,) in cursor.fetchall()]
+
+
 def measure_floor(sim, first, last):
     """Calls/s of bench/floor.py over the jobs ``first``..``last`` (already settled), 50 at a
     time; until the simulator has delivered every webhook."""
@@ -187,6 +201,8 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pool", default="threads", choices=["threads", "solo", "prefork"])
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--calls-only", action="store_true",
+                        help="only the ceiling, the engine's calls/s and the floor's")
     args = parser.parse_args()
     setup_django()
     from django.conf import settings
@@ -194,6 +210,7 @@ def main():
     from django.utils import timezone
 
     from batches.models import Job
+    from bench.cpu import CpuMeter, describe
     from calls.dispatch import dispatch_account
     from retell_sim import RetellSimulator
     from tests.queue_support import CeleryProcesses, flush_broker
@@ -218,11 +235,18 @@ def main():
     pool = {"pool": args.pool, "concurrency": 1 if args.pool == "solo" else args.concurrency}
     workers = CeleryProcesses(workers=args.workers, env={"RETELL_BASE_URL": sim.base_url},
                               include="bench.floor,bench.ceiling", **pool)
+    meter = CpuMeter({
+        "workers": (lambda: [w.pid for w in workers.workers], True),
+        "web": (lambda: [web.pid, floor_web.pid], True),
+        "postgres": (postgres_backends, False),
+        "simulator": (lambda: [os.getpid()], False),  # and the bench's own polling
+    })
     try:
         workers.start()
         ceiling, publish_rate = measure_ceiling(5_000)
         account = make_account("bench-a", 50)
         flush_broker()
+        cpu_before = meter.snapshot()
         started = time.perf_counter()
         make_batch(account, args.jobs)
         print(f"created {args.jobs:,} jobs (and published the first ones) in "
@@ -233,22 +257,31 @@ def main():
         dispatch_account(account_id=account.pk)
         open_statuses = Job.OPEN_STATUSES
         wait(lambda: not Job.objects.filter(status__in=open_statuses).exists(), 900, 0.2)
+        sim.wait_idle(timeout=60)  # the last calls' analysis webhooks, as for the floor
         elapsed = time.perf_counter() - started
+        engine_cpu = CpuMeter.delta(cpu_before, meter.snapshot())
         placed = sim.stats()["calls_created"]
         rate = placed / elapsed
         print(f"calls placed: {placed:,} in {elapsed:.1f} s = {rate:,.0f} calls/s "
               f"= {rate / ceiling:.0%} of the ceiling (target >= 50%)")
+        print(f"  engine {describe(engine_cpu, placed)}")
         max_live = sim.stats()["max_live_by_account"].get("bench-a")
         print(f"max live calls at the simulator: {max_live} (limit 50)")
 
         # The floor: the same calls with only the hops, on the jobs just settled.
         ids = Job.objects.filter(account=account).aggregate(first=Min("pk"), last=Max("pk"))
+        cpu_before = meter.snapshot()
         floor = measure_floor(sim, ids["first"], ids["last"])
+        floor_cpu = CpuMeter.delta(cpu_before, meter.snapshot())
         print(f"floor (only the hops of a call: a task, 2 writes, the SDK's create, 2 signed "
               f"webhooks into Django without middleware, a write each, the next publish): "
-              f"{floor:,.0f} calls/s = {floor / ceiling:.0%} of the ceiling; the engine "
-              f"reached {rate / floor:.0%} of it")
+              f"{floor:,.0f} calls/s = {floor / ceiling:.0%} of the ceiling")
+        print(f"  floor {describe(floor_cpu, ids['last'] - ids['first'] + 1)}")
+        print(f"engine {rate:,.0f} calls/s = {rate / floor:.0%} of the floor "
+              f"({floor:,.0f} calls/s, the same run; target >= 60%)")
         sim.configure(webhook_url=webhook)
+        if args.calls_only:
+            return
 
         # Slot utilisation: 5 slots, 2-second calls.
         sim.reset()
