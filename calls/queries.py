@@ -5,7 +5,7 @@ statements marked PostgreSQL have an ORM path beside their caller, taken on SQLi
 
 import functools
 
-from accounts.models import Account
+from accounts.models import Account, DoNotCall
 from batches.models import Batch, Job
 from callcenter.db import Columns, literals, placeholders
 from calls.models import CallAttempt
@@ -80,6 +80,23 @@ def live_elsewhere_sql(lock: str) -> str:
     return _LIVE_ELSEWHERE_SQL.format(lock=lock)
 
 
+# PostgreSQL: what a dial reads right after its claim, read in the claim's statement
+# (``batches.jobs.job_claim``'s ``extra``, over the claimed job ``j``): whether the job's RUT is
+# on the account's do-not-call list; which of its phones are (an array); its attempts so far
+# (``ATTEMPTS_SO_FAR``'s columns, by attempt number, as a JSON array of arrays). As
+# ``accounts.selectors.suppressed_for`` and ``ATTEMPTS_SO_FAR`` read them.
+_JOB_PHONES = ("SELECT p FROM jsonb_array_elements_text(CASE jsonb_typeof(j.contact -> 'phones')"
+               " WHEN 'array' THEN j.contact -> 'phones' ELSE '[]' END) p")
+_DIAL_CLAIM_EXTRA = f"""
+(j.rut <> '' AND EXISTS (SELECT 1 FROM {DoNotCall._meta.db_table} d
+                          WHERE d.account_id = j.account_id AND d.rut = j.rut)),
+ARRAY(SELECT d.phone FROM {DoNotCall._meta.db_table} d
+       WHERE d.account_id = j.account_id AND d.phone <> '' AND d.phone IN ({_JOB_PHONES})),
+(SELECT coalesce(json_agg(json_build_array({{attempt}}) ORDER BY c.attempt_number), '[]')
+   FROM {CallAttempt._meta.db_table} c WHERE c.job_id = j.id)
+"""
+
+
 # The debtor's calls of the last week (weekly compliance limits): account, rut, since.
 RECENT_ENDS = Columns(CallAttempt, "c", only=("id", "ended_at", "outcome"))
 RECENT_ENDS_WHERE = "c.account_id = %s AND c.rut = %s AND c.ended_at >= %s"
@@ -88,6 +105,11 @@ RECENT_ENDS_BY_PHONE_WHERE = "c.account_id = %s AND c.phone = ANY(%s) AND c.ende
 # A job's attempts so far, by attempt number (the one to re-send, whether one is live).
 ATTEMPTS_SO_FAR = Columns(CallAttempt, "c",
                           only=("id", "attempt_number", "status", "call_id", "phone"))
+
+
+@functools.cache
+def dial_claim_extra() -> str:
+    return _DIAL_CLAIM_EXTRA.format(attempt=ATTEMPTS_SO_FAR.sql)
 # PostgreSQL: Retell accepted the call: bind it, and put its job in progress for the whole
 # call (``job_sql``: ``batches.jobs.job_placed_update`` over the CTE ``placed``), in one
 # statement. Parameters: call id, registered, now, now, attempt id, the status it must have,
