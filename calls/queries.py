@@ -23,25 +23,34 @@ SELECT (SELECT count(*) FROM {Job._meta.db_table} j
        (SELECT count(*) FROM {Job._meta.db_table} j
          WHERE j.account_id = a.id AND j.status = '{Job.Status.PENDING}'
            AND j.enqueued_until > %(now)s),
-       {{account}}
+       {{batches}}{{account}}
   FROM {Account._meta.db_table} a
  WHERE a.id = %(account)s AND a.status = '{Account.Status.ACTIVE}'
+"""
+_DUE_BATCHES = f"""
+  FROM {Batch._meta.db_table}
+ WHERE account_id = {{account}} AND status = '{Batch.Status.RUNNING}' AND is_active
+   AND (scheduled_at IS NULL OR scheduled_at <= %(now)s)
+"""
+# The account's running campaigns that are due: (id, call_settings), highest priority first.
+BATCHES_SQL = f"""
+SELECT id, call_settings {_DUE_BATCHES.format(account="%(account)s")}
+ ORDER BY priority_rank DESC, created_at
+"""
+# PostgreSQL: the same, as one JSON array of [id, call_settings], read with the budget.
+_BATCHES_JSON = f"""
+(SELECT coalesce(json_agg(json_build_array(id, call_settings)
+                          ORDER BY priority_rank DESC, created_at), '[]')
+ {_DUE_BATCHES.format(account="a.id")}),
 """
 
 
 @functools.cache
-def budget_sql() -> str:
-    """(jobs in progress, jobs nudged, ``BUDGET_ACCOUNT``) of an active account."""
-    return _BUDGET_SQL.format(account=BUDGET_ACCOUNT.sql)
-
-
-# The account's running campaigns that are due: (id, call_settings), highest priority first.
-BATCHES_SQL = f"""
-SELECT id, call_settings FROM {Batch._meta.db_table}
- WHERE account_id = %(account)s AND status = '{Batch.Status.RUNNING}' AND is_active
-   AND (scheduled_at IS NULL OR scheduled_at <= %(now)s)
- ORDER BY priority_rank DESC, created_at
-"""
+def budget_sql(*, with_batches: bool = False) -> str:
+    """(jobs in progress, jobs nudged[, ``BATCHES_SQL``'s rows as JSON], ``BUDGET_ACCOUNT``) of
+    an active account. ``with_batches``: PostgreSQL (one round trip instead of two)."""
+    return _BUDGET_SQL.format(account=BUDGET_ACCOUNT.sql,
+                              batches=_BATCHES_JSON if with_batches else "")
 # A batch's jobs due by ``due_by`` (now, or the end of the sweep's look-ahead) and not
 # already nudged: (id, next_try_at).
 _DUE = f"""

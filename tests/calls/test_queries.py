@@ -65,6 +65,28 @@ def test_dispatch_budget_counts_what_the_orm_counts():
     assert dispatch_budget(account_id=account.pk, now=now).account is None
 
 
+@postgresql_only
+def test_the_budget_reads_the_due_campaigns_as_their_own_query_does():
+    from batches.models import Batch
+
+    account = AccountFactory()
+    now = timezone.now()
+    low = BatchFactory(account=account, call_settings={"max_attempts": 2, "ring_timeout": 30})
+    high = BatchFactory(account=account)
+    Batch.objects.filter(pk=high.pk).update(priority_rank=Batch.objects.get(
+        pk=low.pk).priority_rank + 1)
+    BatchFactory(account=account, scheduled_at=now + timedelta(hours=1))
+    BatchFactory(account=account, is_active=False, status=Batch.Status.PAUSED)
+    BatchFactory()  # another account's
+    budget = dispatch_budget(account_id=account.pk, now=now)
+    with cursor() as db:
+        db.execute(queries.BATCHES_SQL, {"account": account.pk, "now": now})
+        expected = [(pk, json_document(call_settings)) for pk, call_settings in db.fetchall()]
+    assert budget.batches == expected and [pk for pk, _ in expected] == [high.pk, low.pk]
+    with orm_only():
+        assert dispatch_budget(account_id=account.pk, now=now).batches is None
+
+
 def nudge_both_ways(limit):
     """The same jobs in two batches, nudged by the statement and by the ORM path."""
     now = timezone.now()
