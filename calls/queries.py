@@ -156,6 +156,10 @@ FINISH_READ = Columns(CallAttempt, "c", only=(
     "id", "status", "job_id", "account_id", "attempt_number", "phone", "idempotency_key",
     "hold_unit", "hold_amount", "max_call_duration", "started_at", "transcript",
     "recording_url"))
+# The attempt a call is bound to while the call is live (registered or ongoing): call id,
+# then BOUND_LIVE.
+BOUND_LIVE = (CallAttempt.Status.REGISTERED, CallAttempt.Status.ONGOING)
+LIVE_BY_CALL_ID = f"c.call_id = %s AND c.status IN ({placeholders(BOUND_LIVE)})"
 # An attempt settled already, by call id: call id, then FINAL.
 SETTLED_CALL = f"call_id = %s AND status IN ({placeholders(FINAL)})"
 
