@@ -56,9 +56,51 @@ def machine() -> tuple[float, float]:
     return (sum(values[:8]) - idle) / TICK, idle / TICK
 
 
+class ProcessTracker:
+    """Processes that come and go (PostgreSQL backends: a connection closed after
+    CONN_MAX_AGE, another opened): sampled every ``interval`` seconds in a thread, each
+    process's last CPU figure kept after it ended, so that its time is not lost (at most
+    ``interval`` of it)."""
+
+    def __init__(self, pids, interval: float = 0.5):
+        import threading
+
+        self.pids, self.interval = pids, interval
+        self.seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "ProcessTracker":
+        self.sample()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def sample(self) -> dict[int, float]:
+        found = {}
+        for pid in self.pids():
+            stat = _stat(pid)
+            if stat is not None:
+                found[pid] = stat[2]
+        with self._lock:
+            self.seen.update(found)
+            return dict(self.seen)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.sample()
+            except Exception:  # noqa: BLE001 - a measurement thread never stops the bench
+                pass
+
+
 class CpuMeter:
     """``groups``: {name: (callable returning the pids of that group now, whether their
-    descendants count too)}. A process counts in the first group that names it."""
+    descendants count too), or a ProcessTracker}. A process counts in the first group that
+    names it."""
 
     def __init__(self, groups: dict):
         self.groups = groups
@@ -66,7 +108,12 @@ class CpuMeter:
     def snapshot(self) -> dict:
         processes = _processes()
         per_pid = {}
-        for name, (roots, descendants) in self.groups.items():
+        for name, group in self.groups.items():
+            if isinstance(group, ProcessTracker):
+                for pid, seconds in group.sample().items():
+                    per_pid.setdefault(pid, (name, seconds))
+                continue
+            roots, descendants = group
             pids = _tree(processes, roots()) if descendants else \
                 [pid for pid in roots() if pid in processes]
             for pid in pids:

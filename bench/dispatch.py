@@ -130,12 +130,13 @@ def measure_ceiling(count):
 
 
 def postgres_backends() -> list[int]:
-    """The PostgreSQL backends of the bench's database, except the bench's own."""
+    """The PostgreSQL backends of the bench's database, except the bench's own (a thread of
+    bench/cpu.py's ProcessTracker calls this, on a connection of its own)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND pid <> pg_backend_pid()")
+                       "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
         return [pid for (pid,) in cursor.fetchall()]
 
 
@@ -210,7 +211,7 @@ def main():
     from django.utils import timezone
 
     from batches.models import Job
-    from bench.cpu import CpuMeter, describe
+    from bench.cpu import CpuMeter, ProcessTracker, describe
     from calls.dispatch import dispatch_account
     from retell_sim import RetellSimulator
     from tests.queue_support import CeleryProcesses, flush_broker
@@ -235,14 +236,16 @@ def main():
     pool = {"pool": args.pool, "concurrency": 1 if args.pool == "solo" else args.concurrency}
     workers = CeleryProcesses(workers=args.workers, env={"RETELL_BASE_URL": sim.base_url},
                               include="bench.floor,bench.ceiling", **pool)
+    backends = ProcessTracker(postgres_backends)
     meter = CpuMeter({
         "workers": (lambda: [w.pid for w in workers.workers], True),
         "web": (lambda: [web.pid, floor_web.pid], True),
-        "postgres": (postgres_backends, False),
+        "postgres": backends,
         "simulator": (lambda: [os.getpid()], False),  # and the bench's own polling
     })
     try:
         workers.start()
+        backends.start()
         ceiling, publish_rate = measure_ceiling(5_000)
         account = make_account("bench-a", 50)
         flush_broker()
@@ -322,6 +325,7 @@ def main():
             workers = measure_window(sim, accounts=accounts, label=label, first=first,
                                      talk_ms=talk_ms, pool=pool, count=args.workers)
     finally:
+        backends.stop()
         workers.stop()
         for server in (web, floor_web):
             server.terminate()
