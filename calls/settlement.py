@@ -216,15 +216,13 @@ def _finish_locked(attempt: CallAttempt, call: dict, reason: str | None) -> None
     attempt.updated_at = now
     update_row(CallAttempt, attempt.pk, {name: getattr(attempt, name) for name in written})
     _move_job_on(job, attempt, outcome)
-    # Money last: every dial and settle of the account queues on this row lock, so it is
-    # held only for the ledger writes and the commit.
-    account = account_services.account_lock(attempt.account_id,
-                                            fields=account_services.BALANCE_FIELDS)
+    # Money last: every dial and settle of the account queues on its row lock, so it is
+    # taken by the settle's one UPDATE and held only for the ledger's entries and the commit.
     hold = account_services.Hold(unit=attempt.hold_unit, amount=attempt.hold_amount)
-    account_services.account_settle(account=account, hold=hold, cost=cost,
-                                    seconds=billed_seconds if answered else 0,
-                                    reference=attempt.idempotency_key)
-    dispatch_account_on_commit(account.pk)
+    account_services.account_settle_call(account_pk=attempt.account_id, hold=hold, cost=cost,
+                                         seconds=billed_seconds if answered else 0,
+                                         reference=attempt.idempotency_key)
+    dispatch_account_on_commit(attempt.account_id)
 
 
 def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:

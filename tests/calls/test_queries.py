@@ -273,4 +273,5 @@ def test_the_hot_path_runs_through_djangos_connection(sim):
     with connection.execute_wrapper(record):
         assert call_update(call=sim.get_call(attempt.call_id), event="call_ended") == "finished"
     assert any(queries.FINISH_READ.sql in sql for sql in seen)
-    assert any(balances_add_sql(("credits", "total_spent")) == sql for sql in seen)
+    assert any(balances_add_sql(("credits", "total_spent"), returning=True) == sql
+               for sql in seen)
