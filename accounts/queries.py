@@ -18,13 +18,18 @@ def account_columns(fields: tuple[str, ...]) -> Columns:
 
 
 @functools.cache
-def balances_add_sql(names: tuple[str, ...]) -> str:
+def balances_add_sql(names: tuple[str, ...], *, returning: bool = False) -> str:
     """``UPDATE … SET credits = credits + %s, … WHERE id = %s``: the increment made by the
-    database, as an F() expression would."""
+    database, as an F() expression would. ``returning``: ``RETURNING credits, minutes`` (the
+    balances after it)."""
     qn = connection.ops.quote_name
     columns = [qn(Account._meta.get_field(name).column) for name in names]
     assignments = ", ".join(f"{column} = {column} + %s" for column in columns)
-    return f"UPDATE {qn(Account._meta.db_table)} SET {assignments} WHERE id = %s"
+    sql = f"UPDATE {qn(Account._meta.db_table)} SET {assignments} WHERE id = %s"
+    if returning:
+        sql += " RETURNING " + ", ".join(qn(Account._meta.get_field(name).column)
+                                         for name in ("credits", "minutes"))
+    return sql
 
 
 def do_not_call_sql(*, rut: bool, phones: int) -> str:

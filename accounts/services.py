@@ -293,6 +293,49 @@ def account_settle(
     LedgerEntry.objects.bulk_create(entries)
 
 
+def account_settle_call(*, account_pk: int, hold: Hold, cost: Decimal, seconds: int,
+                        reference: str) -> None:
+    """``account_settle`` for an account the caller has NOT locked: the settle's UPDATE takes
+    the row lock itself (held until the transaction ends, as a lock taken first would be) and
+    returns the balances that the ledger's entries record, so that the account's lock, on
+    which every dial and settle of the account queue, is held one round trip less. The same
+    changes and the same ledger entries as ``account_settle``; nothing (no lock either) when
+    no money moves."""
+    changes, used = {}, Decimal(0)
+    if hold.unit:
+        field = BALANCE_COLUMN[hold.unit]
+        used = cost if hold.unit == CREDITS else _money(Decimal(seconds) / 60)
+        used = min(used, hold.amount)  # never more than the hold: never below zero
+        changes[field] = hold.amount - used
+    if cost:
+        changes["total_spent"] = cost
+    if not changes:
+        return
+    fields = [Account._meta.get_field(name) for name in changes]
+    params = [connection.ops.adapt_decimalfield_value(value, f.max_digits, f.decimal_places)
+              for f, value in zip(fields, changes.values(), strict=True)]
+    with cursor() as db:
+        db.execute(queries.balances_add_sql(tuple(changes), returning=True),
+                   [*params, account_pk])
+        row = db.fetchone()
+    if row is None:
+        raise Account.DoesNotExist(f"Account {account_pk} does not exist")
+    if not hold.unit:
+        return
+    balances = dict(zip(("credits", "minutes"), row, strict=True))
+    after = _money(str(balances[field]))  # (SQLite's raw cursor hands back a float)
+    before = after - (hold.amount - used)
+    account = Account(pk=account_pk)
+    entries = [_ledger_entry(account, unit=hold.unit, amount=hold.amount,
+                             balance_after=before + hold.amount, kind=LedgerEntry.Kind.REFUND,
+                             reason=_("Hold released"), reference=reference)]
+    if used > 0:
+        entries.append(_ledger_entry(
+            account, unit=hold.unit, amount=-used, balance_after=after,
+            kind=LedgerEntry.Kind.SETTLEMENT, reason=_("Call charged"), reference=reference))
+    LedgerEntry.objects.bulk_create(entries)
+
+
 def _add_to_balances(account_pk: int, deltas: dict[str, Decimal]) -> None:
     """``UPDATE … SET credits = credits + %s, …``: every balance change goes through it, the
     increment made by the database (as an F() expression would) under the caller's row lock."""

@@ -25,20 +25,28 @@ SELECT {columns}
 
 
 @functools.cache
-def engine_job_sql(source: str = Job._meta.db_table, where: str = "", lock: str = "") -> str:
-    """A job with its batch and account (as select_related reads them) from ``source``."""
+def engine_job_sql(source: str = Job._meta.db_table, where: str = "", lock: str = "",
+                   extra: str = "") -> str:
+    """A job with its batch and account (as select_related reads them) from ``source``;
+    ``extra``: more expressions over them (aliases j, b, a), after their columns."""
     columns = ", ".join(c.sql for c in (JOB_COLUMNS, BATCH_COLUMNS, ACCOUNT_COLUMNS))
+    if extra:
+        columns += f", {extra}"
     return _ENGINE_JOB_SQL.format(columns=columns, source=source, batch=Batch._meta.db_table,
                                   account=Account._meta.db_table) + where + lock
 
 
+ENGINE_JOB_WIDTH = len(JOB_COLUMNS) + len(BATCH_COLUMNS) + len(ACCOUNT_COLUMNS)
+
+
 def engine_job_build(row) -> Job:
-    """The job of a row of ``engine_job_sql``, its batch and account attached."""
+    """The job of a row of ``engine_job_sql``, its batch and account attached (the values of
+    ``extra`` are ``row[ENGINE_JOB_WIDTH:]``)."""
     jobs_end = len(JOB_COLUMNS)
     batches_end = jobs_end + len(BATCH_COLUMNS)
     job = JOB_COLUMNS.build(row[:jobs_end])
     job.batch = BATCH_COLUMNS.build(row[jobs_end:batches_end])
-    job.account = ACCOUNT_COLUMNS.build(row[batches_end:])
+    job.account = ACCOUNT_COLUMNS.build(row[batches_end:ENGINE_JOB_WIDTH])
     return job
 
 
@@ -52,10 +60,11 @@ RETURNING *)"""
 
 
 @functools.cache
-def claim_sql() -> str:
-    """PostgreSQL: the claim and the read in one round trip (the UPDATE's new row, joined).
+def claim_sql(extra: str = "") -> str:
+    """PostgreSQL: the claim and the read in one round trip (the UPDATE's new row, joined;
+    ``extra``: more expressions read in the same statement, as ``engine_job_sql``'s).
     Parameters: in progress, reserved until, lease token, now, job id, pending, now."""
-    return _CLAIM_SQL + engine_job_sql("claimed")
+    return _CLAIM_SQL + engine_job_sql("claimed", extra=extra)
 
 # PostgreSQL: a job whose call was placed is in progress for the whole call (its lease covers
 # the ring time, the longest call and a margin) and counts one attempt, in the statement that

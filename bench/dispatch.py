@@ -1,6 +1,7 @@
 """Call-engine throughput, printed (not a timed test).
 
     python bench/dispatch.py [--jobs 10000] [--workers 2] [--pool threads] [--concurrency 8]
+                             [--calls-only]
 
 Runs real Celery worker processes (by default the thread pool, 8 threads each, as
 docker-compose does: a dial spends most of its time waiting on Retell and PostgreSQL) on
@@ -11,7 +12,10 @@ simulator, and measures in one run:
 2. calls placed per second for ``--jobs`` jobs with zero ring/talk time (one account, 50 slots);
    and the floor under it (bench/floor.py): the same number of calls, 50 at a time, making only
    the hops every call must make (a task, a claim, the SDK's create, two signed webhooks into
-   Django, a write each, the next task published), without any of the engine's rules;
+   Django, a write each, the next task published), without any of the engine's rules; the
+   engine's rate as a share of the floor's, and for both the CPU milliseconds per call of
+   the workers, the web server, the PostgreSQL backends and the simulator (``bench/cpu.py``)
+   and the machine's idle share (``--calls-only`` stops here);
 3. slot utilisation with 5 slots and 2-second calls (busy slot-time / available slot-time);
 4. the time from a calling window opening to the first 1,000 due jobs dialled, with beat:
    over 20 accounts of 50 slots (how fast due jobs are taken up), and over 4 (where 800 of
@@ -64,6 +68,15 @@ def reset_data():
             "TRUNCATE calls_callattempt, batches_jobevent, batches_job, batches_batchevent, "
             "batches_batch, accounts_ledgerentry, accounts_donotcall, accounts_user, "
             "accounts_account RESTART IDENTITY CASCADE")
+        # The counters' tables (kept by triggers; the truncate above empties them with
+        # DELETEs): truncated too, so that no run starts with the dead rows of the ones
+        # before it (a development server may run without autovacuum).
+        cursor.execute("SELECT string_agg(quote_ident(relname), ', ') FROM pg_class "
+                       "WHERE relname IN ('batches_jobcount', 'batches_jobcount_delta', "
+                       "'calls_attempttotal', 'calls_attempttotal_delta') AND relkind = 'r'")
+        (counters,) = cursor.fetchone()
+        if counters:
+            cursor.execute(f"TRUNCATE {counters}")
 
 
 def make_account(name, slots):
@@ -125,6 +138,17 @@ def measure_ceiling(count):
     wait(lambda: client.llen(DIAL) == 0 and not client.hlen("unacked"), 600, 0.02)
     elapsed = time.perf_counter() - started
     return count / elapsed, count / published
+
+
+def postgres_backends() -> list[int]:
+    """The PostgreSQL backends of the bench's database, except the bench's own (a thread of
+    bench/cpu.py's ProcessTracker calls this, on a connection of its own)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+        return [pid for (pid,) in cursor.fetchall()]
 
 
 def measure_floor(sim, first, last):
@@ -189,6 +213,8 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pool", default="threads", choices=["threads", "solo", "prefork"])
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--calls-only", action="store_true",
+                        help="only the ceiling, the engine's calls/s and the floor's")
     args = parser.parse_args()
     setup_django()
     from django.conf import settings
@@ -196,6 +222,7 @@ def main():
     from django.utils import timezone
 
     from batches.models import Job
+    from bench.cpu import CpuMeter, ProcessTracker, cpu_per_call, describe
     from calls.dispatch import dispatch_account
     from retell_sim import RetellSimulator
     from tests.queue_support import CeleryProcesses, flush_broker
@@ -220,11 +247,20 @@ def main():
     pool = {"pool": args.pool, "concurrency": 1 if args.pool == "solo" else args.concurrency}
     workers = CeleryProcesses(workers=args.workers, env={"RETELL_BASE_URL": sim.base_url},
                               include="bench.floor,bench.ceiling", **pool)
+    backends = ProcessTracker(postgres_backends)
+    meter = CpuMeter({
+        "workers": (lambda: [w.pid for w in workers.workers], True),
+        "web": (lambda: [web.pid, floor_web.pid], True),
+        "postgres": backends,
+        "simulator": (lambda: [os.getpid()], False),  # and the bench's own polling
+    })
     try:
         workers.start()
+        backends.start()
         ceiling, publish_rate = measure_ceiling(5_000)
         account = make_account("bench-a", 50)
         flush_broker()
+        cpu_before = meter.snapshot()
         started = time.perf_counter()
         make_batch(account, args.jobs)
         print(f"created {args.jobs:,} jobs (and published the first ones) in "
@@ -235,22 +271,38 @@ def main():
         dispatch_account(account_id=account.pk)
         open_statuses = Job.OPEN_STATUSES
         wait(lambda: not Job.objects.filter(status__in=open_statuses).exists(), 900, 0.2)
+        sim.wait_idle(timeout=60)  # the last calls' analysis webhooks, as for the floor
         elapsed = time.perf_counter() - started
+        engine_cpu = CpuMeter.delta(cpu_before, meter.snapshot())
         placed = sim.stats()["calls_created"]
         rate = placed / elapsed
         print(f"calls placed: {placed:,} in {elapsed:.1f} s = {rate:,.0f} calls/s "
               f"= {rate / ceiling:.0%} of the ceiling (target >= 50%)")
+        print(f"  engine {describe(engine_cpu, placed)}")
         max_live = sim.stats()["max_live_by_account"].get("bench-a")
         print(f"max live calls at the simulator: {max_live} (limit 50)")
 
         # The floor: the same calls with only the hops, on the jobs just settled.
         ids = Job.objects.filter(account=account).aggregate(first=Min("pk"), last=Max("pk"))
+        cpu_before = meter.snapshot()
         floor = measure_floor(sim, ids["first"], ids["last"])
+        floor_cpu = CpuMeter.delta(cpu_before, meter.snapshot())
         print(f"floor (only the hops of a call: a task, 2 writes, the SDK's create, 2 signed "
               f"webhooks into Django without middleware, a write each, the next publish): "
-              f"{floor:,.0f} calls/s = {floor / ceiling:.0%} of the ceiling; the engine "
-              f"reached {rate / floor:.0%} of it")
+              f"{floor:,.0f} calls/s = {floor / ceiling:.0%} of the ceiling")
+        print(f"  floor {describe(floor_cpu, ids['last'] - ids['first'] + 1)}")
+        print(f"engine {rate:,.0f} calls/s = {rate / floor:.0%} of the floor "
+              f"({floor:,.0f} calls/s, the same run; target >= 60%)")
+        # On a shared machine the rest of its load changes between the two measurements;
+        # where both are bound by the CPU, the ratio of their own CPU per call is the one a
+        # machine to themselves would show.
+        engine_ms, floor_ms = cpu_per_call(engine_cpu, placed), cpu_per_call(
+            floor_cpu, ids["last"] - ids["first"] + 1)
+        print(f"engine CPU per call {engine_ms:.1f} ms against the floor's {floor_ms:.1f} ms: "
+              f"{floor_ms / engine_ms:.0%} of the floor on a machine to themselves")
         sim.configure(webhook_url=webhook)
+        if args.calls_only:
+            return
 
         # Slot utilisation: 5 slots, 2-second calls.
         sim.reset()
@@ -291,6 +343,7 @@ def main():
             workers = measure_window(sim, accounts=accounts, label=label, first=first,
                                      talk_ms=talk_ms, pool=pool, count=args.workers)
     finally:
+        backends.stop()
         workers.stop()
         for server in (web, floor_web):
             server.terminate()

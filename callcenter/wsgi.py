@@ -4,4 +4,6 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callcenter.settings.production")
 
-application = get_wsgi_application()
+from callcenter.handlers import application_with_webhook  # noqa: E402
+
+application = application_with_webhook(get_wsgi_application())

@@ -60,19 +60,25 @@ def _window_opens(call_settings: dict, profile: str, now, due_by):
 class Budget:
     jobs: int  # free call slots plus lookahead, minus jobs being worked on or already nudged
     account: Account | None  # its slots, profile, plan, prices and balances (others deferred)
+    # Its running campaigns that are due, [(id, call_settings)] by priority, when read with
+    # the budget (PostgreSQL); else None (read by _nudge_due_jobs).
+    batches: list | None = None
 
 
 def dispatch_budget(*, account_id: int, now) -> Budget:
     """What this account may start now. Zero jobs when the account is not active."""
+    with_batches = written_sql()
     with cursor() as db:
-        db.execute(queries.budget_sql(), {"account": account_id, "now": db_datetime(now)})
+        db.execute(queries.budget_sql(with_batches=with_batches),
+                   {"account": account_id, "now": db_datetime(now)})
         row = db.fetchone()
     if row is None:
         return Budget(0, None)
     busy, nudged = row[:2]
-    account = queries.BUDGET_ACCOUNT.build(row[2:])
+    batches = [tuple(batch) for batch in json_document(row[2])] if with_batches else None
+    account = queries.BUDGET_ACCOUNT.build(row[3 if with_batches else 2:])
     return Budget(account.max_concurrent_calls + settings.CALLS_DISPATCH_LOOKAHEAD - busy
-                  - nudged, account)
+                  - nudged, account, batches)
 
 
 def _can_pay_a_call(account: Account, call_settings: dict) -> bool:
@@ -129,8 +135,12 @@ def _nudge_due_jobs(*, budget: Budget, now, due_by) -> dict[int, object]:
     first, oldest first. Returns {job id: when it may start} (``now`` for jobs due now)."""
     starts: dict[int, object] = {}
     with cursor() as db:
-        db.execute(queries.BATCHES_SQL, {"account": budget.account.pk, "now": db_datetime(now)})
-        for batch_pk, call_settings in db.fetchall():
+        batches = budget.batches
+        if batches is None:
+            db.execute(queries.BATCHES_SQL, {"account": budget.account.pk,
+                                             "now": db_datetime(now)})
+            batches = db.fetchall()
+        for batch_pk, call_settings in batches:
             if len(starts) >= budget.jobs:
                 break
             call_settings = json_document(call_settings) or {}

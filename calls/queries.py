@@ -5,7 +5,7 @@ statements marked PostgreSQL have an ORM path beside their caller, taken on SQLi
 
 import functools
 
-from accounts.models import Account
+from accounts.models import Account, DoNotCall
 from batches.models import Batch, Job
 from callcenter.db import Columns, literals, placeholders
 from calls.models import CallAttempt
@@ -23,25 +23,34 @@ SELECT (SELECT count(*) FROM {Job._meta.db_table} j
        (SELECT count(*) FROM {Job._meta.db_table} j
          WHERE j.account_id = a.id AND j.status = '{Job.Status.PENDING}'
            AND j.enqueued_until > %(now)s),
-       {{account}}
+       {{batches}}{{account}}
   FROM {Account._meta.db_table} a
  WHERE a.id = %(account)s AND a.status = '{Account.Status.ACTIVE}'
+"""
+_DUE_BATCHES = f"""
+  FROM {Batch._meta.db_table}
+ WHERE account_id = {{account}} AND status = '{Batch.Status.RUNNING}' AND is_active
+   AND (scheduled_at IS NULL OR scheduled_at <= %(now)s)
+"""
+# The account's running campaigns that are due: (id, call_settings), highest priority first.
+BATCHES_SQL = f"""
+SELECT id, call_settings {_DUE_BATCHES.format(account="%(account)s")}
+ ORDER BY priority_rank DESC, created_at
+"""
+# PostgreSQL: the same, as one JSON array of [id, call_settings], read with the budget.
+_BATCHES_JSON = f"""
+(SELECT coalesce(json_agg(json_build_array(id, call_settings)
+                          ORDER BY priority_rank DESC, created_at), '[]')
+ {_DUE_BATCHES.format(account="a.id")}),
 """
 
 
 @functools.cache
-def budget_sql() -> str:
-    """(jobs in progress, jobs nudged, ``BUDGET_ACCOUNT``) of an active account."""
-    return _BUDGET_SQL.format(account=BUDGET_ACCOUNT.sql)
-
-
-# The account's running campaigns that are due: (id, call_settings), highest priority first.
-BATCHES_SQL = f"""
-SELECT id, call_settings FROM {Batch._meta.db_table}
- WHERE account_id = %(account)s AND status = '{Batch.Status.RUNNING}' AND is_active
-   AND (scheduled_at IS NULL OR scheduled_at <= %(now)s)
- ORDER BY priority_rank DESC, created_at
-"""
+def budget_sql(*, with_batches: bool = False) -> str:
+    """(jobs in progress, jobs nudged[, ``BATCHES_SQL``'s rows as JSON], ``BUDGET_ACCOUNT``) of
+    an active account. ``with_batches``: PostgreSQL (one round trip instead of two)."""
+    return _BUDGET_SQL.format(account=BUDGET_ACCOUNT.sql,
+                              batches=_BATCHES_JSON if with_batches else "")
 # A batch's jobs due by ``due_by`` (now, or the end of the sweep's look-ahead) and not
 # already nudged: (id, next_try_at).
 _DUE = f"""
@@ -80,6 +89,23 @@ def live_elsewhere_sql(lock: str) -> str:
     return _LIVE_ELSEWHERE_SQL.format(lock=lock)
 
 
+# PostgreSQL: what a dial reads right after its claim, read in the claim's statement
+# (``batches.jobs.job_claim``'s ``extra``, over the claimed job ``j``): whether the job's RUT is
+# on the account's do-not-call list; which of its phones are (an array); its attempts so far
+# (``ATTEMPTS_SO_FAR``'s columns, by attempt number, as a JSON array of arrays). As
+# ``accounts.selectors.suppressed_for`` and ``ATTEMPTS_SO_FAR`` read them.
+_JOB_PHONES = ("SELECT p FROM jsonb_array_elements_text(CASE jsonb_typeof(j.contact -> 'phones')"
+               " WHEN 'array' THEN j.contact -> 'phones' ELSE '[]' END) p")
+_DIAL_CLAIM_EXTRA = f"""
+(j.rut <> '' AND EXISTS (SELECT 1 FROM {DoNotCall._meta.db_table} d
+                          WHERE d.account_id = j.account_id AND d.rut = j.rut)),
+ARRAY(SELECT d.phone FROM {DoNotCall._meta.db_table} d
+       WHERE d.account_id = j.account_id AND d.phone <> '' AND d.phone IN ({_JOB_PHONES})),
+(SELECT coalesce(json_agg(json_build_array({{attempt}}) ORDER BY c.attempt_number), '[]')
+   FROM {CallAttempt._meta.db_table} c WHERE c.job_id = j.id)
+"""
+
+
 # The debtor's calls of the last week (weekly compliance limits): account, rut, since.
 RECENT_ENDS = Columns(CallAttempt, "c", only=("id", "ended_at", "outcome"))
 RECENT_ENDS_WHERE = "c.account_id = %s AND c.rut = %s AND c.ended_at >= %s"
@@ -88,6 +114,11 @@ RECENT_ENDS_BY_PHONE_WHERE = "c.account_id = %s AND c.phone = ANY(%s) AND c.ende
 # A job's attempts so far, by attempt number (the one to re-send, whether one is live).
 ATTEMPTS_SO_FAR = Columns(CallAttempt, "c",
                           only=("id", "attempt_number", "status", "call_id", "phone"))
+
+
+@functools.cache
+def dial_claim_extra() -> str:
+    return _DIAL_CLAIM_EXTRA.format(attempt=ATTEMPTS_SO_FAR.sql)
 # PostgreSQL: Retell accepted the call: bind it, and put its job in progress for the whole
 # call (``job_sql``: ``batches.jobs.job_placed_update`` over the CTE ``placed``), in one
 # statement. Parameters: call id, registered, now, now, attempt id, the status it must have,
@@ -125,6 +156,10 @@ FINISH_READ = Columns(CallAttempt, "c", only=(
     "id", "status", "job_id", "account_id", "attempt_number", "phone", "idempotency_key",
     "hold_unit", "hold_amount", "max_call_duration", "started_at", "transcript",
     "recording_url"))
+# The attempt a call is bound to while the call is live (registered or ongoing): call id,
+# then BOUND_LIVE.
+BOUND_LIVE = (CallAttempt.Status.REGISTERED, CallAttempt.Status.ONGOING)
+LIVE_BY_CALL_ID = f"c.call_id = %s AND c.status IN ({placeholders(BOUND_LIVE)})"
 # An attempt settled already, by call id: call id, then FINAL.
 SETTLED_CALL = f"call_id = %s AND status IN ({placeholders(FINAL)})"
 

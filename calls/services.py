@@ -38,7 +38,7 @@ from batches.script import script_for_retell, script_render
 from batches.voice import voice_agent_fields
 from batches.windows import WindowError, dial_window, next_allowed
 from callcenter.db import cursor as db_cursor
-from callcenter.db import db_datetime, insert_row, row_lock, written_sql
+from callcenter.db import db_datetime, insert_row, json_document, row_lock, written_sql
 from calls import queries, retell
 from calls.models import CallAttempt
 
@@ -120,11 +120,13 @@ def _pick_phone(job: Job, suppressed: set[str]) -> tuple[str | None, bool]:
     return None, True
 
 
-def _attempts_so_far(job: Job) -> tuple[CallAttempt | None, int, bool]:
+def _attempts_so_far(job: Job, rows: list | None = None) -> tuple[CallAttempt | None, int, bool]:
     """(an attempt saved but not placed — a crash or a provider error — to re-send with the
     same idempotency key instead of opening a new one; the number of attempt rows; whether a
-    call of this job is in progress)."""
-    rows = queries.ATTEMPTS_SO_FAR.fetch("c.job_id = %s", [job.pk], order="c.attempt_number")
+    call of this job is in progress). ``rows``: the job's attempts if the claim read them."""
+    if rows is None:
+        rows = queries.ATTEMPTS_SO_FAR.fetch("c.job_id = %s", [job.pk],
+                                             order="c.attempt_number")
     open_attempt = next(
         (a for a in reversed(rows) if a.call_id is None and a.status in (
             CallAttempt.Status.DIALLING, CallAttempt.Status.PROVIDER_ERROR)), None)
@@ -135,7 +137,7 @@ def _attempts_so_far(job: Job) -> tuple[CallAttempt | None, int, bool]:
 
 def job_process(*, job_id: int, now=None) -> str:
     """Process one job message. Returns a short word saying what happened (for logs/tests)."""
-    claim = job_claim(job_id=job_id, now=now)
+    claim = job_claim(job_id=job_id, now=now, extra=queries.dial_claim_extra())
     if claim is None:
         return "not_claimed"
     try:
@@ -178,12 +180,20 @@ def job_process_claimed(claim: Claim) -> str:
         return "max_attempts"
 
     # 3. Suppression and the phone (before the window: the number decides the debtor's zone).
-    rut_blocked, suppressed = suppressed_for(account_id=job.account_id, rut=job.rut,
-                                             phones=usable_phones(job))
+    # Read with the claim where it could be (PostgreSQL), else here.
+    if claim.extra is not None:
+        rut_blocked, suppressed, attempts = claim.extra
+        suppressed = set(suppressed)
+        attempts = [queries.ATTEMPTS_SO_FAR.build(values)
+                    for values in json_document(attempts)]
+    else:
+        rut_blocked, suppressed = suppressed_for(account_id=job.account_id, rut=job.rut,
+                                                 phones=usable_phones(job))
+        attempts = None
     if rut_blocked:
         job_finish(claim, status=Job.Status.FAILED, reason=JobReason.FAIL_DO_NOT_CALL)
         return "do_not_call"
-    open_attempt, attempt_rows, call_live = _attempts_so_far(job)
+    open_attempt, attempt_rows, call_live = _attempts_so_far(job, attempts)
     if call_live:
         # Its call is in progress (placed by a try that was cut short, bound by a webhook):
         # never a second call. The job stays claimed; the call's end moves it on.

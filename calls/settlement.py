@@ -109,6 +109,11 @@ def call_update(*, call: dict, event: str = "") -> str:
     done = _update_in_one_statement(call, event)
     if done is not None:
         return done
+    status = call.get("call_status")
+    ends = status in ENDED_CALL_STATUSES or event == "call_ended"
+    call_id = call.get("call_id")
+    if ends and isinstance(call_id, str) and call_id and _finish_live(call_id, call):
+        return "finished"  # the common end: its call bound and live, found and locked at once
     attempt = find_attempt(call)
     if attempt is None:
         logger.warning("retell event %s for unknown call %s", event, call.get("call_id"))
@@ -117,8 +122,6 @@ def call_update(*, call: dict, event: str = "") -> str:
         attempt_placed(attempt_id=attempt.pk, call=call)
     elif attempt.status == CallAttempt.Status.PROVIDER_ERROR and not attempt.call_id:
         attempt_revive(attempt_id=attempt.pk, call=call)
-    status = call.get("call_status")
-    ends = status in ENDED_CALL_STATUSES or event == "call_ended"
     # Closing the attempt stores the analysis, transcript and recording the call carries.
     if ends and attempt_finish(attempt_id=attempt.pk, call=call):
         return "finished"
@@ -162,47 +165,64 @@ def attempt_finish(*, attempt_id: int, call: dict, reason: str | None = None) ->
         attempt = queries.FINISH_READ.get(attempt_id, lock=True)
         if attempt.status in FINAL or attempt.status == CallAttempt.Status.PROVIDER_ERROR:
             return False
-        # of=self: lock the job row only, never the joined batch and account rows.
-        job = engine_job(attempt.job_id, lock=True)
-        reason = reason or call.get("disconnection_reason") or "unknown"
-        outcome = outcomes.classify_reason(reason) if reason != "unknown" else Outcome.UNKNOWN
-        seconds = max(0, int((call.get("duration_ms") or 0) / 1000))
-        answered = outcomes.is_answered(outcome)
-        billed_seconds = min(seconds, attempt.max_call_duration)
-        no_charge = outcome in (Outcome.PROVIDER_ERROR, Outcome.UNKNOWN)
-        cost = Decimal("0") if no_charge else account_services.call_cost(
-            account=job.account, seconds=billed_seconds, answered=answered)
-        now = timezone.now()
-        attempt.status = CallAttempt.Status.ENDED if outcome != Outcome.UNKNOWN \
-            else CallAttempt.Status.FAILED
-        attempt.outcome = outcome
-        attempt.disconnection_reason = reason[:64]
-        attempt.ended_at = _ms(call.get("end_timestamp")) or now
-        attempt.started_at = _ms(call.get("start_timestamp")) or attempt.started_at
-        attempt.duration_seconds = seconds
-        attempt.cost = cost
-        attempt.settled_at = now
-        attempt.transcript = call.get("transcript") or attempt.transcript
-        attempt.recording_url = str(call.get("recording_url") or attempt.recording_url)[:500]
-        written = _FINISH_FIELDS
-        if call.get("call_analysis"):
-            attempt.analysis = call["call_analysis"]
-            written = (*written, "analysis")
-        attempt.raw = {k: v for k, v in call.items() if k not in ("transcript_object",
-                                                                   "transcript")}
-        attempt.updated_at = now
-        update_row(CallAttempt, attempt.pk, {name: getattr(attempt, name) for name in written})
-        _move_job_on(job, attempt, outcome)
-        # Money last: every dial and settle of the account queues on this row lock, so it is
-        # held only for the ledger writes and the commit.
-        account = account_services.account_lock(attempt.account_id,
-                                                fields=account_services.BALANCE_FIELDS)
-        hold = account_services.Hold(unit=attempt.hold_unit, amount=attempt.hold_amount)
-        account_services.account_settle(account=account, hold=hold, cost=cost,
-                                        seconds=billed_seconds if answered else 0,
-                                        reference=attempt.idempotency_key)
-        dispatch_account_on_commit(account.pk)
+        _finish_locked(attempt, call, reason)
     return True
+
+
+def _finish_live(call_id: str, call: dict) -> bool:
+    """``attempt_finish`` of the attempt bound to ``call_id`` if it is registered or ongoing,
+    found by the statement that locks it (the ending webhook's usual case: no read before
+    the lock). False, having changed nothing, for any other state: the general path sorts
+    those out (a webhook that beat the create's answer, a revived call, an end seen twice)."""
+    with transaction.atomic():
+        found = queries.FINISH_READ.fetch(queries.LIVE_BY_CALL_ID,
+                                          [call_id, *queries.BOUND_LIVE], lock=True)
+        if not found:
+            return False
+        _finish_locked(found[0], call, None)
+    return True
+
+
+def _finish_locked(attempt: CallAttempt, call: dict, reason: str | None) -> None:
+    """The settle of a live attempt whose row the caller locked (FINISH_READ's columns)."""
+    # of=self: lock the job row only, never the joined batch and account rows.
+    job = engine_job(attempt.job_id, lock=True)
+    reason = reason or call.get("disconnection_reason") or "unknown"
+    outcome = outcomes.classify_reason(reason) if reason != "unknown" else Outcome.UNKNOWN
+    seconds = max(0, int((call.get("duration_ms") or 0) / 1000))
+    answered = outcomes.is_answered(outcome)
+    billed_seconds = min(seconds, attempt.max_call_duration)
+    no_charge = outcome in (Outcome.PROVIDER_ERROR, Outcome.UNKNOWN)
+    cost = Decimal("0") if no_charge else account_services.call_cost(
+        account=job.account, seconds=billed_seconds, answered=answered)
+    now = timezone.now()
+    attempt.status = CallAttempt.Status.ENDED if outcome != Outcome.UNKNOWN \
+        else CallAttempt.Status.FAILED
+    attempt.outcome = outcome
+    attempt.disconnection_reason = reason[:64]
+    attempt.ended_at = _ms(call.get("end_timestamp")) or now
+    attempt.started_at = _ms(call.get("start_timestamp")) or attempt.started_at
+    attempt.duration_seconds = seconds
+    attempt.cost = cost
+    attempt.settled_at = now
+    attempt.transcript = call.get("transcript") or attempt.transcript
+    attempt.recording_url = str(call.get("recording_url") or attempt.recording_url)[:500]
+    written = _FINISH_FIELDS
+    if call.get("call_analysis"):
+        attempt.analysis = call["call_analysis"]
+        written = (*written, "analysis")
+    attempt.raw = {k: v for k, v in call.items() if k not in ("transcript_object",
+                                                               "transcript")}
+    attempt.updated_at = now
+    update_row(CallAttempt, attempt.pk, {name: getattr(attempt, name) for name in written})
+    _move_job_on(job, attempt, outcome)
+    # Money last: every dial and settle of the account queues on its row lock, so it is
+    # taken by the settle's one UPDATE and held only for the ledger's entries and the commit.
+    hold = account_services.Hold(unit=attempt.hold_unit, amount=attempt.hold_amount)
+    account_services.account_settle_call(account_pk=attempt.account_id, hold=hold, cost=cost,
+                                         seconds=billed_seconds if answered else 0,
+                                         reference=attempt.idempotency_key)
+    dispatch_account_on_commit(attempt.account_id)
 
 
 def _move_job_on(job: Job, attempt: CallAttempt, outcome: str) -> None:

@@ -305,3 +305,43 @@ def test_concurrent_topups_and_charges_lose_no_update():
     assert LedgerEntry.objects.filter(kind="reservation").count() == len(settled)
     assert not LedgerEntry.objects.filter(balance_after__lt=0).exists()
     assert_ledger_explains_balance(account)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("plan, hold, cost, seconds", [
+    ("credit_based", services.Hold(unit="credits", amount=Decimal("505.0000")), Decimal("80"), 90),
+    ("credit_based", services.Hold(unit="credits", amount=Decimal("5.5000")), Decimal("80"), 90),
+    ("credit_based", services.Hold(unit="credits", amount=Decimal("505.0000")), Decimal("0"), 0),
+    ("minutes_based", services.Hold(unit="minutes", amount=Decimal("10.0000")), Decimal("5"), 61),
+    ("unlimited", services.NO_HOLD, Decimal("12.3456"), 30),
+    ("unlimited", services.NO_HOLD, Decimal("0"), 0),
+])
+def test_a_settle_in_one_statement_moves_and_records_what_a_locked_settle_does(
+        plan, hold, cost, seconds):
+    """account_settle_call (the engine's settle, the UPDATE taking the row lock itself) and
+    account_settle on a locked account: the same balances, the same ledger entries."""
+    results = []
+    for one_statement in (False, True):
+        account = AccountFactory(plan_type=plan, credits=Decimal("1000.1234"),
+                                 minutes=Decimal("30"), total_spent=Decimal("7"))
+        LedgerEntry.objects.filter(account=account).delete()
+        with transaction.atomic():
+            if one_statement:
+                services.account_settle_call(account_pk=account.pk, hold=hold, cost=cost,
+                                             seconds=seconds, reference="call-1")
+            else:
+                locked = Account.objects.select_for_update().get(pk=account.pk)
+                services.account_settle(account=locked, hold=hold, cost=cost, seconds=seconds,
+                                        reference="call-1")
+        account.refresh_from_db()
+        entries = list(LedgerEntry.objects.filter(account=account).order_by("id").values_list(
+            "kind", "unit", "amount", "balance_after", "reason", "reference"))
+        results.append(((account.credits, account.minutes, account.total_spent), entries))
+    assert results[0] == results[1]
+
+
+@pytest.mark.django_db
+def test_a_settle_in_one_statement_of_an_unknown_account_fails():
+    with pytest.raises(Account.DoesNotExist), transaction.atomic():
+        services.account_settle_call(account_pk=10**9, hold=services.NO_HOLD,
+                                     cost=Decimal("1"), seconds=0, reference="x")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.queries import balances_add_sql
 from batches.models import Job
 from batches.queries import claim_sql
-from callcenter.db import cursor, orm_only, row_lock
+from callcenter.db import cursor, json_document, orm_only, row_lock
 from calls import queries
 from calls.dispatch import _nudge_batch, dispatch_budget
 from calls.models import CallAttempt
@@ -63,6 +63,28 @@ def test_dispatch_budget_counts_what_the_orm_counts():
     account.status = account.Status.SUSPENDED
     account.save()
     assert dispatch_budget(account_id=account.pk, now=now).account is None
+
+
+@postgresql_only
+def test_the_budget_reads_the_due_campaigns_as_their_own_query_does():
+    from batches.models import Batch
+
+    account = AccountFactory()
+    now = timezone.now()
+    low = BatchFactory(account=account, call_settings={"max_attempts": 2, "ring_timeout": 30})
+    high = BatchFactory(account=account)
+    Batch.objects.filter(pk=high.pk).update(priority_rank=Batch.objects.get(
+        pk=low.pk).priority_rank + 1)
+    BatchFactory(account=account, scheduled_at=now + timedelta(hours=1))
+    BatchFactory(account=account, is_active=False, status=Batch.Status.PAUSED)
+    BatchFactory()  # another account's
+    budget = dispatch_budget(account_id=account.pk, now=now)
+    with cursor() as db:
+        db.execute(queries.BATCHES_SQL, {"account": account.pk, "now": now})
+        expected = [(pk, json_document(call_settings)) for pk, call_settings in db.fetchall()]
+    assert budget.batches == expected and [pk for pk, _ in expected] == [high.pk, low.pk]
+    with orm_only():
+        assert dispatch_budget(account_id=account.pk, now=now).batches is None
 
 
 def nudge_both_ways(limit):
@@ -170,6 +192,45 @@ def test_recent_ends_read_what_the_orm_reads():
     assert len(got) == 2
 
 
+@postgresql_only
+@pytest.mark.parametrize("listed", ["nothing", "rut", "one phone", "both phones", "other rut"])
+def test_the_claim_reads_the_do_not_call_list_and_attempts_as_their_own_queries_do(listed):
+    """What a dial reads with its claim (``dial_claim_extra``) equals what
+    ``suppressed_for`` and ``ATTEMPTS_SO_FAR`` read on their own (the ORM path's reads)."""
+    from accounts.models import DoNotCall
+    from accounts.selectors import suppressed_for
+    from batches.jobs import job_claim, usable_phones
+
+    account = AccountFactory()
+    job = JobFactory(batch=BatchFactory(account=account), contact={
+        "name": "Juan", "phones": ["+56912345671", "+56922222222", "+56933333333"],
+        "invalid_phones": ["+56933333333"], "next_phone_index": 0})
+    other = JobFactory(batch=job.batch)
+    entries = {"rut": [{"rut": job.rut}], "one phone": [{"phone": "+56922222222"}],
+               "both phones": [{"phone": "+56912345671"}, {"phone": "+56922222222"},
+                               {"phone": "+56933333333"}],
+               "other rut": [{"rut": other.rut, "phone": "+56999999999"}]}.get(listed, [])
+    for entry in entries:
+        DoNotCall.objects.create(account=account, **entry)
+    DoNotCall.objects.create(account=AccountFactory(), phone="+56912345671", rut=job.rut)
+    attempt_of(job, 1, status=CallAttempt.Status.ENDED, call_id="call-1")
+    attempt_of(job, 2, status=CallAttempt.Status.PROVIDER_ERROR)
+    attempt_of(other, 1)
+
+    claim = job_claim(job_id=job.pk, extra=queries.dial_claim_extra())
+    rut_blocked, suppressed, attempts = claim.extra
+    expected_rut, expected_phones = suppressed_for(account_id=account.pk, rut=job.rut,
+                                                   phones=usable_phones(claim.job))
+    usable = set(usable_phones(claim.job))
+    assert (rut_blocked, set(suppressed) & usable) == (expected_rut, expected_phones & usable)
+    built = [queries.ATTEMPTS_SO_FAR.build(values) for values in json_document(attempts)]
+    fetched = queries.ATTEMPTS_SO_FAR.fetch("c.job_id = %s", [job.pk], order="c.attempt_number")
+    fields = ("pk", "attempt_number", "status", "call_id", "phone")
+    assert [[getattr(a, f) for f in fields] for a in built] == \
+        [[getattr(a, f) for f in fields] for a in fetched]
+    assert [a.attempt_number for a in built] == [1, 2]
+
+
 def test_find_attempt_reads_what_the_orm_reads():
     job = JobFactory()
     attempt = attempt_of(job, call_id="call-1")
@@ -200,7 +261,7 @@ def test_the_hot_path_runs_through_djangos_connection(sim):
 
     with connection.execute_wrapper(record), CaptureQueriesContext(connection) as captured:
         assert job_process(job_id=job.pk) == "dialled"
-    claim = claim_sql() if connection.vendor == "postgresql" else None
+    claim = claim_sql(queries.dial_claim_extra()) if connection.vendor == "postgresql" else None
     assert claim is None or claim in seen
     assert queries.live_elsewhere_sql(row_lock("FOR NO KEY UPDATE")) in seen
     assert any(balances_add_sql(("credits",)) == sql for sql in seen)  # the hold
@@ -212,4 +273,5 @@ def test_the_hot_path_runs_through_djangos_connection(sim):
     with connection.execute_wrapper(record):
         assert call_update(call=sim.get_call(attempt.call_id), event="call_ended") == "finished"
     assert any(queries.FINISH_READ.sql in sql for sql in seen)
-    assert any(balances_add_sql(("credits", "total_spent")) == sql for sql in seen)
+    assert any(balances_add_sql(("credits", "total_spent"), returning=True) == sql
+               for sql in seen)
