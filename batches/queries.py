@@ -148,3 +148,14 @@ SELECT batch_id, status, sum(jobs) FROM (
     SELECT batch_id, status, jobs FROM batches_jobcount_delta WHERE batch_id = ANY(%s)
 ) AS counts GROUP BY batch_id, status
 """
+# PostgreSQL: an account's jobs per status, from the same counters over its batches (a few
+# rows per batch, whatever their size). Parameters: the account's id twice.
+ACCOUNT_JOB_COUNTS_SQL = f"""
+SELECT status, sum(jobs) FROM (
+    SELECT c.status, c.jobs FROM {JobCount._meta.db_table} c
+      JOIN {Batch._meta.db_table} b ON b.id = c.batch_id WHERE b.account_id = %s
+    UNION ALL
+    SELECT d.status, d.jobs FROM batches_jobcount_delta d
+      JOIN {Batch._meta.db_table} b ON b.id = d.batch_id WHERE b.account_id = %s
+) AS counts GROUP BY status
+"""

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Account, LedgerEntry
 from accounts.selectors import month_bounds
 from batches.models import Batch, Job
-from batches.selectors import job_counts
+from batches.selectors import account_job_counts, job_counts
 from callcenter.db import written_sql
 from calls.models import CallAttempt
 from calls.queries import ATTEMPT_TOTALS_SQL
@@ -126,11 +126,10 @@ def account_stats(*, account: Account, now: datetime | None = None) -> dict:
             filter=Q(is_active=True, status__in=[Batch.Status.PENDING, Batch.Status.RUNNING]),
         ),
     )
-    jobs = Job.objects.filter(account=account).aggregate(
-        total=Count("id"),
-        done=Count("id", filter=Q(status=Job.Status.DONE)),
-        failed=Count("id", filter=Q(status=Job.Status.FAILED)),
-    )
+    # From the counters the database keeps per batch, not a count over the account's jobs.
+    counts = account_job_counts(account_id=account.pk)
+    jobs = {"total": sum(counts.values()), "done": counts[Job.Status.DONE],
+            "failed": counts[Job.Status.FAILED]}
     cost = CallAttempt.objects.filter(
         account=account, ended_at__gte=month_start, ended_at__lt=next_month
     ).aggregate(total=Sum("cost"))["total"]
