@@ -77,6 +77,21 @@ def placed_sql(calls: str) -> str:
     return _PLACED_SQL.format(calls=calls)
 
 
+# PostgreSQL: which of these batches (ids, each with the instant its calling window opens)
+# have a pending job with no zone of its own due before that instant, or with no due time:
+# the ones whose jobs the sweep defers to the opening. Two index probes per batch
+# (job_due_idx), stopping at the first job found: a batch whose due jobs were deferred
+# already costs next to nothing. Parameters: [batch ids], [openings].
+DUE_BEFORE_SQL = f"""
+SELECT v.batch_id FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(batch_id, opens)
+ WHERE EXISTS (SELECT 1 FROM {Job._meta.db_table} j
+                WHERE j.batch_id = v.batch_id AND j.status = '{Job.Status.PENDING}'
+                  AND j.next_try_at < v.opens AND NOT j.contact ? 'timezone')
+    OR EXISTS (SELECT 1 FROM {Job._meta.db_table} j
+                WHERE j.batch_id = v.batch_id AND j.status = '{Job.Status.PENDING}'
+                  AND j.next_try_at IS NULL AND NOT j.contact ? 'timezone')
+"""
+
 # PostgreSQL: a job whose phones all start with a prefix (%s).
 ALL_PHONES_LIKE = ("NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(contact -> 'phones') p"
                    " WHERE p NOT LIKE %s)")

@@ -61,6 +61,34 @@ UPDATE {Job._meta.db_table} SET enqueued_until = %(until)s
 RETURNING id, next_try_at
 """
 
+# The sweep: the accounts to dispatch, in one statement (not one dispatch per account with a
+# running campaign): active, with a pending job of a running campaign due by ``due_by`` and
+# not nudged (two index probes per running campaign, job_due_idx), and a slot free for it
+# by ``dispatch_budget``'s count (busy and nudged jobs: job_busy_idx, job_enqueued_idx).
+ACCOUNTS_TO_DISPATCH_SQL = f"""
+SELECT a.id FROM {Account._meta.db_table} a
+ WHERE a.status = '{Account.Status.ACTIVE}'
+   AND EXISTS (
+       SELECT 1 FROM {Batch._meta.db_table} b
+        WHERE b.account_id = a.id AND b.status = '{Batch.Status.RUNNING}' AND b.is_active
+          AND (b.scheduled_at IS NULL OR b.scheduled_at <= %(now)s)
+          AND (EXISTS (SELECT 1 FROM {Job._meta.db_table} j
+                        WHERE j.batch_id = b.id AND j.status = '{Job.Status.PENDING}'
+                          AND j.next_try_at <= %(due_by)s
+                          AND (j.enqueued_until IS NULL OR j.enqueued_until <= %(now)s))
+               OR EXISTS (SELECT 1 FROM {Job._meta.db_table} j
+                           WHERE j.batch_id = b.id AND j.status = '{Job.Status.PENDING}'
+                             AND j.next_try_at IS NULL
+                             AND (j.enqueued_until IS NULL OR j.enqueued_until <= %(now)s))))
+   AND a.max_concurrent_calls + %(lookahead)s
+       > (SELECT count(*) FROM {Job._meta.db_table} j
+           WHERE j.account_id = a.id AND j.status = '{Job.Status.IN_PROGRESS}')
+       + (SELECT count(*) FROM {Job._meta.db_table} j
+           WHERE j.account_id = a.id AND j.status = '{Job.Status.PENDING}'
+             AND j.enqueued_until > %(now)s)
+ ORDER BY a.id
+"""
+
 # --- a dial ---------------------------------------------------------------------------------
 # (the batch if it still runs, locked until the dial commits; the account's live calls of
 # other jobs; whether the job's lease is still this worker's). Parameters: batch, account,
