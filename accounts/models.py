@@ -192,7 +192,13 @@ class LedgerEntry(models.Model):
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["account", "unit", "created_at"])]
+        indexes = [
+            models.Index(fields=["account", "unit", "created_at"]),
+            # An account's settlements since a date, with their unit and amount (the balance's
+            # usage this month and over the last 30 days): an index-only range.
+            models.Index(fields=["account", "created_at"], include=["unit", "amount"],
+                         condition=Q(kind="settlement"), name="ledger_settlement_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_gte_0"),
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),

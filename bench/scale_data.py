@@ -394,6 +394,7 @@ def _jobs_attempts(conn, rng, spec, accounts, batches, now, timings, log) -> dic
     pool = {pk: max(int(n * 0.6), biggest[pk]) for pk, n in jobs_per_account.items()}
     rut_base = {a.pk: 5_000_000 + a.pk * 2_000_000 for a in accounts}
     offsets: dict[int, int] = {}
+    live_calls: dict[int, int] = {}
     debtors: dict[int, list[tuple[str, list[str]]]] = {}  # a sample per account, for the DNC
     # {account pk: [(ended, amount in 1/10,000 of the plan's unit, job pk, attempt)]}
     charges: dict[int, list[tuple[float, int, int, int]]] = {}
@@ -419,8 +420,10 @@ def _jobs_attempts(conn, rng, spec, accounts, batches, now, timings, log) -> dic
         for batch in batches:
             account = batch.account
             cs = batch.settings
-            delay = timedelta(hours=float(cs["retry_delay_hours"]))
             cats = _job_categories(batch, rng)
+            if "busy" in cats and live_calls.get(account.pk, 0) >= account.slots // 2:
+                cats[cats.index("busy")] = "due"  # half the account's call slots at most
+            live_calls[account.pk] = live_calls.get(account.pk, 0) + ("busy" in cats)
             start = offsets.get(account.pk, 0)
             offsets[account.pk] = start + batch.jobs
             for n, cat in enumerate(cats):

@@ -72,6 +72,10 @@ class CallAttempt(TimeStamped):
             models.Index(fields=["batch", "status"], name="attempt_batch_idx"),
             # The dashboard's window (calls.dashboard): its scans end at the month's start.
             models.Index(fields=["created_at"], name="attempt_created_idx"),
+            # An account's calls ended in a month, with their cost (the balance's and the
+            # statistics' month cost): an index-only range, not every call of the account.
+            models.Index(fields=["account", "ended_at"], include=["cost"],
+                         name="attempt_account_ended_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["job", "attempt_number"], name="attempt_job_n_unique"),
