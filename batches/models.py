@@ -160,6 +160,9 @@ class Job(TimeStamped):
         indexes = [
             models.Index(fields=["rut"], name="job_rut_idx"),
             models.Index(fields=["batch", "status"], name="job_batch_status_idx"),
+            # A campaign's jobs in id order (the API's list): a page at any depth is an
+            # index-only range of ids (callcenter.api.CountedPaginator).
+            models.Index(fields=["batch", "id"], name="job_batch_id_idx"),
             # The dispatcher walks each running batch's due jobs in next_try_at order.
             models.Index(
                 fields=["batch", "next_try_at", "id"],
