@@ -76,6 +76,9 @@ class CallAttempt(TimeStamped):
             # statistics' month cost): an index-only range, not every call of the account.
             models.Index(fields=["account", "ended_at"], include=["cost"],
                          name="attempt_account_ended_idx"),
+            # The weekly limits of a debtor without RUT, known by its phones (calls.queries
+            # RECENT_ENDS_BY_PHONE_WHERE), as attempt_rut_idx serves those with one.
+            models.Index(fields=["account", "phone", "ended_at"], name="attempt_phone_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["job", "attempt_number"], name="attempt_job_n_unique"),

@@ -14,4 +14,8 @@ class Migration(migrations.Migration):
             model_name='callattempt',
             index=models.Index(fields=['account', 'ended_at'], include=('cost',), name='attempt_account_ended_idx'),
         ),
+        migrations.AddIndex(
+            model_name='callattempt',
+            index=models.Index(fields=['account', 'phone', 'ended_at'], name='attempt_phone_idx'),
+        ),
     ]
