@@ -83,6 +83,9 @@ class Batch(TimeStamped):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["account", "status"]),
+            # Every campaign newest first (the operators' list, 50 a page): no sort of them
+            # all at each page.
+            models.Index(fields=["created_at", "id"], name="batch_created_idx"),
             models.Index(fields=["next_run_at"], condition=Q(next_run_at__isnull=False),
                          name="batch_next_run_idx"),
         ]
