@@ -89,6 +89,19 @@ SELECT a.id FROM {Account._meta.db_table} a
  ORDER BY a.id
 """
 
+# The sweep: pending jobs of cancelled campaigns (``jobs_cancel_orphaned_expired``), locked,
+# oldest first. The cancelled campaigns are read first (an init plan), then their pending
+# jobs by job_batch_status_idx: the join's plan walked all the pending jobs of every
+# campaign (500,000 at a million jobs). Parameter: how many.
+ORPHANED_JOBS_SQL = f"""
+SELECT j.id FROM {Job._meta.db_table} j
+ WHERE j.status = '{Job.Status.PENDING}'
+   AND j.batch_id = ANY(ARRAY(SELECT b.id FROM {Batch._meta.db_table} b
+                               WHERE b.status = '{Batch.Status.CANCELLED}'))
+ ORDER BY j.id LIMIT %s
+   FOR UPDATE SKIP LOCKED
+"""
+
 # --- a dial ---------------------------------------------------------------------------------
 # (the batch if it still runs, locked until the dial commits; the account's live calls of
 # other jobs; whether the job's lease is still this worker's). Parameters: batch, account,

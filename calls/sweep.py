@@ -10,6 +10,7 @@ every account with running campaigns. Flushing Redis or losing any message there
 nothing: the next sweep finds the work again.
 """
 
+import json
 import logging
 from datetime import timedelta
 
@@ -39,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 RECOVER_LIMIT = 500
 POLL_LIMIT = 200
+# What of a campaign's call settings its window depends on (batches.windows.campaign_window).
+WINDOW_SETTINGS = ("timezone", "allowed_hours", "days_of_week")
 
 
 def batches_activate_scheduled(*, now=None) -> int:
@@ -103,11 +106,19 @@ def jobs_cancel_orphaned_expired(*, now=None) -> int:
     the recovery, which hands back the leases that expired during a cancel."""
     now = now or timezone.now()
     with transaction.atomic():
-        orphaned = list(
-            Job.objects.filter(status=Job.Status.PENDING, batch__status=Batch.Status.CANCELLED)
-            .select_for_update(skip_locked=True, of=("self",)).order_by("pk")
-            .values_list("pk", flat=True)[:RECOVER_LIMIT]
-        )
+        if written_sql():
+            # The cancelled campaigns first, then their pending jobs by (batch, status): a
+            # join lets the planner walk every pending job of every campaign instead.
+            with cursor() as db:
+                db.execute(queries.ORPHANED_JOBS_SQL, [RECOVER_LIMIT])
+                orphaned = [row[0] for row in db.fetchall()]
+        else:
+            orphaned = list(
+                Job.objects.filter(status=Job.Status.PENDING,
+                                   batch__status=Batch.Status.CANCELLED)
+                .select_for_update(skip_locked=True, of=("self",)).order_by("pk")
+                .values_list("pk", flat=True)[:RECOVER_LIMIT]
+            )
         return jobs_cancel_orphaned(job_ids=orphaned, now=now)
 
 
@@ -191,9 +202,17 @@ def jobs_defer_to_window(*, now=None) -> int:
         .filter(Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=now))
         .values_list("pk", "call_settings", "account__compliance_profile")
     }
-    openings = {}
+    openings, known = {}, {}
     for pk, (call_settings, profile) in campaigns.items():
-        opens = campaign_opens(call_settings=call_settings, profile=profile, after=now)
+        # Campaigns mostly share their window (an account's campaigns, its defaults): each
+        # distinct one is computed once per sweep, not once per campaign.
+        settings_ = call_settings if isinstance(call_settings, dict) else {}
+        key = (profile, json.dumps([settings_.get(name) for name in WINDOW_SETTINGS],
+                                   sort_keys=True, default=str))
+        if key not in known:
+            known[key] = campaign_opens(call_settings=call_settings, profile=profile,
+                                        after=now)
+        opens = known[key]
         if opens is not None and opens > now:
             openings[pk] = opens
     return sum(batch_defer_to_window(batch_pk=pk, call_settings=campaigns[pk][0],

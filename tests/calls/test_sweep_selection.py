@@ -65,3 +65,18 @@ def test_campaigns_with_jobs_due_before_their_opening_are_what_the_orm_finds():
         orm = batches_due_before(openings=openings)
     assert written == orm == {due.pk, undated.pk}
     assert batches_due_before(openings={}) == set()
+
+
+def test_pending_jobs_of_cancelled_campaigns_are_cancelled_and_no_other():
+    from calls.sweep import jobs_cancel_orphaned_expired
+
+    cancelled = BatchFactory(account=AccountFactory(), status=Batch.Status.CANCELLED)
+    left, done = JobFactory(batch=cancelled), JobFactory(batch=cancelled,
+                                                          status=Job.Status.DONE)
+    other = JobFactory(batch=running(AccountFactory()))
+    assert jobs_cancel_orphaned_expired() == 1
+    statuses = dict(Job.objects.values_list("pk", "status"))
+    assert statuses == {left.pk: Job.Status.CANCELLED, done.pk: Job.Status.DONE,
+                        other.pk: Job.Status.PENDING}
+    with orm_only():
+        assert jobs_cancel_orphaned_expired() == 0
