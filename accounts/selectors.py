@@ -1,10 +1,11 @@
 """Reads for accounts: who sees which account, month boundaries, the do-not-call list and
 API tokens. Balances and statistics, which read campaigns and calls, are ``calls.selectors``."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from callcenter.db import cursor
+from callcenter.db import cursor, db_datetime
 
 from . import queries
 from .models import Account, ApiToken
@@ -44,6 +45,33 @@ def suppressed_for(*, account_id: int, rut: str, phones: list[str]) -> tuple[boo
         if phone:
             blocked.add(phone)
     return rut_blocked, blocked
+
+
+HOUR = timedelta(hours=1)
+
+
+def _hour_floor(value: datetime) -> datetime:
+    return value - timedelta(minutes=value.minute, seconds=value.second,
+                             microseconds=value.microsecond)
+
+
+def settled_in(*, account_id: int, first: tuple[datetime, datetime],
+               second: tuple[datetime, datetime]) -> dict[str, tuple[Decimal, Decimal]]:
+    """PostgreSQL: {unit: (charged in ``first``, charged in ``second``)} by the account's
+    settlements (negative amounts), each range [start, end). One query over the hourly sums
+    the database keeps and the ledger entries of the ranges' partial hours."""
+    params = {"account": account_id}
+    for name, (start, end) in (("first", first), ("second", second)):
+        floor_start = _hour_floor(start)
+        ceil_start = floor_start if floor_start == start else floor_start + HOUR
+        params.update({f"{name}_a": db_datetime(start), f"{name}_b": db_datetime(end),
+                       f"{name}_ca": db_datetime(ceil_start),
+                       f"{name}_fb": db_datetime(_hour_floor(end))})
+    params["lo"] = min(params["first_ca"], params["second_ca"])
+    params["hi"] = max(params["first_fb"], params["second_fb"])
+    with cursor() as db:
+        db.execute(queries.SETTLED_SQL, params)
+        return {unit: (first_sum, second_sum) for unit, first_sum, second_sum in db.fetchall()}
 
 
 def api_token_for_key(*, key: str) -> ApiToken | None:

@@ -13,7 +13,7 @@ from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Account, LedgerEntry
-from accounts.selectors import month_bounds
+from accounts.selectors import month_bounds, settled_in
 from batches.models import Batch, Job
 from batches.selectors import account_job_counts, job_counts
 from callcenter.db import written_sql
@@ -65,19 +65,29 @@ def account_balance_summary(*, account: Account, now: datetime | None = None) ->
     now = now or timezone.now()
     month_start, next_month = month_bounds(tz_name=account.timezone, now=now)
     window_start = now - timedelta(days=SPEND_WINDOW_DAYS)
-    settlements = LedgerEntry.objects.filter(
-        account=account,
-        kind=LedgerEntry.Kind.SETTLEMENT,
-        created_at__gte=min(month_start, window_start),
-    )
-    this_month = Q(created_at__gte=month_start, created_at__lt=next_month)
-    recent = Q(created_at__gte=window_start, created_at__lte=now)
-    usage = settlements.aggregate(
-        credits_month=Sum("amount", filter=this_month & Q(unit=LedgerEntry.Unit.CREDITS)),
-        minutes_month=Sum("amount", filter=this_month & Q(unit=LedgerEntry.Unit.MINUTES)),
-        credits_recent=Sum("amount", filter=recent & Q(unit=LedgerEntry.Unit.CREDITS)),
-        minutes_recent=Sum("amount", filter=recent & Q(unit=LedgerEntry.Unit.MINUTES)),
-    )
+    if written_sql():
+        # The hourly sums the database keeps (a few hundred rows), not every settlement of
+        # 30 days (hundreds of thousands for a big account). "recent" ends at now inclusive.
+        sums = settled_in(account_id=account.pk, first=(month_start, next_month),
+                          second=(window_start, now + timedelta(microseconds=1)))
+        usage = {}
+        for unit in (LedgerEntry.Unit.CREDITS, LedgerEntry.Unit.MINUTES):
+            month_sum, recent_sum = sums.get(unit, (None, None))
+            usage[f"{unit}_month"], usage[f"{unit}_recent"] = month_sum, recent_sum
+    else:
+        settlements = LedgerEntry.objects.filter(
+            account=account,
+            kind=LedgerEntry.Kind.SETTLEMENT,
+            created_at__gte=min(month_start, window_start),
+        )
+        this_month = Q(created_at__gte=month_start, created_at__lt=next_month)
+        recent = Q(created_at__gte=window_start, created_at__lte=now)
+        usage = settlements.aggregate(
+            credits_month=Sum("amount", filter=this_month & Q(unit=LedgerEntry.Unit.CREDITS)),
+            minutes_month=Sum("amount", filter=this_month & Q(unit=LedgerEntry.Unit.MINUTES)),
+            credits_recent=Sum("amount", filter=recent & Q(unit=LedgerEntry.Unit.CREDITS)),
+            minutes_recent=Sum("amount", filter=recent & Q(unit=LedgerEntry.Unit.MINUTES)),
+        )
     total_cost = _sum(
         CallAttempt.objects.filter(
             account=account, ended_at__gte=month_start, ended_at__lt=next_month
