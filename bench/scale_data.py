@@ -20,9 +20,10 @@
 - campaign events (created, completed...) and each finished job's last event.
 
 Triggers are off during the load (``session_replication_role = replica``: the counter
-triggers of batches 0007 and calls 0004 and the deferred foreign-key checks); the counters
-(``batches_jobcount``, ``calls_attempttotal``) are then filled with one ``INSERT ... SELECT``
-each, as the migrations do, the sequences moved past the ids and every table analysed.
+triggers of batches 0007, calls 0004 and accounts 0006, and the deferred foreign-key
+checks); the counters (``batches_jobcount``, ``calls_attempttotal``,
+``accounts_usagehour``) are then filled with one ``INSERT ... SELECT`` each, as the
+migrations do, the sequences moved past the ids and every table analysed.
 Deterministic (seeded).
 """
 
@@ -672,6 +673,10 @@ def _do_not_call(conn, rng, spec, accounts, debtors, now, timings) -> None:
 COUNTERS_SQL = [
     "DELETE FROM batches_jobcount",
     "DELETE FROM calls_attempttotal",
+    "DELETE FROM accounts_usagehour",
+    "INSERT INTO accounts_usagehour (account_id, unit, hour, amount) "
+    "SELECT account_id, unit, date_trunc('hour', created_at, 'UTC'), sum(amount) "
+    "FROM accounts_ledgerentry WHERE kind = 'settlement' GROUP BY 1, 2, 3",
     "INSERT INTO batches_jobcount (batch_id, status, stripe, jobs) "
     "SELECT batch_id, status, 0, count(*) FROM batches_job GROUP BY batch_id, status",
     "INSERT INTO calls_attempttotal (batch_id, stripe, attempts, in_flight, contacted, seconds, "
@@ -716,6 +721,13 @@ CHECKS_SQL = {
                           coalesce(sum(amount) FILTER (WHERE unit = 'minutes'), 0) AS minutes
                      FROM accounts_ledgerentry GROUP BY 1) l ON l.account_id = a.id
         WHERE a.credits <> coalesce(l.credits, 0) OR a.minutes <> coalesce(l.minutes, 0)""",
+    "hourly usage matches the settlements": """
+        SELECT count(*) FROM (
+            SELECT account_id, unit, date_trunc('hour', created_at, 'UTC') AS hour,
+                   sum(amount) AS amount
+              FROM accounts_ledgerentry WHERE kind = 'settlement' GROUP BY 1, 2, 3) l
+        FULL JOIN accounts_usagehour u USING (account_id, unit, hour)
+        WHERE l.amount IS DISTINCT FROM u.amount""",
     "no negative balance_after": "SELECT count(*) FROM accounts_ledgerentry "
                                  "WHERE balance_after < 0",
 }
