@@ -20,10 +20,11 @@
 - campaign events (created, completed...) and each finished job's last event.
 
 Triggers are off during the load (``session_replication_role = replica``: the counter
-triggers of batches 0007, calls 0004 and accounts 0006, and the deferred foreign-key
-checks); the counters (``batches_jobcount``, ``calls_attempttotal``,
-``accounts_usagehour``) are then filled with one ``INSERT ... SELECT`` each, as the
-migrations do, the sequences moved past the ids and every table analysed.
+triggers of batches 0007, calls 0004 and 0006, accounts 0006, and the deferred
+foreign-key checks); the counters (``batches_jobcount``, ``calls_attempttotal``,
+``calls_attempthour``, ``accounts_usagehour``) are then filled with one
+``INSERT ... SELECT`` each, as the migrations do, the sequences moved past the ids and
+every table analysed.
 Deterministic (seeded).
 """
 
@@ -674,6 +675,7 @@ COUNTERS_SQL = [
     "DELETE FROM batches_jobcount",
     "DELETE FROM calls_attempttotal",
     "DELETE FROM accounts_usagehour",
+    "DELETE FROM calls_attempthour",
     "INSERT INTO accounts_usagehour (account_id, unit, hour, amount) "
     "SELECT account_id, unit, date_trunc('hour', created_at, 'UTC'), sum(amount) "
     "FROM accounts_ledgerentry WHERE kind = 'settlement' GROUP BY 1, 2, 3",
@@ -691,9 +693,13 @@ SEQUENCES = ["accounts_account", "batches_batch", "batches_job", "calls_callatte
 
 
 def _finish(conn) -> None:
+    import importlib
+
+    hours = importlib.import_module("calls.migrations.0006_attempt_hours")
     with conn.cursor() as cursor:
         for sql in COUNTERS_SQL:
             cursor.execute(sql)
+        cursor.execute(hours.FILL_SQL)
         for table in SEQUENCES:
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                            f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)")
@@ -728,6 +734,13 @@ CHECKS_SQL = {
               FROM accounts_ledgerentry WHERE kind = 'settlement' GROUP BY 1, 2, 3) l
         FULL JOIN accounts_usagehour u USING (account_id, unit, hour)
         WHERE l.amount IS DISTINCT FROM u.amount""",
+    "dashboard hours match the attempts": """
+        SELECT count(*) FROM (
+            SELECT date_trunc('hour', started_at, 'UTC') AS hour, count(*) AS n
+              FROM calls_callattempt WHERE started_at IS NOT NULL GROUP BY 1) a
+        FULL JOIN (SELECT hour, sum(started) AS n FROM calls_attempthour
+                    WHERE account_id = 0 GROUP BY 1 HAVING sum(started) <> 0) h USING (hour)
+        WHERE a.n IS DISTINCT FROM h.n""",
     "no negative balance_after": "SELECT count(*) FROM accounts_ledgerentry "
                                  "WHERE balance_after < 0",
 }

@@ -115,3 +115,28 @@ class AttemptTotal(models.Model):
 
     def __str__(self):
         return f"{self.batch_id}[{self.stripe}]: {self.attempts} attempts, {self.cost}"
+
+
+class AttemptHour(models.Model):
+    """The dashboard's figures per account and hour (UTC), on PostgreSQL: kept by triggers on
+    the attempts table (migration 0006), never written by the application. Calls started in
+    the hour, contacts and dialled calls ended in it, and the cost settled in it; account 0
+    holds every account's. Striped and folded at commit like ``AttemptTotal``; the sum over
+    the stripes is the figure. Read by ``calls.dashboard.dashboard_data``."""
+
+    account_id = models.BigIntegerField()  # 0: every account (no foreign key)
+    hour = models.DateTimeField()
+    stripe = models.PositiveSmallIntegerField()
+    started = models.BigIntegerField()
+    contacted = models.BigIntegerField()
+    dialled = models.BigIntegerField()
+    spend = models.DecimalField(max_digits=20, decimal_places=4)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account_id", "hour", "stripe"],
+                                    name="attempthour_account_hour_stripe"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.hour:%Y-%m-%d %H}h[{self.stripe}]: {self.started}"

@@ -180,3 +180,32 @@ SELECT batch_id, sum(attempts), sum(in_flight), sum(contacted), sum(seconds), su
       FROM calls_attempttotal_delta WHERE batch_id = ANY(%s)
 ) AS totals GROUP BY batch_id
 """
+
+# --- the dashboard (PostgreSQL) -----------------------------------------------------------------
+# Its figures from the hourly sums the database keeps (AttemptHour, migration 0006) plus the
+# rows this transaction staged and has not folded yet; calls in flight by attempt_live_idx.
+# ``scope``: an account's id, or 0 for every account. Parameters: scope (x3), since, today
+# (x4), month; then the live count's scope (x2).
+_HOURS = """
+    SELECT hour, started, contacted, dialled, spend FROM calls_attempthour
+     WHERE account_id = %(scope)s AND hour >= %(since)s
+    UNION ALL
+    SELECT hour, started, contacted, dialled, spend FROM calls_attempthour_delta
+     WHERE (%(scope)s = 0 OR account_id = %(scope)s) AND hour >= %(since)s
+"""
+DASHBOARD_FIGURES_SQL = f"""
+SELECT coalesce(sum(started) FILTER (WHERE hour >= %(today)s), 0),
+       coalesce(sum(contacted) FILTER (WHERE hour >= %(today)s), 0),
+       coalesce(sum(dialled) FILTER (WHERE hour >= %(today)s), 0),
+       sum(spend) FILTER (WHERE hour >= %(today)s),
+       sum(spend) FILTER (WHERE hour >= %(month)s),
+       (SELECT count(*) FROM {CallAttempt._meta.db_table}
+         WHERE status IN ({literals(CallAttempt.LIVE_STATUSES)})
+           AND (%(scope)s = 0 OR account_id = %(scope)s))
+  FROM ({_HOURS}) AS hours
+"""
+# Calls started per local day (``tz``, an IANA name) since ``since``: (day, calls).
+DASHBOARD_DAYS_SQL = f"""
+SELECT (hour AT TIME ZONE %(tz)s)::date, sum(started) FROM ({_HOURS}) AS hours
+ GROUP BY 1 HAVING sum(started) <> 0
+"""

@@ -47,3 +47,50 @@ def test_balance_usage_from_the_hourly_sums_is_what_the_ledger_adds_up_to(accoun
         orm = selectors.account_balance_summary(account=account_a, now=now)
     assert written == orm
     assert written["usage_this_month"]["credits_used"] == Decimal("8.75")  # the last five
+
+
+def test_dashboard_from_the_hourly_sums_is_what_the_scan_counts(account_a, account_b):
+    """The dashboard's figures and calls per day from the hourly sums the database keeps
+    (migration calls 0006) equal the scan of the attempts, for an account and for all, after
+    inserts, updates (a call placed, ended and settled) and a delete."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from callcenter.db import orm_only
+    from calls import dashboard
+    from calls.models import CallAttempt
+    from tests.factories import BatchFactory, JobFactory
+
+    now = datetime(2026, 12, 4, 19, 30, tzinfo=UTC)
+    rows = []
+    for n, account in enumerate([account_a, account_a, account_b, account_a, account_b]):
+        job = JobFactory(batch=BatchFactory(account=account))
+        rows.append(CallAttempt.objects.create(
+            job=job, batch=job.batch, account=account, rut=job.rut, attempt_number=1,
+            phone="+56912345671", idempotency_key=f"k{n}"))
+    moments = [now - timedelta(hours=2), now - timedelta(days=3, minutes=7),
+               now - timedelta(days=20), now - timedelta(minutes=1), now - timedelta(days=40)]
+    for n, (attempt, at) in enumerate(zip(rows, moments, strict=True)):
+        CallAttempt.objects.filter(pk=attempt.pk).update(
+            created_at=at, status=CallAttempt.Status.REGISTERED, started_at=at)
+        if n != 3:  # the fourth call is still live
+            outcome = CallAttempt.Outcome.CONTACT if n % 2 else CallAttempt.Outcome.NO_CONTACT
+            CallAttempt.objects.filter(pk=attempt.pk).update(
+                status=CallAttempt.Status.ENDED, outcome=outcome,
+                ended_at=at + timedelta(minutes=3), settled_at=at + timedelta(minutes=3),
+                cost=Decimal("12.5") * (n + 1))
+    extra = CallAttempt.objects.create(
+        job=rows[0].job, batch=rows[0].batch, account=account_a, rut=rows[0].rut,
+        attempt_number=2, phone="+56912345671", idempotency_key="gone", started_at=now,
+        status=CallAttempt.Status.ENDED, outcome="contact", ended_at=now, settled_at=now,
+        cost=Decimal(3))
+    extra.delete()
+    for tz in (ZoneInfo("America/Santiago"), ZoneInfo("UTC")):
+        for account_id in (None, account_a.pk, account_b.pk):
+            hourly = dashboard.dashboard_data(now=now, account_id=account_id, tz=tz)
+            with orm_only():
+                scanned = dashboard.dashboard_data(now=now, account_id=account_id, tz=tz)
+            assert hourly == scanned
+    figures = dashboard.dashboard_data(now=now, tz=ZoneInfo("America/Santiago"))
+    assert (figures["calls_today"], figures["in_flight"], figures["dialled_today"]) == (2, 1, 1)
