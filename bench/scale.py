@@ -498,7 +498,7 @@ def measure_reads(figures: Figures, big, export, staff, client_user, requests: i
         ("GET /batches (50 per page, client)", client, "/api/v1/batches?page_size=50"),
         ("GET /batches (50 per page, staff, all accounts)", operator,
          "/api/v1/batches?page_size=50"),
-        (f"GET /batches page {staff_page} (staff)", operator,
+        ("GET /batches page 50, or the last (staff)", operator,
          f"/api/v1/batches?page_size=50&page={staff_page}"),
         ("GET /accounts/{id}/balance", client, f"/api/v1/accounts/{big.account_id}/balance"),
         ("GET /accounts/{id}/stats", client, f"/api/v1/accounts/{big.account_id}/stats"),
@@ -506,7 +506,7 @@ def measure_reads(figures: Figures, big, export, staff, client_user, requests: i
         ("GET /dashboard (staff, all accounts)", operator, "/api/v1/dashboard"),
         ("GET /batches/{id}/jobs (100 per page)", client,
          f"/api/v1/batches/{export.batch_id}/jobs?page_size=100"),
-        (f"GET /batches/{{id}}/jobs page {deep}", client,
+        ("GET /batches/{id}/jobs a page at 90 %", client,
          f"/api/v1/batches/{export.batch_id}/jobs?page_size=100&page={deep}"),
         ("admin jobs list, RUT search (staff)", operator, f"/admin/batches/job/?q={rut}"),
     ]

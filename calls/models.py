@@ -120,7 +120,8 @@ class AttemptTotal(models.Model):
 class AttemptHour(models.Model):
     """The dashboard's figures per account and hour (UTC), on PostgreSQL: kept by triggers on
     the attempts table (migration 0006), never written by the application. Calls started in
-    the hour, contacts and dialled calls ended in it, and the cost settled in it; account 0
+    the hour, contacts and dialled calls ended in it, the cost settled in it and the cost of
+    the calls ended in it (an account's month cost: ``calls.selectors``); account 0
     holds every account's. Striped and folded at commit like ``AttemptTotal``; the sum over
     the stripes is the figure. Read by ``calls.dashboard.dashboard_data``."""
 
@@ -130,7 +131,8 @@ class AttemptHour(models.Model):
     started = models.BigIntegerField()
     contacted = models.BigIntegerField()
     dialled = models.BigIntegerField()
-    spend = models.DecimalField(max_digits=20, decimal_places=4)
+    spend = models.DecimalField(max_digits=20, decimal_places=4)  # by settled_at
+    ended_cost = models.DecimalField(max_digits=20, decimal_places=4)  # by ended_at
 
     class Meta:
         constraints = [

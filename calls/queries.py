@@ -209,3 +209,13 @@ DASHBOARD_DAYS_SQL = f"""
 SELECT (hour AT TIME ZONE %(tz)s)::date, sum(started) FROM ({_HOURS}) AS hours
  GROUP BY 1 HAVING sum(started) <> 0
 """
+# The cost of an account's calls ended in [start, end) (whole hours), from the same sums.
+ENDED_COST_SQL = """
+SELECT coalesce(sum(ended_cost), 0) FROM (
+    SELECT ended_cost FROM calls_attempthour
+     WHERE account_id = %(account)s AND hour >= %(start)s AND hour < %(end)s
+    UNION ALL
+    SELECT ended_cost FROM calls_attempthour_delta
+     WHERE account_id = %(account)s AND hour >= %(start)s AND hour < %(end)s
+) AS hours
+"""

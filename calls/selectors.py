@@ -18,7 +18,7 @@ from batches.models import Batch, Job
 from batches.selectors import account_job_counts, job_counts
 from callcenter.db import written_sql
 from calls.models import CallAttempt
-from calls.queries import ATTEMPT_TOTALS_SQL
+from calls.queries import ATTEMPT_TOTALS_SQL, ENDED_COST_SQL
 
 ZERO = Decimal("0")
 TWO_PLACES = Decimal("0.01")
@@ -88,11 +88,7 @@ def account_balance_summary(*, account: Account, now: datetime | None = None) ->
             credits_recent=Sum("amount", filter=recent & Q(unit=LedgerEntry.Unit.CREDITS)),
             minutes_recent=Sum("amount", filter=recent & Q(unit=LedgerEntry.Unit.MINUTES)),
         )
-    total_cost = _sum(
-        CallAttempt.objects.filter(
-            account=account, ended_at__gte=month_start, ended_at__lt=next_month
-        ).aggregate(total=Sum("cost"))["total"]
-    )
+    total_cost = month_cost(account=account, start=month_start, end=next_month)
 
     depletion = None
     unit = _plan_unit(account)
@@ -120,6 +116,21 @@ def account_balance_summary(*, account: Account, now: datetime | None = None) ->
     }
 
 
+def month_cost(*, account: Account, start: datetime, end: datetime) -> Decimal:
+    """The cost of the account's calls that ended in [start, end): on PostgreSQL, when both
+    are whole hours of UTC (every zone of the profiles), from the hourly sums the database
+    keeps (calls 0006: a few hundred rows); else from the calls (attempt_account_ended_idx)."""
+    if written_sql() and all(t.utcoffset().total_seconds() % 3600 == 0 for t in (start, end)):
+        with connection.cursor() as cursor:
+            cursor.execute(ENDED_COST_SQL, {"account": account.pk, "start": start,
+                                            "end": end})
+            return cursor.fetchone()[0]
+    return _sum(
+        CallAttempt.objects.filter(account=account, ended_at__gte=start, ended_at__lt=end)
+        .aggregate(total=Sum("cost"))["total"]
+    )
+
+
 def account_stats(*, account: Account, now: datetime | None = None) -> dict:
     """Campaign counters of an account, with one aggregate query per table.
 
@@ -140,9 +151,7 @@ def account_stats(*, account: Account, now: datetime | None = None) -> dict:
     counts = account_job_counts(account_id=account.pk)
     jobs = {"total": sum(counts.values()), "done": counts[Job.Status.DONE],
             "failed": counts[Job.Status.FAILED]}
-    cost = CallAttempt.objects.filter(
-        account=account, ended_at__gte=month_start, ended_at__lt=next_month
-    ).aggregate(total=Sum("cost"))["total"]
+    cost = month_cost(account=account, start=month_start, end=next_month)
     completed = jobs["done"] + jobs["failed"]
     rate = Decimal(jobs["done"] * 100) / completed if completed else ZERO
     return {

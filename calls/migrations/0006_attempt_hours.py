@@ -3,7 +3,7 @@
 from django.db import migrations, models
 
 # The dashboard's figures per account and hour (UTC): calls started, contacts and dialled
-# calls ended, cost settled in each hour, for each account and for account 0 (all of them),
+# calls ended, cost settled and cost of the calls ended in each hour, for each account and for account 0 (all of them),
 # kept by the database as calls 0004 keeps a campaign's totals: statement-level triggers
 # with transition tables stage signed rows into an unlogged table emptied in the same
 # transaction; a deferred constraint trigger folds them at commit into the row of the
@@ -13,16 +13,19 @@ from django.db import migrations, models
 # month of calls.
 NOT_DIALLED = "'provider_error', 'unknown'"
 _ROWS = """
-    SELECT account_id, date_trunc('hour', started_at, 'UTC'), {sign}1, 0, 0, 0::numeric
+    SELECT account_id, date_trunc('hour', started_at, 'UTC'), {sign}1, 0, 0, 0::numeric,
+           0::numeric
       FROM {table} WHERE started_at IS NOT NULL
     UNION ALL
     SELECT account_id, date_trunc('hour', ended_at, 'UTC'), 0,
            {sign}(outcome = 'contact')::int,
-           {sign}(status = 'ended' AND outcome NOT IN ({not_dialled}))::int, 0
+           {sign}(status = 'ended' AND outcome NOT IN ({not_dialled}))::int, 0,
+           {sign}coalesce(cost, 0)
       FROM {table} WHERE ended_at IS NOT NULL
-       AND (outcome = 'contact' OR (status = 'ended' AND outcome NOT IN ({not_dialled})))
+       AND (outcome = 'contact' OR (status = 'ended' AND outcome NOT IN ({not_dialled}))
+            OR cost <> 0)
     UNION ALL
-    SELECT account_id, date_trunc('hour', settled_at, 'UTC'), 0, 0, 0, {sign}cost
+    SELECT account_id, date_trunc('hour', settled_at, 'UTC'), 0, 0, 0, {sign}cost, 0
       FROM {table} WHERE settled_at IS NOT NULL AND cost IS NOT NULL AND cost <> 0
 """
 
@@ -38,20 +41,21 @@ CREATE UNLOGGED TABLE calls_attempthour_delta (
     started bigint NOT NULL,
     contacted bigint NOT NULL,
     dialled bigint NOT NULL,
-    spend numeric NOT NULL
+    spend numeric NOT NULL,
+    ended_cost numeric NOT NULL
 );
 
 CREATE FUNCTION calls_attempt_hours_stage() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
         INSERT INTO calls_attempthour_delta
-        SELECT a, h, sum(s), sum(c), sum(d), sum(m)
-          FROM ({_rows("new_attempts")}) AS n(a, h, s, c, d, m) GROUP BY a, h;
+        SELECT a, h, sum(s), sum(c), sum(d), sum(m), sum(e)
+          FROM ({_rows("new_attempts")}) AS n(a, h, s, c, d, m, e) GROUP BY a, h;
     END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
         INSERT INTO calls_attempthour_delta
-        SELECT a, h, sum(s), sum(c), sum(d), sum(m)
-          FROM ({_rows("old_attempts", "-")}) AS o(a, h, s, c, d, m) GROUP BY a, h;
+        SELECT a, h, sum(s), sum(c), sum(d), sum(m), sum(e)
+          FROM ({_rows("old_attempts", "-")}) AS o(a, h, s, c, d, m, e) GROUP BY a, h;
     END IF;
     RETURN NULL;
 END $$;
@@ -72,22 +76,24 @@ CREATE FUNCTION calls_attempt_hours_apply() RETURNS trigger LANGUAGE plpgsql AS 
 BEGIN
     WITH staged AS (
         DELETE FROM calls_attempthour_delta
-        RETURNING account_id, hour, started, contacted, dialled, spend
+        RETURNING account_id, hour, started, contacted, dialled, spend, ended_cost
     ), scoped AS (
-        SELECT account_id, hour, started, contacted, dialled, spend FROM staged
+        SELECT account_id, hour, started, contacted, dialled, spend, ended_cost FROM staged
         UNION ALL
-        SELECT 0, hour, started, contacted, dialled, spend FROM staged
+        SELECT 0, hour, started, contacted, dialled, spend, ended_cost FROM staged
     )
     INSERT INTO calls_attempthour AS t
-           (account_id, hour, stripe, started, contacted, dialled, spend)
+           (account_id, hour, stripe, started, contacted, dialled, spend, ended_cost)
     SELECT account_id, hour, pg_backend_pid() % 16, sum(started), sum(contacted),
-           sum(dialled), sum(spend)
+           sum(dialled), sum(spend), sum(ended_cost)
       FROM scoped GROUP BY account_id, hour
     HAVING sum(started) <> 0 OR sum(contacted) <> 0 OR sum(dialled) <> 0 OR sum(spend) <> 0
+        OR sum(ended_cost) <> 0
      ORDER BY account_id, hour
     ON CONFLICT (account_id, hour, stripe) DO UPDATE SET
         started = t.started + excluded.started, contacted = t.contacted + excluded.contacted,
-        dialled = t.dialled + excluded.dialled, spend = t.spend + excluded.spend;
+        dialled = t.dialled + excluded.dialled, spend = t.spend + excluded.spend,
+        ended_cost = t.ended_cost + excluded.ended_cost;
     RETURN NULL;
 END $$;
 
@@ -106,9 +112,10 @@ CREATE TRIGGER calls_attempt_hours_truncate AFTER TRUNCATE ON calls_callattempt
     FOR EACH STATEMENT EXECUTE FUNCTION calls_attempt_hours_truncate();
 
 -- The triggers above hold a lock that keeps attempts from changing until this commits.
-INSERT INTO calls_attempthour (account_id, hour, stripe, started, contacted, dialled, spend)
-SELECT scope, h, 0, sum(s), sum(c), sum(d), sum(m)
-  FROM ({_rows("calls_callattempt")}) AS r(a, h, s, c, d, m)
+INSERT INTO calls_attempthour
+       (account_id, hour, stripe, started, contacted, dialled, spend, ended_cost)
+SELECT scope, h, 0, sum(s), sum(c), sum(d), sum(m), sum(e)
+  FROM ({_rows("calls_callattempt")}) AS r(a, h, s, c, d, m, e)
  CROSS JOIN LATERAL (VALUES (a), (0)) AS scopes(scope)
  GROUP BY scope, h;
 """
@@ -155,6 +162,7 @@ class Migration(migrations.Migration):
                 ('contacted', models.BigIntegerField()),
                 ('dialled', models.BigIntegerField()),
                 ('spend', models.DecimalField(decimal_places=4, max_digits=20)),
+                ('ended_cost', models.DecimalField(decimal_places=4, max_digits=20)),
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('account_id', 'hour', 'stripe'), name='attempthour_account_hour_stripe')],

@@ -94,3 +94,33 @@ def test_dashboard_from_the_hourly_sums_is_what_the_scan_counts(account_a, accou
             assert hourly == scanned
     figures = dashboard.dashboard_data(now=now, tz=ZoneInfo("America/Santiago"))
     assert (figures["calls_today"], figures["in_flight"], figures["dialled_today"]) == (2, 1, 1)
+
+
+def test_month_cost_from_the_hourly_sums_is_what_the_calls_add_up_to(account_a):
+    """The cost of the calls ended this month (balance, stats), from the hourly sums, equals
+    the sum over the calls, at the month's edges too (Santiago: 2026-12-01 03:00 UTC)."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from callcenter.db import orm_only
+    from calls.models import CallAttempt
+    from tests.factories import BatchFactory, JobFactory
+
+    account_a.timezone = "America/Santiago"
+    now = datetime(2026, 12, 4, 19, 30, tzinfo=UTC)
+    start = datetime(2026, 12, 1, 3, tzinfo=UTC)
+    job = JobFactory(batch=BatchFactory(account=account_a))
+    for n, ended in enumerate([start - timedelta(seconds=1), start, start + timedelta(hours=50),
+                               now, None]):
+        attempt = CallAttempt.objects.create(
+            job=job, batch=job.batch, account=account_a, rut=job.rut, attempt_number=n + 1,
+            phone="+56912345671", idempotency_key=f"m{n}")
+        CallAttempt.objects.filter(pk=attempt.pk).update(
+            ended_at=ended, cost=Decimal("1.25") * (n + 1), status="ended", outcome="no_contact")
+    written = (selectors.account_balance_summary(account=account_a, now=now),
+               selectors.account_stats(account=account_a, now=now))
+    with orm_only():
+        orm = (selectors.account_balance_summary(account=account_a, now=now),
+               selectors.account_stats(account=account_a, now=now))
+    assert written == orm
+    assert written[1]["total_cost_this_month"] == Decimal("11.25")  # the 2nd to 4th calls
