@@ -5,6 +5,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.db import connection
+
 from callcenter.db import cursor, db_datetime
 
 from . import queries
@@ -69,7 +71,9 @@ def settled_in(*, account_id: int, first: tuple[datetime, datetime],
                        f"{name}_fb": db_datetime(_hour_floor(end))})
     params["lo"] = min(params["first_ca"], params["second_ca"])
     params["hi"] = max(params["first_fb"], params["second_fb"])
-    with cursor() as db:
+    # Django's own cursor, not the preparing one: planned for these ranges at every call (the
+    # generic plan of a prepared statement, chosen after five runs, reads every settlement).
+    with connection.cursor() as db:
         db.execute(queries.SETTLED_SQL, params)
         return {unit: (first_sum, second_sum) for unit, first_sum, second_sum in db.fetchall()}
 

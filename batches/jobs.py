@@ -333,7 +333,7 @@ def batches_due_before(*, openings: dict[int, object]) -> set[int]:
     if not openings:
         return set()
     if written_sql():
-        with db_cursor() as cursor:
+        with connection.cursor() as cursor:  # planned at each sweep (not prepared)
             cursor.execute(queries.DUE_BEFORE_SQL, [list(openings),
                                                     [db_datetime(at) for at in openings.values()]])
             return {row[0] for row in cursor.fetchall()}

@@ -712,7 +712,7 @@ CHECKS_SQL = {
             SELECT batch_id, status, count(*) AS n FROM batches_job GROUP BY 1, 2) j
         FULL JOIN (SELECT batch_id, status, sum(jobs) AS n FROM batches_jobcount
                    GROUP BY 1, 2) c USING (batch_id, status)
-        WHERE j.n IS DISTINCT FROM c.n""",
+        WHERE coalesce(j.n, 0) <> coalesce(c.n, 0)""",
     "attempt totals match the attempts": """
         SELECT count(*) FROM (
             SELECT batch_id, count(*) AS n, coalesce(sum(cost), 0) AS cost

@@ -15,7 +15,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -29,7 +29,7 @@ from batches.jobs import (
 from batches.models import Batch, BatchEvent, Job
 from batches.services import recurring_runs_create
 from batches.windows import campaign_opens
-from callcenter.db import cursor, db_datetime, written_sql
+from callcenter.db import db_datetime, written_sql
 from calls import queries, retell
 from calls.dispatch import dispatch_account
 from calls.models import CallAttempt
@@ -109,7 +109,7 @@ def jobs_cancel_orphaned_expired(*, now=None) -> int:
         if written_sql():
             # The cancelled campaigns first, then their pending jobs by (batch, status): a
             # join lets the planner walk every pending job of every campaign instead.
-            with cursor() as db:
+            with connection.cursor() as db:
                 db.execute(queries.ORPHANED_JOBS_SQL, [RECOVER_LIMIT])
                 orphaned = [row[0] for row in db.fetchall()]
         else:
@@ -232,7 +232,8 @@ def accounts_with_due_work(*, now=None, due_by=None) -> list[int]:
             Batch.objects.filter(status=Batch.Status.RUNNING, is_active=True)
             .order_by().values_list("account_id", flat=True).distinct()
         )
-    with cursor() as db:
+    # Django's own cursor: planned at each sweep, never a prepared statement's generic plan.
+    with connection.cursor() as db:
         db.execute(queries.ACCOUNTS_TO_DISPATCH_SQL, {
             "now": db_datetime(now), "due_by": db_datetime(due_by),
             "lookahead": settings.CALLS_DISPATCH_LOOKAHEAD})
