@@ -245,8 +245,16 @@ def prepare_live_calls(big) -> None:
     past: the sweep would poll them all as stale), and the big account with half its call
     slots free (a --reuse run finds the calls of the last one's dials still live). Through
     the triggers: the counters stay right."""
+    from decimal import Decimal
+
     from django.db import connection
 
+    from accounts.services import account_topup
+
+    big.refresh_from_db()
+    if big.plan_type == "credit_based" and big.credits < 100_000:
+        # The build leaves each balance where its last call left it: maybe short of a hold.
+        account_topup(account=big, credits=Decimal(100_000), reference="scale bench")
     with connection.cursor() as cursor:
         cursor.execute("""
             UPDATE calls_callattempt c SET status = 'ended', outcome = 'no_contact',
