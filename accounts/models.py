@@ -225,6 +225,10 @@ class LedgerEntry(models.Model):
                 condition=~Q(kind="settlement"),
                 name="ledger_kind_idx",
             ),
+            # An account's settlements since a date, with their unit and amount (the balance's
+            # usage this month and over the last 30 days): an index-only range.
+            models.Index(fields=["account", "created_at"], include=["unit", "amount"],
+                         condition=Q(kind="settlement"), name="ledger_settlement_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_gte_0"),
@@ -234,6 +238,28 @@ class LedgerEntry(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.amount} {self.unit}"
+
+
+class UsageHour(models.Model):
+    """What an account's settlements charged in one hour (UTC), per unit, on PostgreSQL:
+    kept by triggers on the ledger (migration 0006), never written by the application. The
+    balance's usage (this month, the last 30 days) adds up a few hundred of these instead
+    of every settlement (``calls.selectors.account_balance_summary``)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+",
+                                db_index=False)
+    unit = models.CharField(max_length=10, choices=LedgerEntry.Unit.choices)
+    hour = models.DateTimeField()
+    amount = models.DecimalField(max_digits=20, decimal_places=4)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "unit", "hour"],
+                                    name="usagehour_account_unit_hour"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.unit} {self.hour:%Y-%m-%d %H}h: {self.amount}"
 
 
 class DoNotCall(TimeStamped):

@@ -335,6 +335,24 @@ def batch_defer_to_window(*, batch_pk: int, call_settings: dict, profile: str, n
     return moved + _defer(batch_pk, opens, now)
 
 
+def batches_due_before(*, openings: dict[int, object]) -> set[int]:
+    """Of these batches ({pk: the instant its window opens}), those with a pending job (with
+    no zone of its own) due before then or with no due time: what ``batch_defer_to_window``
+    would move. One statement whatever the number of batches (the sweep asks it for every
+    campaign whose window is closed, and defers only those)."""
+    if not openings:
+        return set()
+    if written_sql():
+        with connection.cursor() as cursor:  # planned at each sweep (not prepared)
+            cursor.execute(queries.DUE_BEFORE_SQL, [list(openings),
+                                                    [db_datetime(at) for at in openings.values()]])
+            return {row[0] for row in cursor.fetchall()}
+    return {pk for pk, opens in openings.items()
+            if Job.objects.filter(Q(next_try_at__isnull=True) | Q(next_try_at__lt=opens),
+                                  batch_id=pk, status=Job.Status.PENDING)
+            .exclude(contact__has_key="timezone").exists()}
+
+
 def _defer(batch_pk: int, opens, now, prefix: str | None = None) -> int:
     """Defer the batch's pending jobs due before ``opens`` (with no zone of their own; with
     ``prefix``, only those whose phones all start with it) to ``opens``."""

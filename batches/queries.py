@@ -86,6 +86,21 @@ def placed_sql(calls: str) -> str:
     return _PLACED_SQL.format(calls=calls)
 
 
+# PostgreSQL: which of these batches (ids, each with the instant its calling window opens)
+# have a pending job with no zone of its own due before that instant, or with no due time:
+# the ones whose jobs the sweep defers to the opening. Two index probes per batch
+# (job_due_idx), stopping at the first job found: a batch whose due jobs were deferred
+# already costs next to nothing. Parameters: [batch ids], [openings].
+DUE_BEFORE_SQL = f"""
+SELECT v.batch_id FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(batch_id, opens)
+ WHERE EXISTS (SELECT 1 FROM {Job._meta.db_table} j
+                WHERE j.batch_id = v.batch_id AND j.status = '{Job.Status.PENDING}'
+                  AND j.next_try_at < v.opens AND NOT j.contact ? 'timezone')
+    OR EXISTS (SELECT 1 FROM {Job._meta.db_table} j
+                WHERE j.batch_id = v.batch_id AND j.status = '{Job.Status.PENDING}'
+                  AND j.next_try_at IS NULL AND NOT j.contact ? 'timezone')
+"""
+
 # PostgreSQL: a job whose phones all start with a prefix (%s).
 ALL_PHONES_LIKE = ("NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(contact -> 'phones') p"
                    " WHERE p NOT LIKE %s)")
@@ -156,6 +171,18 @@ SELECT batch_id, status, sum(jobs) FROM (
     UNION ALL
     SELECT batch_id, status, jobs FROM batches_jobcount_delta WHERE batch_id = ANY(%s)
 ) AS counts GROUP BY batch_id, status
+"""
+
+# PostgreSQL: an account's jobs per status, from the same counters over its batches (a few
+# rows per batch, whatever their size). Parameters: the account's id twice.
+ACCOUNT_JOB_COUNTS_SQL = f"""
+SELECT status, sum(jobs) FROM (
+    SELECT c.status, c.jobs FROM {JobCount._meta.db_table} c
+      JOIN {Batch._meta.db_table} b ON b.id = c.batch_id WHERE b.account_id = %s
+    UNION ALL
+    SELECT d.status, d.jobs FROM batches_jobcount_delta d
+      JOIN {Batch._meta.db_table} b ON b.id = d.batch_id WHERE b.account_id = %s
+) AS counts GROUP BY status
 """
 
 # --- retention (batches.services.retention) -------------------------------------------------

@@ -6,6 +6,7 @@ import io
 import re
 
 from django.conf import settings
+from django.core.paginator import Paginator as DjangoPaginator
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import renderers, serializers, status
@@ -72,6 +73,26 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class CountedPaginator(DjangoPaginator):
+    """Django's paginator for a large ordered queryset whose size is known already (from
+    counters): no COUNT(*) over the rows, and a page read by its primary keys first (an
+    index-only range, however deep the page), then its rows (with their prefetches)."""
+
+    def __init__(self, object_list, per_page, *, count: int, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self._known_count = count
+
+    @property
+    def count(self) -> int:
+        return self._known_count
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        keys = list(self.object_list.values_list("pk", flat=True)[bottom:bottom + self.per_page])
+        return self._get_page(list(self.object_list.filter(pk__in=keys)), number, self)
 
 
 # --- Money: JSON numbers with their exact decimal value ----------------------------------------

@@ -72,6 +72,13 @@ class CallAttempt(TimeStamped):
             models.Index(fields=["batch", "status"], name="attempt_batch_idx"),
             # The dashboard's window (calls.dashboard): its scans end at the month's start.
             models.Index(fields=["created_at"], name="attempt_created_idx"),
+            # An account's calls ended in a month, with their cost (the balance's and the
+            # statistics' month cost): an index-only range, not every call of the account.
+            models.Index(fields=["account", "ended_at"], include=["cost"],
+                         name="attempt_account_ended_idx"),
+            # The weekly limits of a debtor without RUT, known by its phones (calls.queries
+            # RECENT_ENDS_BY_PHONE_WHERE), as attempt_rut_idx serves those with one.
+            models.Index(fields=["account", "phone", "ended_at"], name="attempt_phone_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["job", "attempt_number"], name="attempt_job_n_unique"),
@@ -108,3 +115,30 @@ class AttemptTotal(models.Model):
 
     def __str__(self):
         return f"{self.batch_id}[{self.stripe}]: {self.attempts} attempts, {self.cost}"
+
+
+class AttemptHour(models.Model):
+    """The dashboard's figures per account and hour (UTC), on PostgreSQL: kept by triggers on
+    the attempts table (migration 0006), never written by the application. Calls started in
+    the hour, contacts and dialled calls ended in it, the cost settled in it and the cost of
+    the calls ended in it (an account's month cost: ``calls.selectors``); account 0
+    holds every account's. Striped and folded at commit like ``AttemptTotal``; the sum over
+    the stripes is the figure. Read by ``calls.dashboard.dashboard_data``."""
+
+    account_id = models.BigIntegerField()  # 0: every account (no foreign key)
+    hour = models.DateTimeField()
+    stripe = models.PositiveSmallIntegerField()
+    started = models.BigIntegerField()
+    contacted = models.BigIntegerField()
+    dialled = models.BigIntegerField()
+    spend = models.DecimalField(max_digits=20, decimal_places=4)  # by settled_at
+    ended_cost = models.DecimalField(max_digits=20, decimal_places=4)  # by ended_at
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account_id", "hour", "stripe"],
+                                    name="attempthour_account_hour_stripe"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.hour:%Y-%m-%d %H}h[{self.stripe}]: {self.started}"

@@ -70,6 +70,47 @@ UPDATE {Job._meta.db_table} SET enqueued_until = %(until)s
 RETURNING id, next_try_at
 """
 
+# The sweep: the accounts to dispatch, in one statement (not one dispatch per account with a
+# running campaign): active, with a pending job of a running campaign due by ``due_by`` and
+# not nudged (two index probes per running campaign, job_due_idx), and a slot free for it
+# by ``dispatch_budget``'s count (busy and nudged jobs: job_busy_idx, job_enqueued_idx).
+ACCOUNTS_TO_DISPATCH_SQL = f"""
+SELECT a.id FROM {Account._meta.db_table} a
+ WHERE a.status = '{Account.Status.ACTIVE}'
+   AND EXISTS (
+       SELECT 1 FROM {Batch._meta.db_table} b
+        WHERE b.account_id = a.id AND b.status = '{Batch.Status.RUNNING}' AND b.is_active
+          AND (b.scheduled_at IS NULL OR b.scheduled_at <= %(now)s)
+          AND (EXISTS (SELECT 1 FROM {Job._meta.db_table} j
+                        WHERE j.batch_id = b.id AND j.status = '{Job.Status.PENDING}'
+                          AND j.next_try_at <= %(due_by)s
+                          AND (j.enqueued_until IS NULL OR j.enqueued_until <= %(now)s))
+               OR EXISTS (SELECT 1 FROM {Job._meta.db_table} j
+                           WHERE j.batch_id = b.id AND j.status = '{Job.Status.PENDING}'
+                             AND j.next_try_at IS NULL
+                             AND (j.enqueued_until IS NULL OR j.enqueued_until <= %(now)s))))
+   AND a.max_concurrent_calls + %(lookahead)s
+       > (SELECT count(*) FROM {Job._meta.db_table} j
+           WHERE j.account_id = a.id AND j.status = '{Job.Status.IN_PROGRESS}')
+       + (SELECT count(*) FROM {Job._meta.db_table} j
+           WHERE j.account_id = a.id AND j.status = '{Job.Status.PENDING}'
+             AND j.enqueued_until > %(now)s)
+ ORDER BY a.id
+"""
+
+# The sweep: pending jobs of cancelled campaigns (``jobs_cancel_orphaned_expired``), locked,
+# oldest first. The cancelled campaigns are read first (an init plan), then their pending
+# jobs by job_batch_status_idx: the join's plan walked all the pending jobs of every
+# campaign (500,000 at a million jobs). Parameter: how many.
+ORPHANED_JOBS_SQL = f"""
+SELECT j.id FROM {Job._meta.db_table} j
+ WHERE j.status = '{Job.Status.PENDING}'
+   AND j.batch_id = ANY(ARRAY(SELECT b.id FROM {Batch._meta.db_table} b
+                               WHERE b.status = '{Batch.Status.CANCELLED}'))
+ ORDER BY j.id LIMIT %s
+   FOR UPDATE SKIP LOCKED
+"""
+
 # --- a dial ---------------------------------------------------------------------------------
 # (the batch if it still runs, locked until the dial commits; the account's live calls of
 # other jobs; whether the job's lease is still this worker's). Parameters: batch, account,
@@ -185,3 +226,41 @@ ADVISORY_UNLOCK_SQL = "SELECT pg_advisory_unlock(%s)"
 RETENTION_LOCK_KEY = 0x72657465  # "rete"
 RETENTION_LOCK_SQL = "SELECT pg_try_advisory_lock(%s)"
 RETENTION_UNLOCK_SQL = "SELECT pg_advisory_unlock(%s)"
+# --- the dashboard (PostgreSQL) -----------------------------------------------------------------
+# Its figures from the hourly sums the database keeps (AttemptHour, migration 0006) plus the
+# rows this transaction staged and has not folded yet; calls in flight by attempt_live_idx.
+# ``scope``: an account's id, or 0 for every account. Parameters: scope (x3), since, today
+# (x4), month; then the live count's scope (x2).
+_HOURS = """
+    SELECT hour, started, contacted, dialled, spend FROM calls_attempthour
+     WHERE account_id = %(scope)s AND hour >= %(since)s
+    UNION ALL
+    SELECT hour, started, contacted, dialled, spend FROM calls_attempthour_delta
+     WHERE (%(scope)s = 0 OR account_id = %(scope)s) AND hour >= %(since)s
+"""
+DASHBOARD_FIGURES_SQL = f"""
+SELECT coalesce(sum(started) FILTER (WHERE hour >= %(today)s), 0),
+       coalesce(sum(contacted) FILTER (WHERE hour >= %(today)s), 0),
+       coalesce(sum(dialled) FILTER (WHERE hour >= %(today)s), 0),
+       sum(spend) FILTER (WHERE hour >= %(today)s),
+       sum(spend) FILTER (WHERE hour >= %(month)s),
+       (SELECT count(*) FROM {CallAttempt._meta.db_table}
+         WHERE status IN ({literals(CallAttempt.LIVE_STATUSES)})
+           AND (%(scope)s = 0 OR account_id = %(scope)s))
+  FROM ({_HOURS}) AS hours
+"""
+# Calls started per local day (``tz``, an IANA name) since ``since``: (day, calls).
+DASHBOARD_DAYS_SQL = f"""
+SELECT (hour AT TIME ZONE %(tz)s)::date, sum(started) FROM ({_HOURS}) AS hours
+ GROUP BY 1 HAVING sum(started) <> 0
+"""
+# The cost of an account's calls ended in [start, end) (whole hours), from the same sums.
+ENDED_COST_SQL = """
+SELECT coalesce(sum(ended_cost), 0) FROM (
+    SELECT ended_cost FROM calls_attempthour
+     WHERE account_id = %(account)s AND hour >= %(start)s AND hour < %(end)s
+    UNION ALL
+    SELECT ended_cost FROM calls_attempthour_delta
+     WHERE account_id = %(account)s AND hour >= %(start)s AND hour < %(end)s
+) AS hours
+"""

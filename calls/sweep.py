@@ -10,23 +10,27 @@ every account with running campaigns. Flushing Redis or losing any message there
 nothing: the next sweep finds the work again.
 """
 
+import json
 import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from batches.jobs import (
     batch_defer_to_window,
+    batches_due_before,
     job_extend_lease,
     jobs_cancel_orphaned,
     jobs_recover,
 )
 from batches.models import Batch, BatchEvent, Job
 from batches.services import recurring_runs_create
-from calls import retell
+from batches.windows import campaign_opens
+from callcenter.db import db_datetime, written_sql
+from calls import queries, retell
 from calls.dispatch import dispatch_account
 from calls.models import CallAttempt
 from calls.services import attempt_abandon
@@ -36,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 RECOVER_LIMIT = 500
 POLL_LIMIT = 200
+# What of a campaign's call settings its window depends on (batches.windows.campaign_window).
+WINDOW_SETTINGS = ("timezone", "allowed_hours", "days_of_week")
 
 
 def batches_activate_scheduled(*, now=None) -> int:
@@ -100,11 +106,19 @@ def jobs_cancel_orphaned_expired(*, now=None) -> int:
     the recovery, which hands back the leases that expired during a cancel."""
     now = now or timezone.now()
     with transaction.atomic():
-        orphaned = list(
-            Job.objects.filter(status=Job.Status.PENDING, batch__status=Batch.Status.CANCELLED)
-            .select_for_update(skip_locked=True, of=("self",)).order_by("pk")
-            .values_list("pk", flat=True)[:RECOVER_LIMIT]
-        )
+        if written_sql():
+            # The cancelled campaigns first, then their pending jobs by (batch, status): a
+            # join lets the planner walk every pending job of every campaign instead.
+            with connection.cursor() as db:
+                db.execute(queries.ORPHANED_JOBS_SQL, [RECOVER_LIMIT])
+                orphaned = [row[0] for row in db.fetchall()]
+        else:
+            orphaned = list(
+                Job.objects.filter(status=Job.Status.PENDING,
+                                   batch__status=Batch.Status.CANCELLED)
+                .select_for_update(skip_locked=True, of=("self",)).order_by("pk")
+                .values_list("pk", flat=True)[:RECOVER_LIMIT]
+            )
         return jobs_cancel_orphaned(job_ids=orphaned, now=now)
 
 
@@ -177,23 +191,53 @@ def calls_poll_stale(*, now=None) -> int:
 
 def jobs_defer_to_window(*, now=None) -> int:
     """Pending jobs of running campaigns whose calling window is closed now are made due at
-    its next opening (``batch_defer_to_window``). Returns how many jobs moved."""
+    its next opening (``batch_defer_to_window``). Returns how many jobs moved.
+
+    One statement finds the campaigns with a job to move (``batches_due_before``); only
+    those are deferred, so a sweep over campaigns deferred already runs no UPDATE at all."""
     now = now or timezone.now()
-    campaigns = (
+    campaigns = {
+        pk: (call_settings, profile) for pk, call_settings, profile in
         Batch.objects.filter(status=Batch.Status.RUNNING, is_active=True)
         .filter(Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=now))
         .values_list("pk", "call_settings", "account__compliance_profile")
-    )
-    return sum(batch_defer_to_window(batch_pk=pk, call_settings=call_settings,
-                                     profile=profile, now=now)
-               for pk, call_settings, profile in campaigns)
+    }
+    openings, known = {}, {}
+    for pk, (call_settings, profile) in campaigns.items():
+        # Campaigns mostly share their window (an account's campaigns, its defaults): each
+        # distinct one is computed once per sweep, not once per campaign.
+        settings_ = call_settings if isinstance(call_settings, dict) else {}
+        key = (profile, json.dumps([settings_.get(name) for name in WINDOW_SETTINGS],
+                                   sort_keys=True, default=str))
+        if key not in known:
+            known[key] = campaign_opens(call_settings=call_settings, profile=profile,
+                                        after=now)
+        opens = known[key]
+        if opens is not None and opens > now:
+            openings[pk] = opens
+    return sum(batch_defer_to_window(batch_pk=pk, call_settings=campaigns[pk][0],
+                                     profile=campaigns[pk][1], now=now)
+               for pk in sorted(batches_due_before(openings=openings)))
 
 
-def accounts_with_due_work():
-    return (
-        Batch.objects.filter(status=Batch.Status.RUNNING, is_active=True)
-        .values_list("account_id", flat=True).distinct()
-    )
+def accounts_with_due_work(*, now=None, due_by=None) -> list[int]:
+    """The accounts the sweep dispatches: active, with a job of a running campaign due by
+    ``due_by`` and not published already, and a call slot free for it (what
+    ``dispatch_budget`` counts). One statement: an account with nothing to start (idle, all
+    its slots busy, its due jobs published) is not visited."""
+    now = now or timezone.now()
+    due_by = due_by or now
+    if not written_sql():
+        return list(
+            Batch.objects.filter(status=Batch.Status.RUNNING, is_active=True)
+            .order_by().values_list("account_id", flat=True).distinct()
+        )
+    # Django's own cursor: planned at each sweep, never a prepared statement's generic plan.
+    with connection.cursor() as db:
+        db.execute(queries.ACCOUNTS_TO_DISPATCH_SQL, {
+            "now": db_datetime(now), "due_by": db_datetime(due_by),
+            "lookahead": settings.CALLS_DISPATCH_LOOKAHEAD})
+        return [row[0] for row in db.fetchall()]
 
 
 def sweep(*, now=None) -> dict:
@@ -211,5 +255,5 @@ def sweep(*, now=None) -> dict:
     # One period ahead: what comes due before the next sweep starts on time.
     due_by = now + timedelta(seconds=settings.CALLS_SWEEP_SECONDS)
     result["dispatched"] = sum(len(dispatch_account(account_id=pk, due_by=due_by))
-                               for pk in list(accounts_with_due_work()))
+                               for pk in accounts_with_due_work(now=now, due_by=due_by))
     return result

@@ -14,15 +14,23 @@ from batches.api.schema import (
     status_parameter,
 )
 from batches.models import Job
+from batches.selectors import job_counts
 from batches.serializers.requests import JobListQuerySerializer
 from batches.serializers.responses import JobSerializer
-from callcenter.api import Pagination
+from callcenter.api import CountedPaginator, Pagination
 from calls import selectors as call_selectors
 
 
 class JobPagination(Pagination):
+    """Pages of a campaign's jobs (100,000 and more): counted from the campaign's counters,
+    each page read by its ids first (``CountedPaginator``)."""
+
     page_size = 100
     max_page_size = 1000
+    jobs = 0  # how many jobs the list has (set by the view)
+
+    def django_paginator_class(self, queryset, page_size):
+        return CountedPaginator(queryset, page_size, count=self.jobs)
 
 
 class BatchJobsView(BatchAPIView):
@@ -53,11 +61,14 @@ class BatchJobsView(BatchAPIView):
         batch = batch_or_404(request, batch_id)
         query = validated(JobListQuerySerializer, request.query_params, request)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            call_selectors.job_list(
-                batch=batch, status=query.get("status"), search=query.get("search")
-            ),
-            request,
-            view=self,
-        )
+        status = query.get("status")
+        jobs = call_selectors.job_list(batch=batch, status=status, search=query.get("search"))
+        if query.get("search"):
+            # A search's matches are counted (within the one campaign); the whole list's
+            # size comes from the campaign's counters.
+            paginator.jobs = jobs.count()
+        else:
+            counts = job_counts(batch_ids=[batch.pk])[batch.pk]
+            paginator.jobs = counts.get(status, 0) if status else sum(counts.values())
+        page = paginator.paginate_queryset(jobs, request, view=self)
         return paginator.get_paginated_response(JobSerializer(page, many=True).data)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from batches import ingest
 from batches.jobs import _defer, job_claim
 from batches.models import Job
-from batches.selectors import job_counts
+from batches.selectors import account_job_counts, job_counts
 from callcenter.db import orm_only
 from tests.factories import AccountFactory, BatchFactory, JobFactory, rut_with_dv
 
@@ -83,6 +83,17 @@ def test_job_counts_are_what_the_orm_counts():
     assert written == orm
     assert (written[batch.pk]["pending"], written[batch.pk]["done"],
             written[other.pk]["failed"]) == (2, 1, 1)
+
+
+def test_account_job_counts_are_what_the_orm_counts():
+    account = AccountFactory()
+    batch, other = BatchFactory(account=account), BatchFactory(account=account)
+    JobFactory.create_batch(2, batch=batch)
+    JobFactory(batch=other, status=Job.Status.DONE)
+    JobFactory(batch=BatchFactory(), status=Job.Status.DONE)  # another account's
+    written, orm = both_ways(lambda: account_job_counts(account_id=account.pk))
+    assert written == orm
+    assert (written["pending"], written["done"], written["failed"]) == (2, 1, 0)
 
 
 def test_open_ruts_are_what_the_orm_finds():
