@@ -6,7 +6,9 @@ account's. Another tenant's batch is simply not found (the API answers 404).
 
 from __future__ import annotations
 
+import functools
 import itertools
+import operator
 import re
 
 from django.db import connection
@@ -52,16 +54,24 @@ def batch_list(
 
 
 def job_search_q(search: str) -> Q | None:
-    """The jobs whose debtor matches ``search``: part of the name (case-insensitive), of the
-    RUT as stored ("12345678-5": dots and spaces in the query are ignored) or of a phone (its
-    digits, "9 1234 5678" or "+56 9 1234 5678" finding "+56912345678"). None: no filter."""
+    """The jobs whose debtor matches ``search``. A whole RUT (dots, check digit optional) or
+    phone (any local format) is looked up exactly, through its index (job_rut_idx,
+    job_phones_idx), however large the campaign; anything else is part of the name
+    (case-insensitive), of the RUT as stored ("12345678-5": dots and spaces ignored) or of a
+    phone's digits. None: no filter."""
     text = (search or "").strip()
     if not text:
         return None
+    rut, phone = search_rut(text), search_phone(text)
+    exact = [Q(rut=rut)] if rut else []
+    if phone:  # "22345678" may be a RUT's body or a Santiago number: either matches
+        exact.append(Q(contact__phones__contains=[phone]))
+    if exact:
+        return functools.reduce(operator.or_, exact)
     condition = Q(contact__name__icontains=text)
-    rut = re.sub(r"[.\s]", "", text).upper()
-    if rut and re.fullmatch(r"[0-9]+(-?[0-9K])?", rut):
-        condition |= Q(rut__icontains=rut)
+    partial_rut = re.sub(r"[.\s]", "", text).upper()
+    if partial_rut and re.fullmatch(r"[0-9]+(-?[0-9K])?", partial_rut):
+        condition |= Q(rut__icontains=partial_rut)
     digits = re.sub(r"\D", "", text)
     if len(digits) >= 4 and re.fullmatch(r"[+0-9\s()-]+", text):
         condition |= Q(contact__phones__icontains=digits)

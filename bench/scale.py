@@ -516,6 +516,10 @@ def measure_reads(figures: Figures, big, export, staff, client_user, requests: i
          f"/api/v1/batches/{export.batch_id}/jobs?page_size=100"),
         ("GET /batches/{id}/jobs a page at 90 %", client,
          f"/api/v1/batches/{export.batch_id}/jobs?page_size=100&page={deep}"),
+        ("GET /batches/{id}/jobs?search=<a RUT>", client,
+         f"/api/v1/batches/{export.batch_id}/jobs?page_size=100&search={rut}"),
+        ("GET /batches/{id}/jobs?search=<part of a name>", client,
+         f"/api/v1/batches/{export.batch_id}/jobs?page_size=100&search=Gonz"),
         ("admin jobs list, RUT search (staff)", operator, f"/admin/batches/job/?q={rut}"),
     ]
     for name, who, path in reads:

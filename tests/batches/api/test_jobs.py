@@ -71,6 +71,7 @@ def test_jobs_search_by_name_rut_or_phone(api_a, api_b, batch_a):
     jose = job("José Muñoz", "12345678-5", ["+56912345678"])
     maria = job("María Pérez", "9876543-3", ["+56223334444", "+56987650000"], status="done")
     kim = job("Kim Soto", "3788989-K", ["+56955556666"])
+    typo = job("Rut Malo", "4897550-6", ["+56977778888"])  # wrong check digit, kept as written
 
     def found(query):
         response = api_a.get(f"/api/v1/batches/batch-a/jobs?{query}")
@@ -86,7 +87,11 @@ def test_jobs_search_by_name_rut_or_phone(api_a, api_b, batch_a):
     assert found("search=%2B56%209%205555%206666") == [kim.pk]  # with +56
     assert found("search=soto&status=pending") == [kim.pk]
     assert found("search=p%C3%A9rez&status=pending") == []
-    assert found("search=") == [jose.pk, maria.pk, kim.pk]
+    assert found("search=12345678") == [jose.pk]  # a whole RUT's body: looked up exactly
+    assert found("search=4897550-6") == [typo.pk]  # a RUT with a wrong check digit, as written
+    assert found("search=22%203334444") == [maria.pk]  # a Santiago number (8 digits)
+    assert found("search=5555") == [kim.pk]  # part of a phone
+    assert found("search=") == [jose.pk, maria.pk, kim.pk, typo.pk]
     assert found("search=nadie") == []
     # Another tenant's campaign stays a 404 whatever the query.
     assert api_b.get("/api/v1/batches/batch-a/jobs?search=jos").status_code == 404
