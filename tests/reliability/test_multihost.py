@@ -213,12 +213,7 @@ def test_one_host_killed_mid_campaign_the_other_finishes(hosts, sim, workers,
     # Make sure A dies in the middle of its own dials: Retell now takes the calls at once
     # but answers the creates 5 s later, and B is frozen until A has a create in flight.
     sim.configure(create_delay_ms=5000, accept_then_timeout=True)
-    signal_host(survivor, signal.SIGSTOP)
-    frozen_at = timezone.now()
-    stranded = wait_for(lambda: set(CallAttempt.objects.filter(
-        batch=batch, created_at__gte=frozen_at, call_id__isnull=True,
-    ).values_list("job_id", flat=True)), timeout=30, interval=0.05,
-        message="host A to be in the middle of a create")
+    stranded = freeze_until_the_other_dials(survivor, batch)
     for process in victim.workers:
         victim.kill(process)  # kill -9, the whole process group: a host gone
     assert not subprocess.run(["ip", "netns", "pids", victim.host.name], capture_output=True,
@@ -243,6 +238,26 @@ def test_one_host_killed_mid_campaign_the_other_finishes(hosts, sim, workers,
           f"sweep; finished by the other in "
           f"{elapsed:.1f} s; peak {stats['max_live_by_account'][account.account_id]} of "
           f"{SLOTS} slots")
+
+
+def freeze_until_the_other_dials(survivor: HostWorkers, batch, tries: int = 8) -> set[int]:
+    """Freeze the survivor's workers (SIGSTOP) until a create of the other host's is in
+    flight, and return the jobs of the creates unanswered since the freeze. A freeze can land
+    while one of the survivor's dials holds the account's row lock (its reservation, a
+    transaction of a few milliseconds): the other host then waits on that lock and never
+    reaches Retell, so after a while the survivor is let run a moment and frozen again."""
+    for _ in range(tries):
+        signal_host(survivor, signal.SIGSTOP)
+        frozen_at = timezone.now()
+        try:
+            return wait_for(lambda since=frozen_at: set(CallAttempt.objects.filter(
+                batch=batch, created_at__gte=since, call_id__isnull=True,
+            ).values_list("job_id", flat=True)), timeout=8, interval=0.05,
+                message="the other host to be in the middle of a create")
+        except AssertionError:
+            signal_host(survivor, signal.SIGCONT)
+            time.sleep(0.5)
+    raise AssertionError(f"no create of the other host in flight after {tries} freezes")
 
 
 def signal_host(procs: HostWorkers, signum: int) -> None:
