@@ -37,6 +37,7 @@ from .permissions import (
 from .serializers import (
     AccountBalanceSerializer,
     AccountCreateSerializer,
+    AccountListQuerySerializer,
     AccountSerializer,
     AccountStatsSerializer,
     AccountUpdateSerializer,
@@ -290,8 +291,10 @@ class AccountViewSet(viewsets.GenericViewSet):
             )
 
     def list(self, request):
+        query = AccountListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)  # a 400 naming "search"
         accounts = selectors.accounts_search(
-            self.get_queryset(), text=request.query_params.get("search", "")
+            self.get_queryset(), text=query.validated_data.get("search", "")
         )
         page = self.paginate_queryset(accounts)
         return self.get_paginated_response(AccountSerializer(page, many=True).data)

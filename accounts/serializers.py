@@ -128,6 +128,12 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AccountListQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=100,
+        help_text=_("Text the account's name or id contains (any case)."))
+
+
 class TopupResultSerializer(serializers.Serializer):
     """The balance after a top-up and the ledger entries it wrote."""
 

@@ -25,6 +25,12 @@ def test_search_by_name_or_id_any_case(api_operator, account_a, account_b):
     assert names("  ") == ["acct-a", "acct-b", "retail-sur"]  # blank: every account, by name
 
 
+def test_a_search_too_long_is_refused_naming_the_field(api_operator):
+    response = api_operator.get("/api/v1/accounts?search=" + "x" * 101)
+    assert response.status_code == 400
+    assert list(response.json()) == ["search"]
+
+
 def test_a_client_searches_only_its_own_account(api_a, account_a, account_b):
     assert api_a.get(LIST, {"search": "cobranzas"}).json()["count"] == 1
     assert api_a.get(LIST, {"search": "acct-b"}).json()["count"] == 0
