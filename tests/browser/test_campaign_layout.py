@@ -7,11 +7,10 @@ saved under ``artifacts/screenshots/``."""
 from batches.models import Job
 from tests.browser.test_operator_journey import (  # noqa: F401 - pytest fixtures
     PASSWORD,
-    SCREENSHOTS,
     _isolated,
-    chromium,
     pytestmark,
 )
+from tests.browser.webapp import SCREENSHOTS
 from tests.factories import BatchFactory, JobFactory, UserFactory
 
 # Two laptops and a phone (its viewport's height too: the screenshot shows what it shows).

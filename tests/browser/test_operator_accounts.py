@@ -8,7 +8,6 @@ from accounts.models import Account, LedgerEntry
 from tests.browser.test_operator_journey import (  # noqa: F401 - pytest fixtures
     PASSWORD,
     _isolated,
-    chromium,
     page,
     pytestmark,
     shot,

@@ -16,7 +16,6 @@ import importlib.util
 import os
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -25,6 +24,7 @@ from accounts.services import account_topup
 from batches.models import Batch, BatchEvent, Job
 from calls.models import CallAttempt
 from tests.admin.data import attempt
+from tests.browser.webapp import CHROMIUM, SAMPLES, shot
 from tests.factories import AccountFactory, UserFactory
 from tests.queue_support import Published
 
@@ -32,21 +32,7 @@ from tests.queue_support import Published
 # live server's, in its thread) are synchronous and safe.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT.parent / "shared" / "samples" / "deudores_sucio.xlsx"
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+SAMPLE = SAMPLES / "deudores_sucio.xlsx"
 PASSWORD = "pass-12345"
 
 pytestmark = [
@@ -62,18 +48,6 @@ pytestmark = [
     ),
     pytest.mark.skipif(not SAMPLE.exists(), reason=f"{SAMPLE} is missing"),
 ]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
@@ -94,11 +68,6 @@ def page(chromium, tmp_path):
 def _isolated(monkeypatch):
     """No broker (the live server runs in this process)."""
     monkeypatch.setattr("calls.dispatch.publish_jobs", Published())
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_an_operator_runs_a_campaign_from_the_admin(live_server, page, tmp_path):
