@@ -8,6 +8,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_postrun, task_prerun, worker_init
 from django.db import InterfaceError, OperationalError, close_old_connections
 
+from batches import services as batch_services
 from calls import retention, services
 from calls import sweep as sweep_services
 
@@ -65,8 +66,10 @@ def sweep() -> dict:
 @shared_task(acks_late=True, autoretry_for=DB_ERRORS, retry_backoff=60, max_retries=3,
              soft_time_limit=55 * 60, time_limit=60 * 60)
 def purge_expired_records() -> dict:
-    """Daily (calls.periodic): the retention policy over every account. A second run while one
-    is going (a redelivered message) exits at once."""
+    """Daily (calls.periodic): the admin's uploads never confirmed (past their 6 hours: else
+    they would wait for the next upload to go), then the retention policy over every
+    account. A second run while one is going (a redelivered message) exits at once."""
+    uploads = batch_services.uploads_purge_expired()
     try:
         found = retention.purge_expired_records()
     except retention.PurgeRunning:
@@ -75,7 +78,8 @@ def purge_expired_records() -> dict:
     except SoftTimeLimitExceeded:
         logger.warning("purge_expired_records: stopped at its time limit; the next run goes on")
         return {"stopped": True}
-    result = {"accounts": len(found), "attempts": sum(r.attempts for r in found),
+    result = {"uploads": uploads, "accounts": len(found),
+              "attempts": sum(r.attempts for r in found),
               "jobs": sum(r.jobs for r in found), "campaigns": sum(r.campaigns for r in found),
               "ledger_entries": sum(r.ledger_entries for r in found)}
     logger.info("purge_expired_records %s", result)

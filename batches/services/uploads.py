@@ -28,8 +28,8 @@ def uploads_purge_expired(*, now=None) -> int:
     """Delete the uploads older than MAX_AGE (never confirmed, or whose confirmation died).
     Returns how many."""
     now = now or timezone.now()
-    deleted, _ = PendingUpload.objects.filter(created_at__lt=now - MAX_AGE).delete()
-    return deleted
+    _, deleted = PendingUpload.objects.filter(created_at__lt=now - MAX_AGE).delete()
+    return deleted.get(PendingUpload._meta.label, 0)  # the uploads, not their chunks too
 
 
 def _pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:

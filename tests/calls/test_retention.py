@@ -336,5 +336,5 @@ def test_one_purge_at_a_time_and_the_task_reports_it(world):
     finally:
         other.close()
     with time_machine.travel(NOW, tick=False):
-        assert task() == {"accounts": 1, "attempts": 5, "jobs": 3, "campaigns": 1,
+        assert task() == {"uploads": 0, "accounts": 1, "attempts": 5, "jobs": 3, "campaigns": 1,
                           "ledger_entries": 4}

@@ -58,3 +58,16 @@ def test_expired_uploads_are_refused_and_purged_as_new_ones_arrive():
     services.upload_store(user=user, suffix=".xlsx", chunks=[b"new"], now=now)
     assert not PendingUpload.objects.filter(token=old).exists()
     assert PendingUpload.objects.count() == 1
+
+
+def test_the_nightly_purge_deletes_expired_uploads_without_a_new_upload():
+    from calls import tasks
+
+    user = UserFactory()
+    fresh = services.upload_store(user=user, suffix=".xlsx", chunks=[b"new"])
+    old = services.upload_store(user=user, suffix=".xlsx", chunks=[b"old"],
+                                now=timezone.now() - timedelta(hours=7))
+    assert PendingUpload.objects.count() == 2
+    assert tasks.purge_expired_records()["uploads"] == 1
+    assert set(PendingUpload.objects.values_list("token", flat=True)) == {fresh}
+    assert old != fresh
