@@ -83,5 +83,7 @@ def parse_rut(value) -> tuple[str, bool]:
         if match is None:
             raise FieldError(MSG_RUT_FORMAT)
         body, check = match.group(1).replace(".", ""), match.group(2).upper()
+        if len(body) > 8:  # "389.000.190-3": three groups of dots, nine digits
+            raise FieldError(MSG_RUT_FORMAT)
     return f"{body}-{check}", rut_check_digit(body) == check
 

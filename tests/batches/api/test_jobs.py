@@ -93,5 +93,6 @@ def test_jobs_search_by_name_rut_or_phone(api_a, api_b, batch_a):
     assert found("search=5555") == [kim.pk]  # part of a phone
     assert found("search=") == [jose.pk, maria.pk, kim.pk, typo.pk]
     assert found("search=nadie") == []
+    assert found("search=389.000.190-3") == []  # nine digits with dots: no RUT, no error
     # Another tenant's campaign stays a 404 whatever the query.
     assert api_b.get("/api/v1/batches/batch-a/jobs?search=jos").status_code == 404

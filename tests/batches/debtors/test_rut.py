@@ -57,6 +57,7 @@ def test_normalize_rut_accepts_every_form(raw, expected):
         ("abc", MSG_RUT_FORMAT),
         ("12345678-X", MSG_RUT_FORMAT),
         ("123456789-0", MSG_RUT_FORMAT),
+        ("389.000.190-3", MSG_RUT_FORMAT),  # nine digits written with dots
         ("1.2.3-4", MSG_RUT_FORMAT),
         (True, MSG_RUT_FORMAT),
         (1234.5, MSG_RUT_FORMAT),
