@@ -1,7 +1,7 @@
 """Benchmark: the operators' admin and the .xlsx export at a year's scale.
 
 At 1,000 accounts, 5,000 campaigns, 1,000,000 jobs, 3,000,000 call attempts and their ledger
-entries (``bench/scale_admin_data.py`` builds them), it measures through Django's test client,
+entries (the database ``bench/scale.py`` builds with ``bench/scale_data.py``), it measures
 logged in as a superuser:
 
 - the first page of the changelists of jobs, call attempts and ledger entries, as they open
@@ -18,11 +18,11 @@ to a temporary file): time to the first byte, total time, rows and peak RSS (tar
 
 ``measure(report, size, ctx)`` is what ``bench/scale.py`` calls; run alone:
 
-    .venv/bin/python bench/scale_admin.py --build     # once: fills DATABASE_URL (~7 min)
-    .venv/bin/python bench/scale_admin.py             # prints the table
+    .venv/bin/python bench/scale.py --size large     # once: builds cc_scale_bench_large
+    .venv/bin/python bench/scale_admin.py            # prints the table
 
-Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/cc_admin). ``--build``
-TRUNCATEs that database's data tables.
+Environment: DATABASE_URL (default the database bench/scale.py builds,
+postgres://postgres@127.0.0.1:5432/cc_scale_bench_large).
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callcenter.settings.test")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cc_admin")
+os.environ.setdefault("DATABASE_URL",
+                      "postgres://postgres@127.0.0.1:5432/cc_scale_bench_large")
 
 TARGET_MS = 300
 TARGET_MB = 200
@@ -256,9 +257,22 @@ def explain_pages(client, pages, *, slow_ms: float = 20.0) -> None:
                 print("\n".join(row[0] for row in cursor.fetchall()))
 
 
+def _users(export_batch_id: str):
+    """The superuser and a client user of the export campaign's account, as bench/scale.py
+    makes them (Django must be set up)."""
+    from accounts.models import User
+    from batches.models import Batch
+
+    account = Batch.objects.select_related("account").get(batch_id=export_batch_id).account
+    staff, _ = User.objects.get_or_create(
+        username="scale-staff", defaults={"is_staff": True, "is_superuser": True})
+    client_user, _ = User.objects.get_or_create(username="scale-client",
+                                                defaults={"account": account})
+    return staff, client_user, account
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--build", action="store_true", help="fill DATABASE_URL first")
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--budget", type=float, default=20.0,
                         help="seconds of requests per page at most")
@@ -275,15 +289,10 @@ def main() -> None:
         return
 
     url = os.environ["DATABASE_URL"]
-    if args.build:
-        from scale_admin_data import build
-
-        print(f"building {url} ...")
-        build(url)
     _django()
-    from scale_admin_data import EXPORT_BATCH_ID, users
+    from scale_data import EXPORT_BATCH_ID
 
-    staff, client_user, account = users()
+    staff, client_user, account = _users(EXPORT_BATCH_ID)
     ctx = SimpleNamespace(database_url=url, export_batch_id=EXPORT_BATCH_ID, staff_user=staff,
                           client_user=client_user, account_id=account.account_id)
     rows = []
